@@ -19,3 +19,6 @@ pub mod thread;
 // Configuration
 pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod store;
+pub mod tracker;
