@@ -19,3 +19,8 @@ pub mod thread;
 // Configuration
 pub mod cli;
 pub mod config;
+
+// Outgoing mail
+pub mod compose;
+pub mod smtp;
+pub mod templates;
