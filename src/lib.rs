@@ -19,6 +19,13 @@ pub mod thread;
 // Configuration
 pub mod cli;
 pub mod config;
+
+// State and rules
 pub mod engine;
 pub mod store;
 pub mod tracker;
+
+// Outgoing mail
+pub mod compose;
+pub mod smtp;
+pub mod templates;

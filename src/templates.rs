@@ -1,0 +1,612 @@
+//! Message templates (SPEC §5.3, §6, §7): the texts of acknowledgements,
+//! reminders, escalations, digests and signature warnings.
+//!
+//! Each template is a plain-text file `<name>.txt`. After an optional leading
+//! Jinja comment (`{# … #}`, used to document the variables), its first line
+//! is `Subject: …`, then a blank line, then the body (Latvian first, then a
+//! line `---`, "In English:" and the English text). The five built-in
+//! templates live in `templates/` of the repository and are compiled in; a
+//! file of the same name in `templates.directory` replaces the built-in one.
+//!
+//! Rendering is strict: a variable the context lacks is an error (so a typo in
+//! an override is found by [`Templates::check_all`], run by `check-config`).
+//! There is no HTML escaping. `trim_blocks` and `lstrip_blocks` are on, so a
+//! line holding only a `{% … %}` tag leaves no blank line behind.
+//!
+//! The subject line is compiled as its own template and its output is made a
+//! single line (control characters and line breaks become spaces), so a
+//! client's subject containing line breaks cannot spill into the body or
+//! into other headers.
+//!
+//! Context variables (all strings unless said otherwise; times are
+//! Europe/Riga local, formatted with [`format_datetime`] / [`format_date`]):
+//!
+//! | template | variables |
+//! |---|---|
+//! | `ack` | `case_id`, `received` ("23.11.2026 09:14"), `deadline_date` ("25.11.2026"), `deadline` ("25.11.2026 17:00"), `subject` (the client's), `kind` ("email"/"submission"), `org_name`, `org_phone`, `org_website` (may be empty), `working_hours` (list of lines, see [`working_hours_lines`]), optional `working_hours_en` (list) |
+//! | `reminder` | `case_id`, `client`, `subject`, `received`, `deadline`, `hours_left` (preformatted, see [`format_duration`]), `kind`, `org_name` |
+//! | `escalation` | `case_id`, `client`, `subject`, `received`, `deadline`, `overdue_by` (preformatted), `kind`, `org_name` |
+//! | `digest` | `date`, `due_today` (list of cases), `overdue` (list of cases), `org_name`; a case is a map with `case_id`, `client`, `subject`, `received`, `deadline`, `kind` |
+//! | `signature_warning` | `author`, `author_name` (may be empty), `subject`, `to` (one string), `sent_at`, `missing` (list of codes `organization`/`name`/`surname`/`contact`), `missing_lv` (list, see [`missing_lv`]), `expected_signature` (several lines), `org_name` |
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+/// The names of all templates, in a stable order.
+pub const NAMES: [&str; 5] = ["ack", "reminder", "escalation", "digest", "signature_warning"];
+
+const BUILTIN: [(&str, &str); 5] = [
+    ("ack", include_str!("../templates/ack.txt")),
+    ("reminder", include_str!("../templates/reminder.txt")),
+    ("escalation", include_str!("../templates/escalation.txt")),
+    ("digest", include_str!("../templates/digest.txt")),
+    (
+        "signature_warning",
+        include_str!("../templates/signature_warning.txt"),
+    ),
+];
+
+/// A template problem, naming the file (and line, when known).
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        /// The file: the override's path, or `built-in templates/<name>.txt`.
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("cannot read templates.directory {path}: {source}; check the path and its permissions, or remove the key to use the built-in templates")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown template \"{0}\": the templates are ack, reminder, escalation, digest and signature_warning")]
+    Unknown(String),
+    #[error("template context is not serialisable: {0}")]
+    Context(String),
+}
+
+/// A rendered template: a one-line subject and the plain-text body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+}
+
+/// The loaded, compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Template name → file shown in errors.
+    files: BTreeMap<String, String>,
+    /// `.txt` files in the override directory that replace nothing (typos?).
+    stray: Vec<String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("files", &self.files)
+            .finish()
+    }
+}
+
+impl Templates {
+    /// Loads the built-in templates, replaced by any `<name>.txt` in `dir`.
+    /// A syntax error is reported with the file and line.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(|e| TemplateError::Template {
+                file: "(syntax configuration)".into(),
+                line: None,
+                message: e.to_string(),
+            })?;
+        env.set_syntax(syntax);
+
+        let mut files = BTreeMap::new();
+        let mut stray = Vec::new();
+        let mut sources: BTreeMap<String, String> = BTreeMap::new();
+        for (name, src) in BUILTIN {
+            files.insert(name.to_string(), format!("built-in templates/{name}.txt"));
+            sources.insert(name.to_string(), src.to_string());
+        }
+        if let Some(dir) = dir {
+            let rd = std::fs::read_dir(dir).map_err(|source| TemplateError::Directory {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            for entry in rd {
+                let entry = entry.map_err(|source| TemplateError::Directory {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                let path = entry.path();
+                let Some(fname) = path.file_name().and_then(|f| f.to_str()) else {
+                    continue;
+                };
+                let Some(stem) = fname.strip_suffix(".txt") else {
+                    continue;
+                };
+                if !NAMES.contains(&stem) {
+                    stray.push(path.display().to_string());
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).map_err(|e| TemplateError::Template {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                })?;
+                files.insert(stem.to_string(), path.display().to_string());
+                sources.insert(stem.to_string(), text);
+            }
+        }
+        stray.sort();
+
+        for (name, src) in &sources {
+            let file = files.get(name).cloned().unwrap_or_default();
+            let (subject_src, body_src) = split_source(src).map_err(|(line, message)| {
+                TemplateError::Template {
+                    file: file.clone(),
+                    line: Some(line),
+                    message,
+                }
+            })?;
+            for (part, s) in [("subject", subject_src), ("body", body_src)] {
+                env.add_template_owned(format!("{name}.{part}"), s)
+                    .map_err(|e| jinja_error(&file, &e))?;
+            }
+        }
+        Ok(Templates { env, files, stray })
+    }
+
+    /// Renders template `name` with a context (a map of the variables listed
+    /// in the module documentation).
+    pub fn render<C: Serialize>(&self, name: &str, ctx: &C) -> Result<Rendered, TemplateError> {
+        if !NAMES.contains(&name) {
+            return Err(TemplateError::Unknown(name.to_string()));
+        }
+        let json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
+        let value = json_to_value(&json);
+        let file = self.files.get(name).cloned().unwrap_or_default();
+        let render = |part: &str| -> Result<String, TemplateError> {
+            let t = self
+                .env
+                .get_template(&format!("{name}.{part}"))
+                .map_err(|e| jinja_error(&file, &e))?;
+            t.render(value.clone()).map_err(|e| jinja_error(&file, &e))
+        };
+        let subject = one_line(&render("subject")?);
+        let mut text = render("body")?;
+        // Leading newlines come from the padding that keeps line numbers right.
+        let trimmed = text.trim_start_matches(['\n', '\r']).len();
+        text.drain(..text.len() - trimmed);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Ok(Rendered { subject, text })
+    }
+
+    /// Renders every template with its sample context and reports every
+    /// problem (for `check-config`), including `.txt` files in the override
+    /// directory that replace no template.
+    pub fn check_all(&self) -> Vec<TemplateError> {
+        let mut errs: Vec<TemplateError> = NAMES
+            .iter()
+            .filter_map(|n| self.render(n, &Self::sample_context(n)).err())
+            .collect();
+        for f in &self.stray {
+            errs.push(TemplateError::Template {
+                file: f.clone(),
+                line: None,
+                message: "this file replaces no template (the names are ack, reminder, escalation, digest, signature_warning with .txt); rename or remove it".into(),
+            });
+        }
+        errs
+    }
+
+    /// The file each template comes from (`built-in …` or an override path).
+    pub fn source_file(&self, name: &str) -> Option<&str> {
+        self.files.get(name).map(String::as_str)
+    }
+
+    /// A realistic context for template `name` (every documented variable
+    /// set); `Value::Null` for an unknown name.
+    pub fn sample_context(name: &str) -> serde_json::Value {
+        use serde_json::json;
+        let org = "Sabiedrības integrācijas fonds";
+        match name {
+            "ack" => json!({
+                "case_id": "SIF-2026-00042",
+                "received": "23.11.2026 09:14",
+                "deadline_date": "25.11.2026",
+                "deadline": "25.11.2026 09:14",
+                "subject": "Jautājums par projekta pārskatu",
+                "kind": "email",
+                "org_name": org,
+                "org_phone": "+371 67078190",
+                "org_website": "www.sif.gov.lv",
+                "working_hours": working_hours_lines(&crate::config::WeekHours::default(), Lang::Lv),
+                "working_hours_en": working_hours_lines(&crate::config::WeekHours::default(), Lang::En),
+            }),
+            "reminder" => json!({
+                "case_id": "SIF-2026-00042",
+                "client": "anna.liepa@example.lv",
+                "subject": "Jautājums par projekta pārskatu",
+                "received": "23.11.2026 09:14",
+                "deadline": "25.11.2026 09:14",
+                "hours_left": "4 h",
+                "kind": "email",
+                "org_name": org,
+            }),
+            "escalation" => json!({
+                "case_id": "SIF-2026-00042",
+                "client": "anna.liepa@example.lv",
+                "subject": "Jautājums par projekta pārskatu",
+                "received": "23.11.2026 09:14",
+                "deadline": "25.11.2026 09:14",
+                "overdue_by": "1 h 30 min",
+                "kind": "email",
+                "org_name": org,
+            }),
+            "digest" => json!({
+                "date": "25.11.2026",
+                "due_today": [{
+                    "case_id": "SIF-2026-00042", "client": "anna.liepa@example.lv",
+                    "subject": "Jautājums par projekta pārskatu", "received": "23.11.2026 09:14",
+                    "deadline": "25.11.2026 09:14", "kind": "email"
+                }],
+                "overdue": [{
+                    "case_id": "SIF-2026-00017", "client": "peteris@example.com",
+                    "subject": "Iesniegums par līdzfinansējumu", "received": "20.10.2026 15:02",
+                    "deadline": "20.11.2026 15:02", "kind": "submission"
+                }],
+                "org_name": org,
+            }),
+            "signature_warning" => json!({
+                "author": "janis.berzins@sif.gov.lv",
+                "author_name": "Jānis Bērziņš",
+                "subject": "Re: Jautājums par projekta pārskatu",
+                "to": "anna.liepa@example.lv",
+                "sent_at": "24.11.2026 11:05",
+                "missing": ["organization", "contact"],
+                "missing_lv": missing_lv(&["organization", "contact"]),
+                "expected_signature": "Jānis Bērziņš\nSabiedrības integrācijas fonds\nTālr. +371 67078190\njanis.berzins@sif.gov.lv",
+                "org_name": org,
+            }),
+            _ => serde_json::Value::Null,
+        }
+    }
+}
+
+/// Language of helper-formatted text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Lv,
+    En,
+}
+
+/// The week's working hours as lines, e.g. `"Pirmdiena 9.00–18.00"` (Latvian)
+/// or `"Monday 9.00–18.00"`; days without hours are left out.
+pub fn working_hours_lines(hours: &crate::config::WeekHours, lang: Lang) -> Vec<String> {
+    use chrono::Weekday::*;
+    let days = [Mon, Tue, Wed, Thu, Fri, Sat, Sun];
+    let lv = [
+        "Pirmdiena",
+        "Otrdiena",
+        "Trešdiena",
+        "Ceturtdiena",
+        "Piektdiena",
+        "Sestdiena",
+        "Svētdiena",
+    ];
+    let en = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let t = |x: chrono::NaiveTime| format!("{}", x.format("%-H.%M"));
+    days.iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            hours.for_weekday(*d).map(|r| {
+                let name = if lang == Lang::Lv { lv[i] } else { en[i] };
+                format!("{name} {}–{}", t(r.open), t(r.close))
+            })
+        })
+        .collect()
+}
+
+/// Latvian labels for the signature elements (`organization`, `name`,
+/// `surname`, `contact`); an unknown code is passed through.
+pub fn missing_lv<S: AsRef<str>>(codes: &[S]) -> Vec<String> {
+    codes
+        .iter()
+        .map(|c| {
+            match c.as_ref() {
+                "organization" => "iestādes nosaukums",
+                "name" => "vārds",
+                "surname" => "uzvārds",
+                "contact" => "kontaktinformācija",
+                other => other,
+            }
+            .to_string()
+        })
+        .collect()
+}
+
+/// `"23.11.2026 09:14"` in the time zone of `dt`.
+pub fn format_datetime<Tz: TimeZone>(dt: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    dt.format("%d.%m.%Y %H:%M").to_string()
+}
+
+/// `"25.11.2026"` in the time zone of `dt`.
+pub fn format_date<Tz: TimeZone>(dt: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    dt.format("%d.%m.%Y").to_string()
+}
+
+/// A duration for people: `"45 min"`, `"4 h"`, `"3 h 20 min"`, `"2 d 1 h"`
+/// (`d` counts 24-hour days). Negative durations are shown by magnitude.
+pub fn format_duration(d: chrono::Duration) -> String {
+    let total_min = d.num_minutes().unsigned_abs();
+    let (days, hours, mins) = (total_min / 1440, (total_min / 60) % 24, total_min % 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days} d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours} h"));
+    }
+    if mins > 0 && days == 0 {
+        parts.push(format!("{mins} min"));
+    }
+    if parts.is_empty() {
+        "0 min".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Splits a template file into the subject template and the body template.
+/// Both are padded with newlines so that minijinja's line numbers are the
+/// file's. Errors carry the 1-based line.
+fn split_source(src: &str) -> Result<(String, String), (usize, String)> {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let mut pos = 0;
+    // Skip leading whitespace and Jinja comments.
+    loop {
+        let rest = &src[pos..];
+        let ws = rest.len() - rest.trim_start().len();
+        pos += ws;
+        if src[pos..].starts_with("{#") {
+            match src[pos..].find("#}") {
+                Some(end) => pos += end + 2,
+                None => {
+                    return Err((
+                        line_of(src, pos),
+                        "unterminated comment `{#` (close it with `#}`)".into(),
+                    ))
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    let subject_line_no = line_of(src, pos);
+    let rest = &src[pos..];
+    let Some(after) = rest
+        .get(..8)
+        .filter(|p| p.eq_ignore_ascii_case("subject:"))
+        .map(|_| &rest[8..])
+    else {
+        return Err((
+            subject_line_no,
+            "the first line must be `Subject: …` followed by a blank line and the body".into(),
+        ));
+    };
+    let (subject, body_start) = match after.find('\n') {
+        Some(i) => (&after[..i], pos + 8 + i + 1),
+        None => (after, src.len()),
+    };
+    let pad = |n: usize| "\n".repeat(n.saturating_sub(1));
+    let subject_src = format!("{}{}", pad(subject_line_no), subject.trim_end_matches('\r'));
+    let body_line_no = line_of(src, body_start.min(src.len()));
+    let body_src = format!("{}{}", pad(body_line_no), &src[body_start.min(src.len())..]);
+    Ok((subject_src, body_src))
+}
+
+fn line_of(src: &str, byte: usize) -> usize {
+    src[..byte].matches('\n').count() + 1
+}
+
+fn jinja_error(file: &str, e: &minijinja::Error) -> TemplateError {
+    let message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    TemplateError::Template {
+        file: file.to_string(),
+        line: e.line(),
+        message,
+    }
+}
+
+/// Makes rendered subject text one line: control characters (CR, LF, tabs…)
+/// become spaces, runs of spaces collapse, ends are trimmed.
+fn one_line(s: &str) -> String {
+    let replaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    replaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn json_to_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                Value::from(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => a.iter().map(json_to_value).collect(),
+        serde_json::Value::Object(o) => {
+            Value::from_pairs(o.iter().map(|(k, v)| (k.as_str(), json_to_value(v))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_renders_with_its_sample() {
+        let t = Templates::load(None).unwrap();
+        assert!(t.check_all().is_empty(), "{:?}", t.check_all());
+        for n in NAMES {
+            let r = t.render(n, &Templates::sample_context(n)).unwrap();
+            assert!(!r.subject.is_empty(), "{n}");
+            assert!(!r.subject.contains('\n'), "{n}");
+            assert!(r.text.contains("---\nIn English:"), "{n}: {}", r.text);
+            assert!(!r.text.starts_with('\n'), "{n}");
+            assert!(!r.text.contains("\n\n\n"), "{n} has a triple newline:\n{}", r.text);
+        }
+    }
+
+    #[test]
+    fn ack_content() {
+        let t = Templates::load(None).unwrap();
+        let r = t.render("ack", &Templates::sample_context("ack")).unwrap();
+        assert_eq!(r.subject, "Auto: Jautājums par projekta pārskatu");
+        assert!(r.text.starts_with("Labdien!\n\nApstiprinām, ka 23.11.2026 09:14 esam saņēmuši Jūsu e-pastu „Jautājums par projekta pārskatu”. Tam piešķirts numurs SIF-2026-00042."), "{}", r.text);
+        assert!(r.text.contains("līdz 25.11.2026."));
+        assert!(r.text.contains("  Pirmdiena 9.00–18.00\n  Otrdiena 9.00–17.00\n"));
+        assert!(r.text.contains("  Monday 9.00–18.00\n"));
+        assert!(r.text.contains("Tālr. +371 67078190\n"));
+        // submission wording
+        let mut ctx = Templates::sample_context("ack");
+        ctx["kind"] = "submission".into();
+        ctx["org_phone"] = "".into();
+        ctx.as_object_mut().unwrap().remove("working_hours_en");
+        let r = t.render("ack", &ctx).unwrap();
+        assert!(r.text.contains("Jūsu iesniegumu"));
+        assert!(r.text.contains("pēc būtības"));
+        assert!(!r.text.contains("Tālr."));
+        assert!(r.text.contains("Our working hours:\n  Pirmdiena"));
+    }
+
+    #[test]
+    fn subject_with_newlines_stays_one_line() {
+        let t = Templates::load(None).unwrap();
+        let mut ctx = Templates::sample_context("ack");
+        ctx["subject"] = "Hi\r\nBcc: victim@example.com\n\nbody".into();
+        let r = t.render("ack", &ctx).unwrap();
+        assert_eq!(r.subject, "Auto: Hi Bcc: victim@example.com body");
+        assert!(r.text.starts_with("Labdien!"));
+    }
+
+    #[test]
+    fn missing_variable_is_an_error_with_line() {
+        let t = Templates::load(None).unwrap();
+        let mut ctx = Templates::sample_context("reminder");
+        ctx.as_object_mut().unwrap().remove("hours_left");
+        let e = t.render("reminder", &ctx).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("built-in templates/reminder.txt:"), "{s}");
+        match e {
+            TemplateError::Template { line, .. } => assert!(line.is_some()),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.render("nope", &ctx),
+            Err(TemplateError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn overrides_and_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ack.txt"),
+            "{# doc #}\nSubject: Saņemts {{ case_id }}\n\nPaldies, {{ case_idd }}!\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let errs = t.check_all();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let s = errs[0].to_string();
+        assert!(s.contains("ack.txt:4:"), "{s}");
+        // Good override replaces the built-in.
+        std::fs::write(
+            dir.path().join("ack.txt"),
+            "Subject: Saņemts {{ case_id }}\n\nPaldies!\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("remider.txt"), "Subject: x\n\ny\n").unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let r = t.render("ack", &Templates::sample_context("ack")).unwrap();
+        assert_eq!(r.subject, "Saņemts SIF-2026-00042");
+        assert_eq!(r.text, "Paldies!\n");
+        let errs = t.check_all();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().contains("remider.txt"));
+        // Syntax error names file and line at load.
+        std::fs::write(
+            dir.path().join("digest.txt"),
+            "Subject: x\n\nline\n{% for c in due_today %}\n",
+        )
+        .unwrap();
+        let e = Templates::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(e.contains("digest.txt:"), "{e}");
+        // No Subject line.
+        std::fs::write(dir.path().join("digest.txt"), "\n\nHello\n").unwrap();
+        let e = Templates::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(e.contains("digest.txt:3: the first line must be"), "{e}");
+        // Missing directory.
+        let e = Templates::load(Some(&dir.path().join("nope"))).unwrap_err();
+        assert!(matches!(e, TemplateError::Directory { .. }));
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(format_duration(chrono::Duration::minutes(45)), "45 min");
+        assert_eq!(format_duration(chrono::Duration::minutes(240)), "4 h");
+        assert_eq!(format_duration(chrono::Duration::minutes(200)), "3 h 20 min");
+        assert_eq!(format_duration(chrono::Duration::minutes(-(26 * 60 + 5))), "1 d 2 h");
+        assert_eq!(format_duration(chrono::Duration::zero()), "0 min");
+        assert_eq!(
+            missing_lv(&["organization", "name", "surname", "contact", "x"]),
+            ["iestādes nosaukums", "vārds", "uzvārds", "kontaktinformācija", "x"]
+        );
+        let tz: chrono_tz::Tz = "Europe/Riga".parse().unwrap();
+        let dt = tz.with_ymd_and_hms(2026, 11, 23, 9, 4, 0).unwrap();
+        assert_eq!(format_datetime(&dt), "23.11.2026 09:04");
+        assert_eq!(format_date(&dt), "23.11.2026");
+    }
+}
