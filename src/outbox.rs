@@ -1,0 +1,467 @@
+//! The outbox: every message replygate sends is first rendered, composed
+//! with its final Message-ID and written to SQLite (in the same transaction
+//! as the case change that caused it), then sent, then marked sent.
+//!
+//! - Nothing is queued twice: each entry has a dedup key (`ack:CASE:CYCLE`,
+//!   `reminder:CASE:DEADLINE`, `escalation:CASE:DEADLINE`, `digest:DATE`,
+//!   `sigwarn:MESSAGE-ID`, `interim:MESSAGE-ID`) with a UNIQUE constraint.
+//! - Before the SMTP transaction the entry is marked `sending` and committed;
+//!   after the server accepts it, `sent`. An entry found `sending` at start
+//!   was interrupted: the pipeline first looks for its Message-ID in the IMAP
+//!   sent folders (servers that file submitted mail in Sent) and otherwise
+//!   sends it again with the same Message-ID. The remaining window, between
+//!   the server's 250 reply to DATA and the commit of `sent`, is one
+//!   SQLite commit long; a crash inside it repeats that one message.
+//! - Temporary failures are retried with capped exponential backoff (1 min
+//!   doubling to 1 h) by the daemon; `run --once` retries everything due.
+//!   Permanent failures are marked `failed`, logged and shown by `status`.
+//! - Acknowledgements, reminders and escalations whose case is no longer
+//!   open when their turn comes are `cancelled`, not sent.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::calendar::Calendar;
+use crate::compose::{self, AutoReply, Outgoing};
+use crate::config::Config;
+use crate::engine::Action;
+use crate::message::Address;
+use crate::signature;
+use crate::smtp::{Mailer, SendError};
+use crate::store::{Case, CaseState, NewOutbox, OutboxEntry, Store, StoreError, Tx};
+use crate::templates::{self, Lang, Templates};
+use crate::tracker::Notice;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("template {name}: {source}")]
+    Template { name: &'static str, source: templates::TemplateError },
+    #[error("composing {what}: {source}")]
+    Compose { what: String, source: compose::ComposeError },
+}
+
+/// Renders and composes the gateway's messages.
+pub struct Composer<'a> {
+    pub cfg: &'a Config,
+    pub cal: &'a Calendar,
+    pub templates: &'a Templates,
+    /// Domain of generated Message-IDs (the first organisation domain).
+    pub domain: String,
+}
+
+impl<'a> Composer<'a> {
+    pub fn new(cfg: &'a Config, cal: &'a Calendar, templates: &'a Templates) -> Self {
+        let domain = cfg.organization.domains.first().cloned().unwrap_or_else(|| "localhost".into());
+        Composer { cfg, cal, templates, domain }
+    }
+
+    fn dt(&self, t: DateTime<Utc>) -> String {
+        templates::format_datetime(&self.cal.to_local(t))
+    }
+
+    fn case_ctx(&self, c: &Case) -> serde_json::Value {
+        json!({
+            "case_id": c.id,
+            "client": c.client,
+            "subject": c.subject,
+            "received": self.dt(c.received),
+            "deadline": self.dt(c.deadline),
+            "kind": c.kind.to_string(),
+        })
+    }
+
+    fn render(&self, name: &'static str, ctx: &serde_json::Value) -> Result<templates::Rendered, OutboxError> {
+        self.templates.render(name, ctx).map_err(|source| OutboxError::Template { name, source })
+    }
+
+    pub fn ack(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+        let org = &self.cfg.organization;
+        let ctx = json!({
+            "case_id": c.id,
+            "received": self.dt(c.received),
+            "deadline_date": templates::format_date(&self.cal.to_local(c.deadline)),
+            "deadline": self.dt(c.deadline),
+            "subject": c.subject,
+            "kind": c.kind.to_string(),
+            "org_name": org.name,
+            "org_phone": org.phone,
+            "org_website": org.website,
+            "working_hours": templates::working_hours_lines(&self.cfg.calendar.hours, Lang::Lv),
+            "working_hours_en": templates::working_hours_lines(&self.cfg.calendar.hours, Lang::En),
+        });
+        let r = self.render("ack", &ctx)?;
+        let mid = compose::new_message_id(&self.domain);
+        compose::auto_reply(&AutoReply {
+            from: &self.cfg.smtp.from,
+            to: &c.reply_to,
+            subject: &r.subject,
+            text: &r.text,
+            in_reply_to: c.last_client_msgid.as_deref(),
+            references: &c.last_client_refs,
+            message_id: &mid,
+            date: now,
+        })
+        .map_err(|source| OutboxError::Compose { what: format!("the acknowledgement of {}", c.id), source })
+    }
+
+    fn notice(
+        &self,
+        what: String,
+        to: &[String],
+        cc: &[String],
+        r: &templates::Rendered,
+        now: DateTime<Utc>,
+        related: Option<&str>,
+    ) -> Result<Outgoing, OutboxError> {
+        let mid = compose::new_message_id(&self.domain);
+        compose::staff_notice(&self.cfg.smtp.from, to, cc, &r.subject, &r.text, &mid, now, related)
+            .map_err(|source| OutboxError::Compose { what, source })
+    }
+
+    pub fn reminder(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+        let mut ctx = self.case_ctx(c);
+        let left = working_time_between(self.cal, now, c.deadline);
+        ctx["hours_left"] = json!(templates::format_duration(left));
+        ctx["org_name"] = json!(self.cfg.organization.name);
+        let r = self.render("reminder", &ctx)?;
+        let to = vec![self.cfg.reminders.team.clone()];
+        self.notice(format!("the reminder for {}", c.id), &to, &[], &r, now, c.last_client_msgid.as_deref())
+    }
+
+    pub fn escalation(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+        let mut ctx = self.case_ctx(c);
+        ctx["overdue_by"] = json!(templates::format_duration(now - c.deadline));
+        ctx["org_name"] = json!(self.cfg.organization.name);
+        let r = self.render("escalation", &ctx)?;
+        let to = self.cfg.reminders.escalate_to.clone();
+        let cc = vec![self.cfg.reminders.team.clone()];
+        self.notice(format!("the escalation for {}", c.id), &to, &cc, &r, now, c.last_client_msgid.as_deref())
+    }
+
+    pub fn digest(
+        &self,
+        date: NaiveDate,
+        due: &[&Case],
+        overdue: &[&Case],
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
+        let ctx = json!({
+            "date": date.format("%d.%m.%Y").to_string(),
+            "due_today": due.iter().map(|c| self.case_ctx(c)).collect::<Vec<_>>(),
+            "overdue": overdue.iter().map(|c| self.case_ctx(c)).collect::<Vec<_>>(),
+            "org_name": self.cfg.organization.name,
+        });
+        let r = self.render("digest", &ctx)?;
+        let to = vec![self.cfg.reminders.team.clone()];
+        self.notice(format!("the digest of {date}"), &to, &[], &r, now, None)
+    }
+
+    pub fn signature_warning(
+        &self,
+        author: &Address,
+        subject: &str,
+        to: &[String],
+        sent_at: DateTime<Utc>,
+        missing: &[crate::config::SignatureElement],
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
+        let codes: Vec<String> = missing.iter().map(element_code).collect();
+        let ctx = json!({
+            "author": author.email,
+            "author_name": author.name.clone().unwrap_or_default(),
+            "subject": subject,
+            "to": to.join(", "),
+            "sent_at": self.dt(sent_at),
+            "missing": codes,
+            "missing_lv": templates::missing_lv(&codes),
+            "expected_signature": signature::expected_signature(author, &self.cfg.staff, &self.cfg.organization),
+            "org_name": self.cfg.organization.name,
+        });
+        let r = self.render("signature_warning", &ctx)?;
+        let rcpt = vec![author.email.clone()];
+        self.notice(format!("the signature warning to {}", author.email), &rcpt, &self.cfg.signature.cc, &r, now, None)
+    }
+}
+
+/// The code of a signature element as in JSON (`organization`, `name`, ...).
+pub fn element_code(e: &crate::config::SignatureElement) -> String {
+    use crate::config::SignatureElement::*;
+    match e {
+        Organization => "organization",
+        Name => "name",
+        Surname => "surname",
+        Contact => "contact",
+    }
+    .to_string()
+}
+
+/// Working time between two instants (for "4 h left").
+fn working_time_between(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    if to <= from {
+        return Duration::zero();
+    }
+    // Binary search on subtract_working_time would be exact; walking back by
+    // minutes is plenty for a reminder text and bounded by `before`.
+    let mut lo = Duration::zero();
+    let mut hi = to - from;
+    while hi - lo > Duration::minutes(1) {
+        let mid = lo + (hi - lo) / 2;
+        if cal.subtract_working_time(to, mid) >= from {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// What `apply` did.
+#[derive(Debug, Default, Clone)]
+pub struct Applied {
+    pub acks: u32,
+    pub acks_suppressed: u32,
+    pub acks_deferred: u32,
+    pub reminders: u32,
+    pub escalations: u32,
+    pub digests: u32,
+    pub notices: u32,
+}
+
+fn enqueue(
+    tx: &Tx,
+    kind: &str,
+    case_id: Option<&str>,
+    key: &str,
+    out: &Outgoing,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let rcpts: Vec<String> = out.to.iter().chain(out.cc.iter()).cloned().collect();
+    tx.enqueue(&NewOutbox {
+        kind,
+        case_id,
+        dedup_key: key,
+        message_id: &out.message_id,
+        mail_from: &out.from,
+        rcpts: &rcpts,
+        raw: &out.raw,
+        not_before,
+        created_at: now,
+    })
+}
+
+/// Carry the engine's actions out inside one transaction: queue the mail
+/// and mark the cases, so a crash leaves either both or neither.
+pub fn apply_actions(
+    tx: &Tx,
+    actions: &[Action],
+    composer: &Composer,
+    now: DateTime<Utc>,
+) -> Result<Applied, OutboxError> {
+    let mut done = Applied::default();
+    let r = tx.reader();
+    for a in actions {
+        match a {
+            Action::Ack { case_id } => {
+                let Some(mut c) = r.case(case_id)? else { continue };
+                let out = composer.ack(&c, now)?;
+                let key = format!("ack:{}:{}", c.id, c.cycle);
+                if enqueue(tx, "ack", Some(&c.id), &key, &out, now, now)? {
+                    tx.link_thread(&out.message_id, Some(&c.id))?;
+                    done.acks += 1;
+                }
+                c.acked_cycle = c.cycle;
+                tx.update_case(&c, now)?;
+                tx.audit(now, Some(&c.id), "ack-queued", &format!("acknowledgement to {} queued", c.reply_to), "replygate")?;
+            }
+            Action::AckSuppressed { case_id, reason } => {
+                let Some(mut c) = r.case(case_id)? else { continue };
+                c.acked_cycle = c.cycle;
+                tx.update_case(&c, now)?;
+                tx.audit(now, Some(&c.id), "ack-suppressed", &format!("no acknowledgement to {}: {reason}", c.reply_to), "replygate")?;
+                done.acks_suppressed += 1;
+            }
+            Action::AckDeferred { case_id } => {
+                tracing::info!(case = %case_id, "acknowledgement waits: reply.ack_max_per_hour reached");
+                done.acks_deferred += 1;
+            }
+            Action::Reminder { case_id } => {
+                let Some(mut c) = r.case(case_id)? else { continue };
+                let out = composer.reminder(&c, now)?;
+                let key = format!("reminder:{}:{}", c.id, crate::store::ts(c.deadline));
+                if enqueue(tx, "reminder", Some(&c.id), &key, &out, now, now)? {
+                    done.reminders += 1;
+                }
+                c.reminded_for = Some(c.deadline);
+                tx.update_case(&c, now)?;
+                tx.audit(now, Some(&c.id), "reminder-queued", "reminder to the team queued", "replygate")?;
+            }
+            Action::Escalation { case_id } => {
+                let Some(mut c) = r.case(case_id)? else { continue };
+                let out = composer.escalation(&c, now)?;
+                let key = format!("escalation:{}:{}", c.id, crate::store::ts(c.deadline));
+                if enqueue(tx, "escalation", Some(&c.id), &key, &out, now, now)? {
+                    done.escalations += 1;
+                }
+                c.escalated_for = Some(c.deadline);
+                tx.update_case(&c, now)?;
+                tx.audit(now, Some(&c.id), "escalation-queued", "escalation queued: the deadline has passed", "replygate")?;
+            }
+            Action::Digest { date, due_today, overdue } => {
+                tx.set_meta("last_digest_date", &date.to_string())?;
+                if due_today.is_empty() && overdue.is_empty() {
+                    continue;
+                }
+                let load = |ids: &[String]| -> Result<Vec<Case>, StoreError> {
+                    let mut v = Vec::new();
+                    for id in ids {
+                        if let Some(c) = r.case(id)? {
+                            v.push(c);
+                        }
+                    }
+                    Ok(v)
+                };
+                let due = load(due_today)?;
+                let over = load(overdue)?;
+                let out = composer.digest(*date, &due.iter().collect::<Vec<_>>(), &over.iter().collect::<Vec<_>>(), now)?;
+                if enqueue(tx, "digest", None, &format!("digest:{date}"), &out, now, now)? {
+                    done.digests += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Queue what the tracker asked to tell people. Staff notices wait for
+/// working hours.
+pub fn apply_notices(
+    tx: &Tx,
+    notices: &[Notice],
+    composer: &Composer,
+    now: DateTime<Utc>,
+) -> Result<u32, OutboxError> {
+    let mut n = 0;
+    let not_before = composer.cal.next_opening(now);
+    for notice in notices {
+        match notice {
+            Notice::SignatureWarning { case_id, author, message_id, subject, to, sent_at, missing } => {
+                let out = composer.signature_warning(author, subject, to, *sent_at, missing, now)?;
+                if enqueue(tx, "signature_warning", case_id.as_deref(), &format!("sigwarn:{message_id}"), &out, not_before, now)? {
+                    n += 1;
+                }
+            }
+            Notice::InterimRefused { case_id, author, message_id, subject, sent_at, reason } => {
+                let ctx = json!({
+                    "case_id": case_id,
+                    "author": author.email,
+                    "author_name": author.name.clone().unwrap_or_default(),
+                    "subject": subject,
+                    "sent_at": composer.dt(*sent_at),
+                    "reason": reason,
+                    "org_name": composer.cfg.organization.name,
+                });
+                let r = composer.render("interim_refused", &ctx)?;
+                let rcpt = vec![author.email.clone()];
+                let out = composer.notice(format!("the interim-reply notice to {}", author.email), &rcpt, &[], &r, now, None)?;
+                if enqueue(tx, "interim_refused", Some(case_id), &format!("interim:{message_id}"), &out, not_before, now)? {
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// What a flush did.
+#[derive(Debug, Default, Clone)]
+pub struct Flushed {
+    pub sent: u32,
+    pub retry: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+}
+
+/// The backoff after `attempts` temporary failures: 1 min doubling, at most 1 h.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(0, 6) as u32;
+    Duration::minutes((1i64 << exp).min(60))
+}
+
+/// Send what is due at `now`. With `ignore_backoff` (one-shot runs) every
+/// pending entry is tried, else only those whose retry time has come
+/// (measured on the wall clock).
+pub async fn flush(store: &mut Store, mailer: &Mailer, now: DateTime<Utc>, ignore_backoff: bool) -> Result<Flushed, OutboxError> {
+    let mut f = Flushed::default();
+    let wall = Utc::now();
+    let due: Vec<OutboxEntry> = store.read().outbox_due(now)?;
+    for e in due {
+        if !ignore_backoff && e.next_attempt_at > wall && e.attempts > 0 {
+            continue;
+        }
+        // Nothing about a case that is answered or closed by now.
+        if matches!(e.kind.as_str(), "ack" | "reminder" | "escalation") {
+            if let Some(cid) = &e.case_id {
+                let c = store.read().case(cid)?;
+                if c.as_ref().is_none_or(|c| c.state != CaseState::Open) {
+                    store.transaction(|tx| -> Result<(), OutboxError> {
+                        tx.outbox_mark(e.id, "cancelled", now, Some("the case is no longer open"))?;
+                        tx.audit(now, Some(cid), "cancelled", &format!("{} not sent: the case is no longer open", e.kind), "replygate")?;
+                        Ok(())
+                    })?;
+                    f.cancelled += 1;
+                    continue;
+                }
+            }
+        }
+        store.transaction(|tx| tx.outbox_mark(e.id, "sending", now, None).map_err(OutboxError::from))?;
+        let out = Outgoing {
+            message_id: e.message_id.clone(),
+            from: e.mail_from.clone(),
+            to: e.rcpts.clone(),
+            cc: vec![],
+            subject: String::new(),
+            raw: e.raw.clone(),
+        };
+        match mailer.send(&out).await {
+            Ok(()) => {
+                store.transaction(|tx| -> Result<(), OutboxError> {
+                    tx.outbox_mark(e.id, "sent", now, None)?;
+                    if e.kind == "ack" {
+                        if let Some(cid) = &e.case_id {
+                            if let Some(mut c) = tx.reader().case(cid)? {
+                                c.acknowledged_at = Some(now);
+                                tx.update_case(&c, now)?;
+                            }
+                        }
+                    }
+                    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
+                    Ok(())
+                })?;
+                tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
+                f.sent += 1;
+            }
+            Err(SendError::Permanent(msg)) => {
+                store.transaction(|tx| -> Result<(), OutboxError> {
+                    tx.outbox_mark(e.id, "failed", now, Some(&msg))?;
+                    tx.audit(now, e.case_id.as_deref(), "send-failed", &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")), "replygate")?;
+                    tx.bump_counter("outbox_failed", 1)?;
+                    Ok(())
+                })?;
+                tracing::error!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, "SMTP server refused the message for good; see `replygate status`");
+                f.failed += 1;
+            }
+            Err(SendError::Temporary(msg)) => {
+                let next = wall + backoff(e.attempts);
+                store.transaction(|tx| tx.outbox_retry(e.id, next, &msg).map_err(OutboxError::from))?;
+                tracing::warn!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, retry_at = %next, "sending failed, will retry");
+                f.retry += 1;
+                // The server is unreachable: the rest would fail the same way.
+                break;
+            }
+        }
+    }
+    Ok(f)
+}

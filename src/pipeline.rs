@@ -1,0 +1,285 @@
+//! One cycle of replygate: sync every folder, update the cases, decide what
+//! is due at `now`, queue it, send it. `run --once` runs one cycle; the
+//! daemon runs cycles when mail arrives or something falls due.
+//!
+//! The flow of a message: IMAP ([`crate::imap`]) → [`crate::sync`] (parse,
+//! classify, record) → [`crate::tracker`] (cases) → [`crate::engine`]
+//! (actions) → [`crate::outbox`] (queue, send) → SMTP.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+
+use crate::calendar::Calendar;
+use crate::classify::{ClassifySettings, FolderKind};
+use crate::config::Config;
+use crate::engine::{self, Action, History};
+use crate::imap::{self, ImapSession};
+use crate::interim::InterimMatcher;
+use crate::outbox::{self, Composer};
+use crate::smtp::Mailer;
+use crate::store::{Store, StoreError};
+use crate::sync::{Ingest, SyncStats};
+use crate::templates::Templates;
+use crate::tracker::{Outcome, Tracker};
+
+/// Everything a cycle needs that does not change between cycles.
+pub struct Context {
+    pub cfg: Config,
+    pub cal: Calendar,
+    pub templates: Templates,
+    pub interim: InterimMatcher,
+    pub settings: engine::Settings,
+    pub imap_password: String,
+    pub mailer: Mailer,
+}
+
+impl Context {
+    pub fn new(cfg: Config) -> anyhow::Result<Context> {
+        use anyhow::Context as _;
+        let cal = Calendar::from_config(&cfg.calendar).context("[calendar]")?;
+        let templates = Templates::load(cfg.templates.directory.as_deref()).context("templates")?;
+        let interim = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
+        let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M")
+            .context("reminders.digest_at: expected HH:MM")?;
+        let settings = engine::Settings {
+            ack: cfg.reply.ack,
+            ack_min_interval: cfg.reply.ack_min_interval.0,
+            ack_max_per_hour: cfg.reply.ack_max_per_hour,
+            remind_before: cfg.reminders.before.0,
+            digest_at,
+            escalate: !cfg.reminders.escalate_to.is_empty(),
+        };
+        let imap_password = cfg.imap_password().context("IMAP password")?.expose().to_string();
+        let smtp_password = cfg.smtp_password().context("SMTP password")?;
+        let mailer = Mailer::new(&cfg.smtp, smtp_password.as_ref().map(|s| s.expose())).context("[smtp]")?;
+        Ok(Context { cfg, cal, templates, interim, settings, imap_password, mailer })
+    }
+
+    /// The instant before which mail is history (SPEC §2 first start).
+    pub fn cutoff(&self, store: &mut Store, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+        if let Some(t) = self.cfg.start_from(self.cal.tz())? {
+            return Ok(t);
+        }
+        let first = store.read().meta("first_run_at")?;
+        match first {
+            Some(s) => Ok(crate::store::parse_ts("meta.first_run_at", &s)?),
+            None => {
+                store.transaction(|tx| tx.set_meta("first_run_at", &crate::store::ts(now)))?;
+                tracing::info!(
+                    at = %crate::store::ts(now),
+                    "first start: mail received before now is recorded as history (no cases, no acknowledgements)"
+                );
+                Ok(now)
+            }
+        }
+    }
+}
+
+/// What a cycle did, for logs and `run --once` output.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub sync: SyncStats,
+    pub opened: u32,
+    pub joined: u32,
+    pub reopened: u32,
+    pub answered: u32,
+    pub extended: u32,
+    pub ignored: u32,
+    pub applied: outbox::Applied,
+    pub notices: u32,
+    pub flushed: outbox::Flushed,
+    pub copies_saved: u32,
+    pub dry_run_actions: Vec<String>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "fetched {} (new {}, duplicates {}, history {}, unreadable {}); cases opened {}, joined {}, reopened {}, answered {}, extended {}; queued acks {} (suppressed {}, waiting {}), reminders {}, escalations {}, digests {}, notices {}; sent {}, retry {}, failed {}, cancelled {}",
+            self.sync.fetched,
+            self.sync.recorded,
+            self.sync.duplicates,
+            self.sync.history,
+            self.sync.bad,
+            self.opened,
+            self.joined,
+            self.reopened,
+            self.answered,
+            self.extended,
+            self.applied.acks,
+            self.applied.acks_suppressed,
+            self.applied.acks_deferred,
+            self.applied.reminders,
+            self.applied.escalations,
+            self.applied.digests,
+            self.notices,
+            self.flushed.sent,
+            self.flushed.retry,
+            self.flushed.failed,
+            self.flushed.cancelled
+        )
+    }
+}
+
+/// Sync every configured folder on an open session.
+pub async fn sync_all(
+    ctx: &Context,
+    session: &mut ImapSession,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SyncStats> {
+    let cutoff = ctx.cutoff(store, now)?;
+    let ingest = Ingest { cfg: &ctx.cfg, settings: ClassifySettings::from_config(&ctx.cfg), cutoff };
+    let mut total = SyncStats::default();
+    let folders = ctx
+        .cfg
+        .imap
+        .inbox
+        .iter()
+        .map(|f| (f, FolderKind::Inbox))
+        .chain(ctx.cfg.imap.sent.iter().map(|f| (f, FolderKind::Sent)));
+    for (folder, kind) in folders {
+        let s = ingest.folder(session, store, folder, kind, now).await?;
+        if s.fetched > 0 {
+            tracing::info!(folder = %folder, fetched = s.fetched, new = s.recorded, duplicates = s.duplicates, history = s.history, unreadable = s.bad, "folder synced");
+        }
+        total.add(&s);
+    }
+    Ok(total)
+}
+
+/// Process recorded messages up to `now` and carry out what is due.
+pub fn track_and_decide(ctx: &Context, store: &mut Store, now: DateTime<Utc>, dry_run: bool, r: &mut Report) -> anyhow::Result<()> {
+    let tracker = Tracker { cfg: &ctx.cfg, cal: &ctx.cal, interim: &ctx.interim };
+    let composer = Composer::new(&ctx.cfg, &ctx.cal, &ctx.templates);
+    let pending = store.read().pending_messages(now)?;
+    for chunk in pending.chunks(500) {
+        store.transaction(|tx| -> anyhow::Result<()> {
+            for m in chunk {
+                let (outcome, notices) = match tracker.process(tx, m, now) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // A bad message never blocks the rest.
+                        tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed; skipped");
+                        tx.finish_message(m.id, None, "error")?;
+                        tx.bump_counter("messages_failed", 1)?;
+                        continue;
+                    }
+                };
+                match &outcome {
+                    Outcome::Opened(c) => {
+                        r.opened += 1;
+                        tracing::info!(case = %c, from = m.from_addr.as_deref().unwrap_or("-"), subject = %m.subject, "case opened");
+                    }
+                    Outcome::Joined(_) => r.joined += 1,
+                    Outcome::Reopened(c) => {
+                        r.reopened += 1;
+                        tracing::info!(case = %c, "case reopened by a client follow-up");
+                    }
+                    Outcome::Answered(_) => r.answered += 1,
+                    Outcome::Extended(_) => r.extended += 1,
+                    _ => r.ignored += 1,
+                }
+                if dry_run {
+                    for n in &notices {
+                        r.dry_run_actions.push(format!("would notify: {n:?}"));
+                    }
+                } else {
+                    r.notices += outbox::apply_notices(tx, &notices, &composer, now)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+
+    let open = store.read().open_cases()?;
+    let history = history(store, &open, now)?;
+    let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
+    if dry_run {
+        for a in &actions {
+            tracing::info!(action = ?a, "dry run: would do");
+            r.dry_run_actions.push(format!("{a:?}"));
+        }
+        return Ok(());
+    }
+    if !actions.is_empty() {
+        r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
+    }
+    Ok(())
+}
+
+/// What the engine needs to know about past sends.
+fn history(store: &Store, open: &[crate::store::Case], now: DateTime<Utc>) -> Result<History, StoreError> {
+    let r = store.read();
+    let mut h = History::default();
+    let mut seen = HashMap::new();
+    for c in open {
+        let a = c.reply_to.to_lowercase();
+        if seen.insert(a.clone(), ()).is_some() {
+            continue;
+        }
+        if let Some(t) = r.last_ack_to(&a)? {
+            h.last_ack_to.insert(a.clone(), t);
+        }
+        if let Some(t) = r.last_bounce(&a)? {
+            h.last_bounce.insert(a, t);
+        }
+    }
+    h.acks_last_hour = r.acks_between(now - Duration::hours(1), now)? as u32;
+    h.last_digest_date = r.meta("last_digest_date")?.and_then(|s| s.parse::<NaiveDate>().ok());
+    Ok(h)
+}
+
+/// Save copies of sent acknowledgements to `smtp.save_copy_to`.
+pub async fn save_copies(ctx: &Context, session: &mut ImapSession, store: &mut Store) -> anyhow::Result<u32> {
+    let Some(folder) = &ctx.cfg.smtp.save_copy_to else { return Ok(0) };
+    let mut n = 0;
+    for e in store.read().outbox_copies_pending()? {
+        match session.append(folder, &e.raw, true, e.sent_at).await {
+            Ok(()) => {
+                store.transaction(|tx| tx.outbox_copy_saved(e.id))?;
+                n += 1;
+            }
+            Err(err) => {
+                tracing::warn!(folder = %folder, error = %err, "cannot save a copy of a sent acknowledgement; will retry");
+                break;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Purge by `storage.retention`, at most once a day.
+pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let today = now.date_naive().to_string();
+    if store.read().meta("last_purge")?.as_deref() == Some(today.as_str()) {
+        return Ok(());
+    }
+    let before = now - ctx.cfg.storage.retention.0;
+    let n = store.transaction(|tx| -> Result<usize, StoreError> {
+        let n = tx.purge(before)?;
+        tx.set_meta("last_purge", &today)?;
+        Ok(n)
+    })?;
+    if n > 0 {
+        tracing::info!(cases = n, before = %crate::store::ts(before), "closed cases past storage.retention purged");
+    }
+    Ok(())
+}
+
+/// One whole cycle (`run --once`).
+pub async fn run_once(ctx: &Context, store: &mut Store, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<Report> {
+    let mut r = Report::default();
+    let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
+    r.sync = sync_all(ctx, &mut session, store, now).await?;
+    track_and_decide(ctx, store, now, dry_run, &mut r)?;
+    if !dry_run {
+        r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
+        r.copies_saved = save_copies(ctx, &mut session, store).await?;
+        retention(ctx, store, now)?;
+    }
+    session.logout().await;
+    Ok(r)
+}
