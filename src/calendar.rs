@@ -53,7 +53,9 @@ pub const SHORTENED: &str = "shortened: day before a public holiday";
 pub enum CalendarError {
     #[error("calendar.timezone = \"{0}\" is not a known IANA time zone: use a name such as \"Europe/Riga\"")]
     UnknownTimezone(String),
-    #[error("calendar.holidays = \"{0}\" is not supported: use \"LV\" (Latvian public holidays) or \"none\"")]
+    #[error(
+        "calendar.holidays = \"{0}\" is not supported: use \"LV\" (Latvian public holidays) or \"none\""
+    )]
     UnknownHolidays(String),
     #[error("calendar.hours gives no weekday any working hours: give at least one weekday hours such as monday = \"09:00-17:00\"")]
     NoWorkingWeekday,
@@ -164,11 +166,7 @@ impl Calendar {
             lv,
             shorten: cfg.shorten_before_holiday.0,
             extra_holidays: cfg.extra_holidays.iter().copied().collect(),
-            extra_working: cfg
-                .extra_working_days
-                .iter()
-                .map(|e| (e.date, e.hours))
-                .collect(),
+            extra_working: cfg.extra_working_days.iter().map(|e| (e.date, e.hours)).collect(),
             transfer_off,
             transfer_sat,
         })
@@ -265,7 +263,10 @@ impl Calendar {
                 }
                 None => Self::off(
                     date,
-                    format!("{reason}, but {} has no working hours", weekday_name(off.weekday())),
+                    format!(
+                        "{reason}, but {} has no working hours",
+                        weekday_name(off.weekday())
+                    ),
                 ),
             };
         }
@@ -319,9 +320,12 @@ impl Calendar {
 
     /// Opening and closing instants of `date`, if it is a working day.
     pub fn working_span(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        self.day(date)
-            .hours
-            .map(|h| (self.local_instant(date, h.open), self.local_instant(date, h.close)))
+        self.day(date).hours.map(|h| {
+            (
+                self.local_instant(date, h.open),
+                self.local_instant(date, h.close),
+            )
+        })
     }
 
     pub fn to_local(&self, t: DateTime<Utc>) -> DateTime<Tz> {
@@ -410,6 +414,7 @@ impl Calendar {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // tests tweak one field at a time
 mod tests {
     use super::*;
     use crate::config::{ExtraWorkingDay, HumanDuration};
@@ -444,31 +449,65 @@ mod tests {
         (
             2025,
             &[
-                "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-01", "2025-05-02", "2025-05-05",
-                "2025-06-23", "2025-06-24", "2025-11-17", "2025-11-18", "2025-12-24", "2025-12-25",
-                "2025-12-26", "2025-12-31",
+                "2025-01-01",
+                "2025-04-18",
+                "2025-04-21",
+                "2025-05-01",
+                "2025-05-02",
+                "2025-05-05",
+                "2025-06-23",
+                "2025-06-24",
+                "2025-11-17",
+                "2025-11-18",
+                "2025-12-24",
+                "2025-12-25",
+                "2025-12-26",
+                "2025-12-31",
             ],
         ),
         (
             2026,
             &[
-                "2026-01-01", "2026-01-02", "2026-04-03", "2026-04-06", "2026-05-01", "2026-05-04",
-                "2026-06-22", "2026-06-23", "2026-06-24", "2026-11-18", "2026-12-24", "2026-12-25",
+                "2026-01-01",
+                "2026-01-02",
+                "2026-04-03",
+                "2026-04-06",
+                "2026-05-01",
+                "2026-05-04",
+                "2026-06-22",
+                "2026-06-23",
+                "2026-06-24",
+                "2026-11-18",
+                "2026-12-24",
+                "2026-12-25",
                 "2026-12-31",
             ],
         ),
         (
             2027,
             &[
-                "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-04", "2027-06-23", "2027-06-24",
-                "2027-11-18", "2027-12-24", "2027-12-31",
+                "2027-01-01",
+                "2027-03-26",
+                "2027-03-29",
+                "2027-05-04",
+                "2027-06-23",
+                "2027-06-24",
+                "2027-11-18",
+                "2027-12-24",
+                "2027-12-31",
             ],
         ),
         (
             2028,
             &[
-                "2028-04-14", "2028-04-17", "2028-05-01", "2028-05-04", "2028-06-23", "2028-11-20",
-                "2028-12-25", "2028-12-26",
+                "2028-04-14",
+                "2028-04-17",
+                "2028-05-01",
+                "2028-05-04",
+                "2028-06-23",
+                "2028-11-20",
+                "2028-12-25",
+                "2028-12-26",
             ],
         ),
     ];
@@ -486,16 +525,35 @@ mod tests {
     const SHORTENED_DAYS: &[(i32, &[&str])] = &[
         (
             2025,
-            &["2025-04-17", "2025-04-30", "2025-05-10", "2025-11-08", "2025-12-23", "2025-12-30"],
+            &[
+                "2025-04-17",
+                "2025-04-30",
+                "2025-05-10",
+                "2025-11-08",
+                "2025-12-23",
+                "2025-12-30",
+            ],
         ),
         (
             2026,
-            &["2026-04-02", "2026-04-30", "2026-06-27", "2026-11-17", "2026-12-23", "2026-12-30"],
+            &[
+                "2026-04-02",
+                "2026-04-30",
+                "2026-06-27",
+                "2026-11-17",
+                "2026-12-23",
+                "2026-12-30",
+            ],
         ),
         (
             2027,
             &[
-                "2027-03-25", "2027-04-30", "2027-05-03", "2027-06-22", "2027-11-17", "2027-12-23",
+                "2027-03-25",
+                "2027-04-30",
+                "2027-05-03",
+                "2027-06-22",
+                "2027-11-17",
+                "2027-12-23",
                 "2027-12-30",
             ],
         ),
@@ -555,9 +613,17 @@ mod tests {
 
     #[test]
     fn easter_dates() {
-        for (y, s) in [(2025, "2025-04-20"), (2026, "2026-04-05"), (2027, "2027-03-28"), (2028, "2028-04-16")] {
+        for (y, s) in [
+            (2025, "2025-04-20"),
+            (2026, "2026-04-05"),
+            (2027, "2027-03-28"),
+            (2028, "2028-04-16"),
+        ] {
             assert_eq!(holidays::easter_sunday(y), date(s));
-            assert_eq!(default_cal().day(date(s)).reason.as_deref(), Some(holidays::EASTER));
+            assert_eq!(
+                default_cal().day(date(s)).reason.as_deref(),
+                Some(holidays::EASTER)
+            );
         }
     }
 
@@ -621,7 +687,10 @@ mod tests {
         // 31 Dec is worked, so 30 Dec is not a day before a holiday any more.
         assert_eq!(cal.day(date("2026-12-30")).hours, Some(tr("09:00-17:00")));
         assert!(cal.day(date("2026-12-31")).working);
-        assert_eq!(cal.nth_working_day_after(date("2027-01-01"), 2), date("2027-01-06"));
+        assert_eq!(
+            cal.nth_working_day_after(date("2027-01-01"), 2),
+            date("2027-01-06")
+        );
     }
 
     #[test]
@@ -691,12 +760,18 @@ mod tests {
             saturday: None,
             sunday: None,
         };
-        assert_eq!(Calendar::from_config(&cfg).unwrap_err(), CalendarError::NoWorkingWeekday);
+        assert_eq!(
+            Calendar::from_config(&cfg).unwrap_err(),
+            CalendarError::NoWorkingWeekday
+        );
 
         // Other zones are accepted.
         let mut cfg = CalendarConfig::default();
         cfg.timezone = "Europe/Tallinn".into();
-        assert_eq!(Calendar::from_config(&cfg).unwrap().tz(), chrono_tz::Europe::Tallinn);
+        assert_eq!(
+            Calendar::from_config(&cfg).unwrap().tz(),
+            chrono_tz::Europe::Tallinn
+        );
     }
 
     #[test]
@@ -706,7 +781,10 @@ mod tests {
         let cal = Calendar::from_config(&cfg).unwrap();
         let d = cal.day(date("2026-11-25"));
         assert!(!d.working);
-        assert_eq!(d.reason.as_deref(), Some("no working hours on Wednesday (calendar.hours)"));
+        assert_eq!(
+            d.reason.as_deref(),
+            Some("no working hours on Wednesday (calendar.hours)")
+        );
     }
 
     #[test]
@@ -714,20 +792,44 @@ mod tests {
         let cal = default_cal();
         let cases: &[(&str, Option<(&str, &str)>)] = &[
             // Winter time (UTC+2).
-            ("2026-03-27", Some(("2026-03-27T07:00:00Z", "2026-03-27T14:00:00Z"))),
+            (
+                "2026-03-27",
+                Some(("2026-03-27T07:00:00Z", "2026-03-27T14:00:00Z")),
+            ),
             ("2026-03-28", None),
             ("2026-03-29", None), // DST starts
             // Summer time (UTC+3).
-            ("2026-03-30", Some(("2026-03-30T06:00:00Z", "2026-03-30T15:00:00Z"))),
-            ("2026-03-31", Some(("2026-03-31T06:00:00Z", "2026-03-31T14:00:00Z"))),
-            ("2026-10-23", Some(("2026-10-23T06:00:00Z", "2026-10-23T13:00:00Z"))),
+            (
+                "2026-03-30",
+                Some(("2026-03-30T06:00:00Z", "2026-03-30T15:00:00Z")),
+            ),
+            (
+                "2026-03-31",
+                Some(("2026-03-31T06:00:00Z", "2026-03-31T14:00:00Z")),
+            ),
+            (
+                "2026-10-23",
+                Some(("2026-10-23T06:00:00Z", "2026-10-23T13:00:00Z")),
+            ),
             ("2026-10-25", None), // DST ends
-            ("2026-10-26", Some(("2026-10-26T07:00:00Z", "2026-10-26T16:00:00Z"))),
-            ("2026-10-27", Some(("2026-10-27T07:00:00Z", "2026-10-27T15:00:00Z"))),
+            (
+                "2026-10-26",
+                Some(("2026-10-26T07:00:00Z", "2026-10-26T16:00:00Z")),
+            ),
+            (
+                "2026-10-27",
+                Some(("2026-10-27T07:00:00Z", "2026-10-27T15:00:00Z")),
+            ),
             // Shortened day in winter: 9-16 local.
-            ("2026-11-17", Some(("2026-11-17T07:00:00Z", "2026-11-17T14:00:00Z"))),
+            (
+                "2026-11-17",
+                Some(("2026-11-17T07:00:00Z", "2026-11-17T14:00:00Z")),
+            ),
             // Worked Saturday in summer, 9-17.
-            ("2026-06-27", Some(("2026-06-27T06:00:00Z", "2026-06-27T14:00:00Z"))),
+            (
+                "2026-06-27",
+                Some(("2026-06-27T06:00:00Z", "2026-06-27T14:00:00Z")),
+            ),
         ];
         for (d, want) in cases {
             let got = cal.opening(date(d)).zip(cal.closing(date(d)));
@@ -794,8 +896,14 @@ mod tests {
         for (d, n, want) in cases {
             assert_eq!(cal.nth_working_day_after(date(d), *n), date(want), "{d} + {n}");
         }
-        assert_eq!(cal.next_working_day_on_or_after(date("2026-12-24")), date("2026-12-28"));
-        assert_eq!(cal.next_working_day_on_or_after(date("2026-06-22")), date("2026-06-25"));
+        assert_eq!(
+            cal.next_working_day_on_or_after(date("2026-12-24")),
+            date("2026-12-28")
+        );
+        assert_eq!(
+            cal.next_working_day_on_or_after(date("2026-06-22")),
+            date("2026-06-25")
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ impl std::str::FromStr for CaseKind {
         match s {
             "email" => Ok(CaseKind::Email),
             "submission" => Ok(CaseKind::Submission),
-            _ => Err(format!("unknown case kind \"{s}\": expected \"email\" or \"submission\"")),
+            _ => Err(format!(
+                "unknown case kind \"{s}\": expected \"email\" or \"submission\""
+            )),
         }
     }
 }
@@ -160,8 +162,7 @@ mod tests {
             ("2026-06-27T10:00:00+03:00", 2, "2026-06-30T17:00:00+03:00"),
             // Christmas: 23 Dec -> Mon 28, Tue 29.
             ("2026-12-23T15:00:00+02:00", 2, "2026-12-29T17:00:00+02:00"),
-            // Deadline on a shortened day: Fri 27 Nov 2026 -> Tue 1 Dec... and
-            // Mon 28 Dec -> Tue 29, Wed 30 (shortened 9-16).
+            // Deadline on a shortened day: Mon 28 Dec -> Tue 29, Wed 30 (9-16).
             ("2026-12-28T10:00:00+02:00", 2, "2026-12-30T16:00:00+02:00"),
             // Across DST start: Fri 27 Mar 2026 -> Mon 30, Tue 31 (EEST).
             ("2026-03-27T10:00:00+02:00", 2, "2026-03-31T17:00:00+03:00"),
@@ -172,7 +173,11 @@ mod tests {
             ("2026-11-21T10:00:00+02:00", 0, "2026-11-23T18:00:00+02:00"),
         ];
         for (r, n, want) in cases {
-            assert_eq!(reply_deadline(&c, t(r), CaseKind::Email, *n), t(want), "{r} N={n}");
+            assert_eq!(
+                reply_deadline(&c, t(r), CaseKind::Email, *n),
+                t(want),
+                "{r} N={n}"
+            );
         }
     }
 
@@ -223,8 +228,16 @@ mod tests {
         for (r, want) in cases {
             assert_eq!(submission_limit(&c, t(r)), date(want), "{r}");
         }
-        assert!(!exceeds_submission_limit(&c, t("2026-07-18T10:00:00+03:00"), date("2026-11-19")));
-        assert!(exceeds_submission_limit(&c, t("2026-07-18T10:00:00+03:00"), date("2026-11-20")));
+        assert!(!exceeds_submission_limit(
+            &c,
+            t("2026-07-18T10:00:00+03:00"),
+            date("2026-11-19")
+        ));
+        assert!(exceeds_submission_limit(
+            &c,
+            t("2026-07-18T10:00:00+03:00"),
+            date("2026-11-20")
+        ));
     }
 
     #[test]
@@ -282,8 +295,14 @@ mod tests {
     fn case_kind_text() {
         assert_eq!(CaseKind::Email.to_string(), "email");
         assert_eq!(CaseKind::Submission.to_string(), "submission");
-        assert_eq!(serde_json::to_string(&CaseKind::Submission).unwrap(), "\"submission\"");
-        assert_eq!(serde_json::from_str::<CaseKind>("\"email\"").unwrap(), CaseKind::Email);
+        assert_eq!(
+            serde_json::to_string(&CaseKind::Submission).unwrap(),
+            "\"submission\""
+        );
+        assert_eq!(
+            serde_json::from_str::<CaseKind>("\"email\"").unwrap(),
+            CaseKind::Email
+        );
         assert_eq!("submission".parse::<CaseKind>().unwrap(), CaseKind::Submission);
         assert!("mail".parse::<CaseKind>().is_err());
     }

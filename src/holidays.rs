@@ -39,8 +39,7 @@ pub const NEW_YEAR: &str = "Jaunais gads";
 pub const GOOD_FRIDAY: &str = "Lielā Piektdiena";
 pub const EASTER: &str = "Lieldienas";
 pub const EASTER_MONDAY: &str = "Otrās Lieldienas";
-pub const LABOUR_DAY: &str =
-    "Darba svētki; Latvijas Republikas Satversmes sapulces sasaukšanas diena";
+pub const LABOUR_DAY: &str = "Darba svētki; Latvijas Republikas Satversmes sapulces sasaukšanas diena";
 pub const RESTORATION_DAY: &str = "Latvijas Republikas Neatkarības atjaunošanas diena";
 pub const MOTHERS_DAY: &str = "Mātes diena";
 pub const PENTECOST: &str = "Vasarsvētki";
@@ -255,11 +254,8 @@ mod tests {
 
     #[test]
     fn weekend_days_off_and_one_offs() {
-        let has = |y: i32, s: &str, name: &str| {
-            lv_holidays(y)
-                .iter()
-                .any(|h| h.date == date(s) && h.name == name)
-        };
+        let has =
+            |y: i32, s: &str, name: &str| lv_holidays(y).iter().any(|h| h.date == date(s) && h.name == name);
         // 4 May 2025 is a Sunday -> Monday 5 May off.
         assert!(has(2025, "2025-05-05", RESTORATION_DAY_OFF));
         // 4 May 2024 is a Saturday -> Monday 6 May off.
