@@ -72,6 +72,30 @@ pub struct DayInfo {
     pub reason: Option<String>,
 }
 
+/// Why a day is what it is (text is made only by [`Calendar::day`]).
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    Ordinary,
+    ExtraWorking,
+    ExtraHoliday,
+    Holiday(&'static str),
+    /// A Cabinet-transferred day off; the Saturday worked instead.
+    TransferOff(NaiveDate),
+    /// A worked Saturday; the day off it replaces.
+    TransferSat(NaiveDate),
+    TransferSatNoHours(NaiveDate),
+    NoHours(Weekday),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Class {
+    hours: Option<TimeRange>,
+    why: Why,
+    shortened: bool,
+    /// Shortening left no working time.
+    vanished: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Calendar {
     tz: Tz,
@@ -193,97 +217,105 @@ impl Calendar {
         })
     }
 
-    fn off(date: NaiveDate, reason: String) -> DayInfo {
-        DayInfo {
-            date,
-            working: false,
-            hours: None,
-            reason: Some(reason),
+    /// The effective hours of `date` and why, without building any text:
+    /// this is the hot path behind every time helper.
+    fn classify(&self, date: NaiveDate) -> Class {
+        let plain = |hours, why| Class {
+            hours,
+            why,
+            shortened: false,
+            vanished: false,
+        };
+        if let Some(&h) = self.extra_working.get(&date) {
+            return plain(Some(h), Why::ExtraWorking);
+        }
+        if self.extra_holidays.contains(&date) {
+            return plain(None, Why::ExtraHoliday);
+        }
+        if self.lv {
+            if let Some(name) = lv_holiday_name(date) {
+                return plain(None, Why::Holiday(name));
+            }
+        }
+        if let Some(&sat) = self.transfer_off.get(&date) {
+            return plain(None, Why::TransferOff(sat));
+        }
+        let before_holiday = |d: NaiveDate| d.succ_opt().is_some_and(|n| self.is_public_holiday(n));
+        let (base, why, shorten) = if let Some(&off) = self.transfer_sat.get(&date) {
+            match self.hours.for_weekday(off.weekday()) {
+                Some(base) => (
+                    base,
+                    Why::TransferSat(off),
+                    before_holiday(date) || before_holiday(off),
+                ),
+                None => return plain(None, Why::TransferSatNoHours(off)),
+            }
+        } else {
+            match self.hours.for_weekday(date.weekday()) {
+                Some(base) => (base, Why::Ordinary, before_holiday(date)),
+                None => return plain(None, Why::NoHours(date.weekday())),
+            }
+        };
+        if !shorten || self.shorten <= Duration::zero() {
+            return plain(Some(base), why);
+        }
+        let hours = self.shortened(base);
+        Class {
+            hours,
+            why,
+            shortened: true,
+            vanished: hours.is_none(),
         }
     }
 
-    /// Builds the DayInfo for a working day with `base` hours, shortened when
-    /// `shorten` is set and shortening is configured.
-    fn working(&self, date: NaiveDate, base: TimeRange, shorten: bool, reason: Option<String>) -> DayInfo {
-        if !shorten || self.shorten <= Duration::zero() {
-            return DayInfo {
-                date,
-                working: true,
-                hours: Some(base),
-                reason,
-            };
-        }
-        let why = match reason {
-            Some(r) => format!("{r}; {SHORTENED}"),
-            None => SHORTENED.to_string(),
-        };
-        match self.shortened(base) {
-            Some(h) => DayInfo {
-                date,
-                working: true,
-                hours: Some(h),
-                reason: Some(why),
-            },
-            None => Self::off(date, format!("{why} (no working time left)")),
-        }
+    /// The effective working hours of `date`, `None` when it is not a
+    /// working day.
+    pub fn hours(&self, date: NaiveDate) -> Option<TimeRange> {
+        self.classify(date).hours
     }
 
     /// What `date` is: working or not, effective hours, and why.
     pub fn day(&self, date: NaiveDate) -> DayInfo {
-        if let Some(&h) = self.extra_working.get(&date) {
-            return DayInfo {
-                date,
-                working: true,
-                hours: Some(h),
-                reason: Some("extra working day (config)".into()),
+        let c = self.classify(date);
+        let base: Option<String> = match c.why {
+            Why::Ordinary => None,
+            Why::ExtraWorking => Some("extra working day (config)".into()),
+            Why::ExtraHoliday => Some("extra holiday (config)".into()),
+            Why::Holiday(name) => Some(name.into()),
+            Why::TransferOff(sat) => Some(format!("day off by Cabinet transfer (worked on Saturday {sat})")),
+            Why::TransferSat(off) => Some(format!("worked Saturday by Cabinet transfer (instead of {off})")),
+            Why::TransferSatNoHours(off) => Some(format!(
+                "worked Saturday by Cabinet transfer (instead of {off}), but {} has no working hours",
+                weekday_name(off.weekday())
+            )),
+            Why::NoHours(Weekday::Sat | Weekday::Sun) => Some("weekend".into()),
+            Why::NoHours(wd) => Some(format!(
+                "no working hours on {} (calendar.hours)",
+                weekday_name(wd)
+            )),
+        };
+        let reason = if c.shortened {
+            let mut r = match base {
+                Some(b) => format!("{b}; {SHORTENED}"),
+                None => SHORTENED.to_string(),
             };
-        }
-        if self.extra_holidays.contains(&date) {
-            return Self::off(date, "extra holiday (config)".into());
-        }
-        if self.lv {
-            if let Some(name) = lv_holiday_name(date) {
-                return Self::off(date, name.to_string());
+            if c.vanished {
+                r.push_str(" (no working time left)");
             }
-        }
-        let next = date.succ_opt();
-        let before_holiday = next.is_some_and(|n| self.is_public_holiday(n));
-        if let Some(sat) = self.transfer_off.get(&date) {
-            return Self::off(
-                date,
-                format!("day off by Cabinet transfer (worked on Saturday {sat})"),
-            );
-        }
-        if let Some(&off) = self.transfer_sat.get(&date) {
-            let reason = format!("worked Saturday by Cabinet transfer (instead of {off})");
-            return match self.hours.for_weekday(off.weekday()) {
-                Some(base) => {
-                    let moved = off.succ_opt().is_some_and(|n| self.is_public_holiday(n));
-                    self.working(date, base, before_holiday || moved, Some(reason))
-                }
-                None => Self::off(
-                    date,
-                    format!(
-                        "{reason}, but {} has no working hours",
-                        weekday_name(off.weekday())
-                    ),
-                ),
-            };
-        }
-        match self.hours.for_weekday(date.weekday()) {
-            Some(base) => self.working(date, base, before_holiday, None),
-            None => match date.weekday() {
-                Weekday::Sat | Weekday::Sun => Self::off(date, "weekend".into()),
-                wd => Self::off(
-                    date,
-                    format!("no working hours on {} (calendar.hours)", weekday_name(wd)),
-                ),
-            },
+            Some(r)
+        } else {
+            base
+        };
+        DayInfo {
+            date,
+            working: c.hours.is_some(),
+            hours: c.hours,
+            reason,
         }
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
-        self.day(date).working
+        self.classify(date).hours.is_some()
     }
 
     /// Every day from `from` to `to` inclusive (empty when `from > to`).
@@ -294,8 +326,9 @@ impl Calendar {
             .collect()
     }
 
-    /// The UTC instant of local `date` `time` (see the module doc for DST).
-    fn local_instant(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    /// The UTC instant of local `date` `time` (see the module doc for DST);
+    /// e.g. the daily digest at `reminders.digest_at`.
+    pub fn local_instant(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         let mut ndt = date.and_time(time);
         // A DST gap is at most a few hours; walk forward minute by minute.
         for _ in 0..(24 * 60) {
@@ -310,17 +343,17 @@ impl Calendar {
 
     /// Opening instant of `date`, `None` when it is not a working day.
     pub fn opening(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        self.day(date).hours.map(|h| self.local_instant(date, h.open))
+        self.hours(date).map(|h| self.local_instant(date, h.open))
     }
 
     /// Closing instant of `date` (after shortening), `None` when not working.
     pub fn closing(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        self.day(date).hours.map(|h| self.local_instant(date, h.close))
+        self.hours(date).map(|h| self.local_instant(date, h.close))
     }
 
     /// Opening and closing instants of `date`, if it is a working day.
     pub fn working_span(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        self.day(date).hours.map(|h| {
+        self.hours(date).map(|h| {
             (
                 self.local_instant(date, h.open),
                 self.local_instant(date, h.close),
@@ -934,6 +967,36 @@ mod tests {
         ];
         for (t, d, want) in cases {
             assert_eq!(cal.subtract_working_time(utc(t), *d), utc(want), "{t} - {d}");
+        }
+    }
+
+    /// Cross-check of `subtract_working_time` by brute force: for every
+    /// closing time and every opening+1h of 2026, walking back 4h and 10h
+    /// must land on working time and leave exactly that much working time
+    /// (counted in quarter hours with `is_working_time`) before `t`.
+    #[test]
+    fn subtract_working_time_brute_force_2026() {
+        let cal = default_cal();
+        let q = Duration::minutes(15);
+        for day in cal.days(date("2026-01-01"), date("2026-12-31")) {
+            let Some((open, close)) = cal.working_span(day.date) else {
+                continue;
+            };
+            for t in [close, open + Duration::hours(1)] {
+                for d in [Duration::hours(4), Duration::hours(10)] {
+                    let r = cal.subtract_working_time(t, d);
+                    assert!(cal.is_working_time(r), "{t} - {d} = {r} is not working time");
+                    let mut n = 0;
+                    let mut x = r;
+                    while x < t {
+                        if cal.is_working_time(x) {
+                            n += 1;
+                        }
+                        x += q;
+                    }
+                    assert_eq!(q * n, d, "{t} - {d} = {r}");
+                }
+            }
         }
     }
 

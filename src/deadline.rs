@@ -205,6 +205,17 @@ mod tests {
             ("2026-10-21T23:30:00+03:00", "2026-11-23T18:00:00+02:00"),
             // Local day decides: 30 Nov 22:30Z is 1 Dec 00:30 local -> 1 Jan 2027 -> Mon 4 Jan.
             ("2026-11-30T22:30:00Z", "2027-01-04T18:00:00+02:00"),
+            // Month ends: 31 Jan 2026 -> Sat 28 Feb -> Mon 2 Mar.
+            ("2026-01-31T10:00:00+02:00", "2026-03-02T18:00:00+02:00"),
+            // 29 and 30 Jan 2028 -> 29 Feb 2028 (leap year).
+            ("2028-01-29T10:00:00+02:00", "2028-02-29T17:00:00+02:00"),
+            ("2028-01-30T10:00:00+02:00", "2028-02-29T17:00:00+02:00"),
+            // 31 Aug 2026 -> Wed 30 Sep 2026.
+            ("2026-08-31T10:00:00+03:00", "2026-09-30T17:00:00+03:00"),
+            // 31 Dec 2026 -> 31 Jan 2027 (Sunday) -> Mon 1 Feb.
+            ("2026-12-31T10:00:00+02:00", "2027-02-01T18:00:00+02:00"),
+            // 31 May 2026 -> 30 Jun 2026 (Tue).
+            ("2026-05-31T10:00:00+03:00", "2026-06-30T17:00:00+03:00"),
             // Christmas: 24 Nov -> 24 Dec (holiday) -> Mon 28 Dec.
             ("2026-11-24T10:00:00+02:00", "2026-12-28T18:00:00+02:00"),
         ];
@@ -288,6 +299,34 @@ mod tests {
         for (r, want) in cases {
             assert_eq!(ack_at(&c, t(r), eod), t(want), "{r}");
             assert_eq!(ack_at(&c, t(r), AckMode::Immediate), t(r), "{r}");
+        }
+    }
+
+    /// Invariants over every hour of 2026 (e-mail, N = 2): the deadline is
+    /// the closing time of a working day that has exactly one other working
+    /// day between the receipt day and it; the ack is never before receipt
+    /// and is either receipt itself or the receipt day's closing.
+    #[test]
+    fn invariants_over_2026() {
+        let c = cal();
+        let mut t = t("2026-01-01T00:00:00+02:00");
+        let end = t + chrono::Duration::days(365);
+        while t < end {
+            let day = c.local_date(t);
+            let due = reply_deadline(&c, t, CaseKind::Email, 2);
+            let due_day = c.local_date(due);
+            assert_eq!(c.closing(due_day), Some(due), "{t}");
+            let between = day
+                .iter_days()
+                .skip(1)
+                .take_while(|d| *d < due_day)
+                .filter(|d| c.is_working_day(*d))
+                .count();
+            assert_eq!(between, 1, "{t} -> {due}");
+            let ack = ack_at(&c, t, AckMode::EndOfDay);
+            assert!(ack >= t, "{t}");
+            assert!(ack == t || Some(ack) == c.closing(day), "{t}");
+            t += chrono::Duration::hours(1);
         }
     }
 
