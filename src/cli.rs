@@ -1,9 +1,14 @@
 //! Command line (SPEC §9). Commands are added as they work.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
+
+use crate::calendar::Calendar;
+use crate::config::{CalendarConfig, ReplyConfig};
+use crate::deadline::{self, CaseKind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,6 +28,35 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config, templates and secret files.
     CheckConfig,
+    /// Show the working calendar: each day, working or not, hours and why.
+    Calendar {
+        /// First day (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last day, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// When the acknowledgement would go and when the reply is due.
+    Deadline {
+        /// Receipt time, RFC 3339 (e.g. 2026-11-24T17:01:00+02:00).
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339)]
+        received: DateTime<FixedOffset>,
+        /// Count it as a written submission (one month) instead of an e-mail.
+        #[arg(long)]
+        submission: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|e| format!("\"{s}\" is not an RFC 3339 time ({e}): write e.g. 2026-11-24T17:01:00+02:00"))
 }
 
 pub fn main() -> ExitCode {
@@ -35,5 +69,160 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Calendar { from, to, json } => report(calendar_cmd(&cli.config, from, to, json)),
+        Command::Deadline {
+            received,
+            submission,
+            json,
+        } => report(deadline_cmd(&cli.config, received, submission, json)),
     }
+}
+
+/// Prints a command's error and maps it to exit code 2.
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The calendar and reply settings: from the config file when it exists,
+/// the built-in defaults when it does not (so `calendar` and `deadline`
+/// work before anything is installed).
+fn calendar_settings(path: &Path) -> Result<(CalendarConfig, ReplyConfig), String> {
+    if !path.exists() {
+        return Ok((CalendarConfig::default(), ReplyConfig::default()));
+    }
+    let cfg = crate::config::load(path).map_err(|e| format!("{}: {e:#}", path.display()))?;
+    Ok((cfg.calendar, cfg.reply))
+}
+
+fn build_calendar(cfg: &CalendarConfig, path: &Path) -> Result<Calendar, String> {
+    Calendar::from_config(cfg).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Longest span `calendar` prints (about ten years).
+const MAX_CALENDAR_DAYS: i64 = 3660;
+
+#[derive(serde::Serialize)]
+struct CalendarJson {
+    days: Vec<DayJson>,
+}
+
+#[derive(serde::Serialize)]
+struct DayJson {
+    date: String,
+    working: bool,
+    hours: Option<String>,
+    reason: Option<String>,
+}
+
+fn calendar_cmd(config: &Path, from: NaiveDate, to: NaiveDate, json: bool) -> Result<(), String> {
+    if from > to {
+        return Err(format!(
+            "--from {from} is after --to {to}: give the earlier date first"
+        ));
+    }
+    let span = (to - from).num_days() + 1;
+    if span > MAX_CALENDAR_DAYS {
+        return Err(format!(
+            "{from}..{to} is {span} days: show at most {MAX_CALENDAR_DAYS} days (about ten years) at a time"
+        ));
+    }
+    let (cal_cfg, _) = calendar_settings(config)?;
+    let cal = build_calendar(&cal_cfg, config)?;
+    let days = cal.days(from, to);
+    if json {
+        let out = CalendarJson {
+            days: days
+                .into_iter()
+                .map(|d| DayJson {
+                    date: d.date.format("%Y-%m-%d").to_string(),
+                    working: d.working,
+                    hours: d.hours.map(|h| h.to_string()),
+                    reason: d.reason,
+                })
+                .collect(),
+        };
+        println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!(
+        "{:<10}  {:<3}  {:<7}  {:<11}  reason",
+        "date", "day", "working", "hours"
+    );
+    for d in days {
+        let line = format!(
+            "{:<10}  {:<3}  {:<7}  {:<11}  {}",
+            d.date.format("%Y-%m-%d"),
+            d.date.format("%a"),
+            if d.working { "yes" } else { "no" },
+            d.hours.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+            d.reason.unwrap_or_default()
+        );
+        println!("{}", line.trim_end());
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct DeadlineJson {
+    received: String,
+    kind: CaseKind,
+    ack_at: String,
+    deadline: String,
+}
+
+fn deadline_cmd(
+    config: &Path,
+    received: DateTime<FixedOffset>,
+    submission: bool,
+    json: bool,
+) -> Result<(), String> {
+    let (cal_cfg, reply) = calendar_settings(config)?;
+    let cal = build_calendar(&cal_cfg, config)?;
+    let received = received.with_timezone(&chrono::Utc);
+    let kind = if submission {
+        CaseKind::Submission
+    } else {
+        CaseKind::Email
+    };
+    let ack = deadline::ack_at(&cal, received, reply.ack);
+    let due = deadline::reply_deadline(&cal, received, kind, reply.working_days);
+    let iso = |t: DateTime<chrono::Utc>| cal.to_local(t).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    if json {
+        let out = DeadlineJson {
+            received: iso(received),
+            kind,
+            ack_at: iso(ack),
+            deadline: iso(due),
+        };
+        println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    let human = |t: DateTime<chrono::Utc>| cal.to_local(t).format("%a %Y-%m-%d %H:%M %:z").to_string();
+    let term = match kind {
+        CaseKind::Email => format!("{} working days after the day of receipt", reply.working_days),
+        CaseKind::Submission => "one month after the day of receipt".to_string(),
+    };
+    let when_ack = if ack == received {
+        "at once"
+    } else {
+        "at closing time, if still unanswered"
+    };
+    println!("received: {}", human(received));
+    println!("kind:     {kind} ({term})");
+    println!("ack at:   {} ({when_ack})", human(ack));
+    println!("deadline: {}", human(due));
+    if kind == CaseKind::Submission {
+        let limit = deadline::submission_limit(&cal, received);
+        println!(
+            "interim replies may promise at most {} (four months)",
+            limit.format("%a %Y-%m-%d")
+        );
+    }
+    Ok(())
 }
