@@ -1,0 +1,73 @@
+use std::path::{Path, PathBuf};
+
+use replygate::message::MessageMeta;
+
+/// The shared corpus: `$REPLYGATE_CORPUS` if set, else `../shared/corpus`
+/// beside the repository (CI), else `../../shared/corpus` (a git worktree
+/// one level deeper on the development machine).
+fn corpus_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("REPLYGATE_CORPUS") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.push(root.join("../shared/corpus"));
+    candidates.push(root.join("../../shared/corpus"));
+    match candidates.iter().find(|d| d.join("manifest.json").is_file()) {
+        Some(d) => d.clone(),
+        None => panic!(
+            "test corpus not found (looked in {candidates:?}): clone the shared folder beside \
+             the repository as ../shared, or set REPLYGATE_CORPUS to the corpus directory"
+        ),
+    }
+}
+
+fn manifest() -> serde_json::Value {
+    let text = std::fs::read_to_string(corpus_dir().join("manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn fmt_addr(a: &replygate::message::Address) -> String {
+    match &a.name {
+        Some(n) => format!("{n} <{}>", a.email),
+        None => a.email.clone(),
+    }
+}
+
+#[test]
+fn parse_matches_manifest_headers() {
+    let m = manifest();
+    for entry in m["messages"].as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let raw = std::fs::read(corpus_dir().join(file)).unwrap();
+        let meta = MessageMeta::parse(&raw).unwrap();
+        println!("{file}: from={:?} subj={:?} att={:?} ct={}", meta.from, meta.subject, meta.attachments, meta.content_type);
+        let mid = entry["message_id"].as_str().unwrap().trim_matches(['<', '>']);
+        assert_eq!(meta.message_id.as_deref(), Some(mid), "{file}");
+        assert_eq!(meta.subject, entry["subject"].as_str().unwrap(), "{file}");
+        let from = meta.from.as_ref().map(fmt_addr).unwrap_or_default();
+        let want_from = entry["from"].as_str().unwrap().replace("\\\"", "\"");
+        let want_email = want_from.rsplit('<').next().unwrap().trim_end_matches('>').to_lowercase();
+        assert_eq!(meta.from.as_ref().unwrap().email, want_email, "{file}: {from}");
+        let want_name = want_from.rsplit_once(" <").map(|(n, _)| {
+            let n = n.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(n);
+            n.to_string()
+        });
+        if let (Some(w), Some(f)) = (want_name, meta.from.as_ref()) {
+            if !want_from.starts_with(&want_email) {
+                assert_eq!(f.name.as_deref(), Some(w.as_str()), "{file}");
+            }
+        }
+        let to: Vec<String> = meta.to.iter().map(|a| a.email.clone()).collect();
+        let want_to: Vec<String> = entry["to"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_lowercase()).collect();
+        assert_eq!(to, want_to, "{file}");
+        let att: Vec<&str> = meta.attachments.iter().map(|s| s.as_str()).collect();
+        let want_att: Vec<&str> = entry["attachments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(att, want_att, "{file}");
+        let refs: Vec<String> = entry["references"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().trim_matches(['<', '>']).to_string()).collect();
+        assert_eq!(meta.references, refs, "{file}");
+        let irt: Vec<String> = entry["in_reply_to"].as_str().map(|s| s.trim_matches(['<', '>']).to_string()).into_iter().collect();
+        assert_eq!(meta.in_reply_to, irt, "{file}");
+        assert!(meta.date.is_some(), "{file}");
+    }
+}
