@@ -1,5 +1,8 @@
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeSet;
+
+use replygate::classify::{automatic_triggers, classify, Class, ClassifySettings, FolderKind};
 use replygate::message::MessageMeta;
 
 /// The shared corpus: `$REPLYGATE_CORPUS` if set, else `../shared/corpus`
@@ -70,4 +73,60 @@ fn parse_matches_manifest_headers() {
         assert_eq!(meta.in_reply_to, irt, "{file}");
         assert!(meta.date.is_some(), "{file}");
     }
+}
+
+/// The settings the manifest's `assumes` object describes.
+fn settings_from_manifest(m: &serde_json::Value) -> ClassifySettings {
+    let a = &m["assumes"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+    };
+    ClassifySettings {
+        org_domains: strings(&a["organization"]["domains"]),
+        gateway_address: a["gateway_address"].as_str().unwrap().to_string(),
+        gateway_aliases: vec![],
+        never_ack: strings(&a["reply"]["never_ack"]),
+        trusted_authserv_id: a["reply"]["trusted_authserv_id"].as_str().map(str::to_string),
+    }
+}
+
+#[test]
+fn classification_matches_manifest() {
+    let m = manifest();
+    let s = settings_from_manifest(&m);
+    let mut failures = Vec::new();
+    for entry in m["messages"].as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let raw = std::fs::read(corpus_dir().join(file)).unwrap();
+        let meta = MessageMeta::parse(&raw).unwrap();
+        let folder = match entry["folder"].as_str().unwrap() {
+            "Sent" => FolderKind::Sent,
+            _ => FolderKind::Inbox,
+        };
+        let class = classify(&meta, folder, &s);
+        let (category, triggers): (&str, BTreeSet<String>) = match &class {
+            Class::Client => ("client", BTreeSet::new()),
+            Class::Staff => ("staff", BTreeSet::new()),
+            Class::Internal => ("automatic", ["internal".to_string()].into()),
+            Class::Own => ("own", BTreeSet::new()),
+            Class::Automatic(t) => ("automatic", t.iter().map(|t| t.as_str().to_string()).collect()),
+        };
+        let want_cat = entry["category"].as_str().unwrap();
+        let want_triggers: BTreeSet<String> = entry["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        if category != want_cat || (want_cat == "automatic" && triggers != want_triggers) {
+            failures.push(format!(
+                "{file}: got {category} {triggers:?}, want {want_cat} {want_triggers:?}"
+            ));
+        }
+        // automatic_triggers agrees with the class for automatic mail.
+        if let Class::Automatic(t) = &class {
+            assert_eq!(t, &automatic_triggers(&meta, &s), "{file}");
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
