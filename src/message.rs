@@ -389,3 +389,153 @@ fn content_type_of(value: &str) -> String {
         "text/plain".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> MessageMeta {
+        MessageMeta::parse(s.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn empty_and_garbage_inputs() {
+        assert_eq!(MessageMeta::parse(b"").unwrap_err(), ParseError::Empty);
+        assert_eq!(MessageMeta::parse(b" \r\n\r\n").unwrap_err(), ParseError::Empty);
+        assert!(matches!(
+            MessageMeta::parse(b"\x00\x01\xff\xfe garbage without any header"),
+            Err(ParseError::NoHeaders(_))
+        ));
+        assert!(matches!(
+            MessageMeta::parse(b"\r\nbody only"),
+            Err(ParseError::NoHeaders(_))
+        ));
+        // Random bytes must never panic.
+        let mut seed: u32 = 12345;
+        for len in 0..300usize {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    // Bias towards header-ish bytes.
+                    match (seed >> 16) % 8 {
+                        0 => b':',
+                        1 => b'\n',
+                        2 => b'=',
+                        3 => b'<',
+                        _ => (seed >> 8) as u8,
+                    }
+                })
+                .collect();
+            let _ = MessageMeta::parse(&bytes);
+        }
+    }
+
+    #[test]
+    fn header_block_only() {
+        let m = parse(
+            "Return-Path: <>\r\nFrom: =?utf-8?Q?Anna_Kalni=C5=86a?= <Anna.Kalnina@INBOX.lv>\r\n\
+             To: pasts@sif.gov.lv, \"Jānis\" <Janis@SIF.gov.lv>\r\n\
+             Subject: =?windows-1257?Q?Jaut=E2jums?=\r\n\
+             Message-ID: <ABC@x.lv>\r\nIn-Reply-To: <p1@x.lv>\r\n\
+             References: <r1@x.lv>\r\n <r2@x.lv>\t<p1@x.lv>\r\n\
+             Content-Type: Multipart/Mixed; boundary=\"b\"\r\n\
+             Auto-Submitted: auto-replied\r\n\r\n",
+        );
+        assert_eq!(m.return_path.as_deref(), Some(""));
+        let from = m.from.clone().unwrap();
+        assert_eq!(from.email, "anna.kalnina@inbox.lv");
+        assert_eq!(from.name.as_deref(), Some("Anna Kalniņa"));
+        let to: Vec<&str> = m.to.iter().map(|a| a.email.as_str()).collect();
+        assert_eq!(to, ["pasts@sif.gov.lv", "janis@sif.gov.lv"]);
+        assert_eq!(m.subject, "Jautājums");
+        assert_eq!(m.message_id.as_deref(), Some("ABC@x.lv"));
+        assert_eq!(m.in_reply_to, ["p1@x.lv"]);
+        assert_eq!(m.references, ["r1@x.lv", "r2@x.lv", "p1@x.lv"]);
+        assert_eq!(m.content_type, "multipart/mixed");
+        assert_eq!(m.header("AUTO-SUBMITTED"), Some("auto-replied"));
+        assert_eq!(m.header("references"), Some("<r1@x.lv> <r2@x.lv>\t<p1@x.lv>"));
+        assert!(m.attachments.is_empty());
+    }
+
+    #[test]
+    fn raw_8bit_headers_are_transcoded() {
+        // windows-1257 Latvian subject and name, no RFC 2047.
+        let mut raw: Vec<u8> = Vec::new();
+        raw.extend_from_slice(b"From: \xc7riks B\xe7rzi\xf2\xf0 <eriks@x.lv>\r\n");
+        raw.extend_from_slice(b"Subject: Jaut\xe2jums par \xf0o\r\n");
+        raw.extend_from_slice(b"To: pasts@sif.gov.lv\r\n\r\nbody\r\n");
+        let m = MessageMeta::parse(&raw).unwrap();
+        assert_eq!(m.subject, "Jautājums par šo");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Ēriks Bērziņš"));
+        // Latin-1 French wins when it has Western-only letters.
+        let raw = b"From: a@b.fr\r\nSubject: R\xe9ponse \xe0 la demande \xe0 d\xe9j\xe0\r\n\r\n";
+        let m = MessageMeta::parse(raw).unwrap();
+        assert_eq!(m.subject, "Réponse à la demande à déjà");
+        // UTF-8 raw headers (RFC 6532) stay as they are.
+        let m = parse("From: Ольга <olga@mail.ru>\r\nSubject: Вопрос\r\n\r\n");
+        assert_eq!(m.subject, "Вопрос");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Ольга"));
+    }
+
+    #[test]
+    fn missing_fields() {
+        let m = parse("Subject: hi\n\nbody");
+        assert!(m.from.is_none());
+        assert!(m.message_id.is_none());
+        assert!(m.return_path.is_none());
+        assert!(m.date.is_none());
+        assert_eq!(m.content_type, "text/plain");
+        let m = parse("From: x@y.lv\n\n");
+        assert_eq!(m.subject, "");
+        // Message-ID without brackets is kept.
+        let m = parse("Message-ID: bare-id@host.lv\n\n");
+        assert_eq!(m.message_id.as_deref(), Some("bare-id@host.lv"));
+    }
+
+    #[test]
+    fn huge_recipient_list() {
+        let to: Vec<String> = (0..2000).map(|i| format!("User{i} <user{i}@Example.lv>")).collect();
+        let raw = format!("From: a@b.lv\r\nTo: {}\r\nSubject: x\r\n\r\n", to.join(",\r\n "));
+        let m = parse(&raw);
+        assert_eq!(m.to.len(), 2000);
+        assert_eq!(m.to[1999].email, "user1999@example.lv");
+    }
+
+    #[test]
+    fn whole_message_attachments_and_mbox_line() {
+        let raw = "From MAILER-DAEMON Mon Nov 23 10:00:00 2026\r\n\
+            From: a@b.lv\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n\
+            --B\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+            --B\r\nContent-Type: application/vnd.etsi.asic-e+zip; name=\"=?utf-8?Q?pieteikums_=C4=81.edoc?=\"\r\n\
+            Content-Disposition: attachment; filename=\"=?utf-8?Q?pieteikums_=C4=81.edoc?=\"\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n--B--\r\n";
+        let m = parse(raw);
+        assert_eq!(m.from.unwrap().email, "a@b.lv");
+        assert_eq!(m.attachments, ["pieteikums ā.edoc"]);
+        assert_eq!(m.content_type, "multipart/mixed");
+    }
+
+    #[test]
+    fn broken_mime_does_not_panic() {
+        let raw = "From: a@b.lv\r\nContent-Type: multipart/mixed; boundary=\"never\"\r\n\r\n\
+            --other\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64\r\n";
+        let m = parse(raw);
+        assert_eq!(m.from.unwrap().email, "a@b.lv");
+        let raw = "From: a@b.lv\r\nSubject: =?bogus?X?zzz?=\r\nContent-Type: ;;;\r\n\r\n";
+        let m = parse(raw);
+        assert_eq!(m.content_type, "text/plain");
+    }
+
+    #[test]
+    fn message_id_helpers() {
+        assert_eq!(message_id_domain("<abc@mx.sif.gov.lv>"), Some("mx.sif.gov.lv"));
+        assert_eq!(message_id_domain("a@b@c.lv"), Some("c.lv"));
+        assert_eq!(message_id_domain("nodomain"), None);
+        assert_eq!(message_id_domain("x@"), None);
+        assert_eq!(split_message_ids("<a@b> <c@d>,<a@b>"), ["a@b", "c@d"]);
+        assert_eq!(split_message_ids("a@b c@d junk"), ["a@b", "c@d"]);
+        assert_eq!(split_message_ids("<a@b (unclosed"), ["a@b"]);
+        assert_eq!(split_message_ids(""), Vec::<String>::new());
+    }
+}
