@@ -29,9 +29,8 @@ static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
 static LEADING_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\[[^\[\]]{1,40}\]").expect("static regex"));
 
-static TRAILING_CASE_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\s*[\[(][\p{L}\p{N}]+-\d{4}-\d{3,}[\])]\s*$").expect("static regex")
-});
+static TRAILING_CASE_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*[\[(][\p{L}\p{N}]+-\d{4}-\d{3,}[\])]\s*$").expect("static regex"));
 
 /// The subject used for the fallback thread match (see the module doc).
 pub fn normalize_subject(s: &str) -> String {
@@ -93,7 +92,10 @@ mod tests {
     #[test]
     fn normalize_table() {
         let table = [
-            ("Jautājums par NVO fonda projektu konkursu", "jautājums par nvo fonda projektu konkursu"),
+            (
+                "Jautājums par NVO fonda projektu konkursu",
+                "jautājums par nvo fonda projektu konkursu",
+            ),
             ("Re: Atb: Jautājums  par\tNVO", "jautājums par nvo"),
             ("RE: RE: Question", "question"),
             ("Atb: Atb: Projekta pieteikums", "projekta pieteikums"),
@@ -149,7 +151,12 @@ mod tests {
         let m = MessageMeta {
             message_id: Some("self@x".into()),
             in_reply_to: vec!["parent@x".into()],
-            references: vec!["root@x".into(), "mid@x".into(), "parent@x".into(), "self@x".into()],
+            references: vec![
+                "root@x".into(),
+                "mid@x".into(),
+                "parent@x".into(),
+                "self@x".into(),
+            ],
             ..MessageMeta::default()
         };
         assert_eq!(referenced_ids(&m), ["parent@x", "mid@x", "root@x"]);
@@ -175,7 +182,11 @@ mod tests {
             ("SIF-2026-00042", "", None),
         ];
         for (subject, prefix, want) in table {
-            assert_eq!(case_ref_in_subject(subject, prefix).as_deref(), want, "{subject:?}");
+            assert_eq!(
+                case_ref_in_subject(subject, prefix).as_deref(),
+                want,
+                "{subject:?}"
+            );
         }
     }
 }

@@ -44,13 +44,21 @@ fn parse_matches_manifest_headers() {
         let file = entry["file"].as_str().unwrap();
         let raw = std::fs::read(corpus_dir().join(file)).unwrap();
         let meta = MessageMeta::parse(&raw).unwrap();
-        println!("{file}: from={:?} subj={:?} att={:?} ct={}", meta.from, meta.subject, meta.attachments, meta.content_type);
+        println!(
+            "{file}: from={:?} subj={:?} att={:?} ct={}",
+            meta.from, meta.subject, meta.attachments, meta.content_type
+        );
         let mid = entry["message_id"].as_str().unwrap().trim_matches(['<', '>']);
         assert_eq!(meta.message_id.as_deref(), Some(mid), "{file}");
         assert_eq!(meta.subject, entry["subject"].as_str().unwrap(), "{file}");
         let from = meta.from.as_ref().map(fmt_addr).unwrap_or_default();
         let want_from = entry["from"].as_str().unwrap().replace("\\\"", "\"");
-        let want_email = want_from.rsplit('<').next().unwrap().trim_end_matches('>').to_lowercase();
+        let want_email = want_from
+            .rsplit('<')
+            .next()
+            .unwrap()
+            .trim_end_matches('>')
+            .to_lowercase();
         assert_eq!(meta.from.as_ref().unwrap().email, want_email, "{file}: {from}");
         let want_name = want_from.rsplit_once(" <").map(|(n, _)| {
             let n = n.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(n);
@@ -62,14 +70,33 @@ fn parse_matches_manifest_headers() {
             }
         }
         let to: Vec<String> = meta.to.iter().map(|a| a.email.clone()).collect();
-        let want_to: Vec<String> = entry["to"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_lowercase()).collect();
+        let want_to: Vec<String> = entry["to"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_lowercase())
+            .collect();
         assert_eq!(to, want_to, "{file}");
         let att: Vec<&str> = meta.attachments.iter().map(|s| s.as_str()).collect();
-        let want_att: Vec<&str> = entry["attachments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let want_att: Vec<&str> = entry["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(att, want_att, "{file}");
-        let refs: Vec<String> = entry["references"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().trim_matches(['<', '>']).to_string()).collect();
+        let refs: Vec<String> = entry["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().trim_matches(['<', '>']).to_string())
+            .collect();
         assert_eq!(meta.references, refs, "{file}");
-        let irt: Vec<String> = entry["in_reply_to"].as_str().map(|s| s.trim_matches(['<', '>']).to_string()).into_iter().collect();
+        let irt: Vec<String> = entry["in_reply_to"]
+            .as_str()
+            .map(|s| s.trim_matches(['<', '>']).to_string())
+            .into_iter()
+            .collect();
         assert_eq!(meta.in_reply_to, irt, "{file}");
         assert!(meta.date.is_some(), "{file}");
     }
@@ -79,7 +106,11 @@ fn parse_matches_manifest_headers() {
 fn settings_from_manifest(m: &serde_json::Value) -> ClassifySettings {
     let a = &m["assumes"];
     let strings = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
     };
     ClassifySettings {
         org_domains: strings(&a["organization"]["domains"]),
@@ -128,5 +159,10 @@ fn classification_matches_manifest() {
             assert_eq!(t, &automatic_triggers(&meta, &s), "{file}");
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
