@@ -35,6 +35,13 @@ pub struct Bounce {
 /// Reads a whole delivery report; `None` when `raw` is not one, or names
 /// neither a failed recipient nor the original message.
 pub fn parse_bounce(raw: &[u8]) -> Option<Bounce> {
+    // One bad message must never take the daemon down.
+    std::panic::catch_unwind(|| parse_bounce_inner(raw))
+        .ok()
+        .flatten()
+}
+
+fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
     let meta = MessageMeta::parse(raw).ok()?;
     let msg = MessageParser::default().parse(raw)?;
 

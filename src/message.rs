@@ -116,14 +116,26 @@ impl MessageMeta {
         let mut buf = Vec::with_capacity(fixed_head.len() + body.len());
         buf.extend_from_slice(fixed_head.as_bytes());
         buf.extend_from_slice(body);
-        match mail_parser::MessageParser::default().parse(&buf) {
-            Some(msg) => fill_from_parsed(&mut meta, &msg),
-            None => {
-                // mail-parser gave up: keep what the header list offers.
-                meta.subject = meta.header("subject").unwrap_or("").trim().to_string();
+        let fallback_subject = meta.header("subject").unwrap_or("").trim().to_string();
+        let backup = meta.clone();
+        // mail-parser is robust, but a panic inside it must not take the
+        // daemon down with one bad message: fall back to the header list.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            match mail_parser::MessageParser::default().parse(&buf) {
+                Some(msg) => {
+                    fill_from_parsed(&mut meta, &msg);
+                    Some(meta)
+                }
+                None => None,
             }
+        }));
+        match parsed {
+            Ok(Some(meta)) => Ok(meta),
+            _ => Ok(MessageMeta {
+                subject: fallback_subject,
+                ..backup
+            }),
         }
-        Ok(meta)
     }
 
     /// All recipients (To then Cc).
@@ -527,6 +539,16 @@ mod tests {
         let raw = "From: a@b.lv\r\nSubject: =?bogus?X?zzz?=\r\nContent-Type: ;;;\r\n\r\n";
         let m = parse(raw);
         assert_eq!(m.content_type, "text/plain");
+    }
+
+    #[test]
+    fn rfc2047_in_several_charsets() {
+        let m = parse(
+            "From: =?ISO-8859-13?Q?Oj=E2rs_Dombrovskis?= <o@tvnet.lv>\r\n\
+             Subject: =?KOI8-R?B?98/Q0s/T?= =?utf-8?Q?_=C4=81?=\r\n\r\n",
+        );
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Ojārs Dombrovskis"));
+        assert_eq!(m.subject, "Вопрос ā");
     }
 
     #[test]

@@ -166,3 +166,70 @@ fn classification_matches_manifest() {
         failures.join("\n")
     );
 }
+
+/// The header block of a raw message (what IMAP `BODY.PEEK[HEADER]` returns).
+fn header_block(raw: &[u8]) -> &[u8] {
+    match raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(p) => &raw[..p + 4],
+        None => raw,
+    }
+}
+
+#[test]
+fn header_only_fetch_classifies_the_same() {
+    let m = manifest();
+    let s = settings_from_manifest(&m);
+    for entry in m["messages"].as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let raw = std::fs::read(corpus_dir().join(file)).unwrap();
+        let folder = match entry["folder"].as_str().unwrap() {
+            "Sent" => FolderKind::Sent,
+            _ => FolderKind::Inbox,
+        };
+        let whole = MessageMeta::parse(&raw).unwrap();
+        let head = MessageMeta::parse(header_block(&raw)).unwrap();
+        assert_eq!(
+            classify(&whole, folder, &s),
+            classify(&head, folder, &s),
+            "{file}"
+        );
+        assert_eq!(whole.headers, head.headers, "{file}");
+        assert_eq!(whole.subject, head.subject, "{file}");
+        assert_eq!(whole.from, head.from, "{file}");
+        assert_eq!(whole.content_type, head.content_type, "{file}");
+    }
+}
+
+/// Truncated and corrupted corpus mail never panics the parser.
+#[test]
+fn mangled_corpus_never_panics() {
+    let m = manifest();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for entry in m["messages"].as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let raw = std::fs::read(corpus_dir().join(file)).unwrap();
+        for cut in (0..raw.len()).step_by(97) {
+            let _ = MessageMeta::parse(&raw[..cut]);
+            let _ = replygate::bounce::parse_bounce(&raw[..cut]);
+        }
+        for _ in 0..40 {
+            let mut bytes = raw.clone();
+            for _ in 0..8 {
+                let i = (next() as usize) % bytes.len();
+                bytes[i] = (next() & 0xff) as u8;
+            }
+            if let Ok(meta) = MessageMeta::parse(&bytes) {
+                let s = settings_from_manifest(&m);
+                let _ = classify(&meta, FolderKind::Inbox, &s);
+                let _ = replygate::thread::normalize_subject(&meta.subject);
+            }
+            let _ = replygate::bounce::parse_bounce(&bytes);
+        }
+    }
+}
