@@ -2,7 +2,10 @@
 //!
 //! Built from raw RFC 5322 bytes (a header block, or a whole message) with
 //! mail-parser. Addresses are lower-cased; Message-IDs are kept without
-//! angle brackets.
+//! angle brackets. [`MessageMeta::parse`] never panics on garbage: raw 8-bit
+//! header lines are transcoded first (UTF-8, else a windows-1257/Latin-1
+//! guess), and only empty input or input without any header field is an
+//! error.
 
 use chrono::{DateTime, FixedOffset};
 
@@ -28,7 +31,8 @@ pub struct MessageMeta {
     pub subject: String,
     /// The sender's Date header (informational only; receipt time is INTERNALDATE).
     pub date: Option<DateTime<FixedOffset>>,
-    /// `Return-Path` as written: `Some("")` for `<>`, `None` when absent.
+    /// The first `Return-Path`'s address, without angle brackets and
+    /// lower-cased: `Some("")` for `<>`, `None` when absent.
     pub return_path: Option<String>,
     /// Every header as (lower-case name, unfolded raw value), in order.
     pub headers: Vec<(String, String)>,
