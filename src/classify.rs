@@ -1,1 +1,960 @@
-//! (to be written)
+//! Who wrote a message and whether it needs an answer (SPEC §2, §5.2).
+//!
+//! Pure: a [`MessageMeta`], the folder kind it was found in and the
+//! [`ClassifySettings`] give a [`Class`]. [`automatic_triggers`] lists every
+//! §5.2 rule a message meets, for counting and logging.
+//!
+//! Order of decisions (see [`classify`]):
+//! 1. **Own**: the gateway's loop header `X-Replygate-Loop`, a Message-ID the
+//!    gateway generates (`replygate.<anything>@<org domain>`, see
+//!    [`GATEWAY_MESSAGE_ID_PREFIX`]), or, in an inbox folder, From = the gateway
+//!    address or one of its aliases.
+//! 2. **Automatic**: any §5.2 trigger other than the out-of-office subject
+//!    (a signal only) and `internal`. This wins over Staff and Internal too:
+//!    an auto-reply or a bulk mail from the organisation never answers a case.
+//! 3. From in `organization.domains` (the domain or a subdomain): **Staff** when
+//!    found in a sent folder or when a To/Cc recipient is outside the
+//!    organisation, else **Internal** (a colleague writing to the shared
+//!    mailbox).
+//! 4. A sent folder message whose From is not in the organisation (say an
+//!    alias domain that is missing from the config) was still sent from this
+//!    mailbox: **Staff** (decision: better a reply answers its case than an
+//!    unconfigured domain making every reply invisible).
+//! 5. Otherwise **Client**.
+
+use std::fmt;
+
+use crate::config::Config;
+use crate::message::{message_id_domain, MessageMeta};
+
+/// The Message-ID local-part prefix of mail the gateway generates: the
+/// outbox writes `<replygate.{random}@{first organisation domain}>`. A
+/// Message-ID starting with this prefix whose domain is one of the
+/// organisation's domains (or a subdomain) is the gateway's own.
+pub const GATEWAY_MESSAGE_ID_PREFIX: &str = "replygate.";
+
+/// The loop header the gateway puts on everything it sends.
+pub const LOOP_HEADER: &str = "X-Replygate-Loop";
+
+/// The kind of IMAP folder a message was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderKind {
+    Inbox,
+    Sent,
+}
+
+/// What the classifier needs from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClassifySettings {
+    /// `organization.domains`, lower-case, without a leading `@`.
+    pub org_domains: Vec<String>,
+    /// The gateway's own address (`smtp.from`'s address), lower-case.
+    pub gateway_address: String,
+    /// Other addresses of the gateway (`imap.username`, `smtp.username`).
+    pub gateway_aliases: Vec<String>,
+    /// `reply.never_ack`, lower-case. An entry without `@` matches as a
+    /// substring of the sender's local part (`noreply` matches
+    /// `noreply-portal@x.lv`); `@domain` matches that domain and its
+    /// subdomains; `local@domain` matches that address exactly.
+    pub never_ack: Vec<String>,
+    /// `reply.trusted_authserv_id`: only `Authentication-Results` headers with
+    /// this authserv-id are believed. `None`: DMARC results are ignored.
+    pub trusted_authserv_id: Option<String>,
+}
+
+impl ClassifySettings {
+    pub fn from_config(c: &Config) -> Self {
+        let gateway_address = mailbox_address(&c.smtp.from);
+        let mut gateway_aliases: Vec<String> = Vec::new();
+        let candidates = std::iter::once(c.imap.username.as_str()).chain(c.smtp.username.as_deref());
+        for a in candidates {
+            let a = mailbox_address(a);
+            if a.contains('@') && a != gateway_address && !gateway_aliases.contains(&a) {
+                gateway_aliases.push(a);
+            }
+        }
+        ClassifySettings {
+            org_domains: c
+                .organization
+                .domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            gateway_address,
+            gateway_aliases,
+            never_ack: c
+                .reply
+                .never_ack
+                .iter()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            trusted_authserv_id: c
+                .reply
+                .trusted_authserv_id
+                .as_deref()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// Is this address in one of the organisation's domains (or a subdomain)?
+    pub fn is_org_address(&self, email: &str) -> bool {
+        match email.rsplit_once('@') {
+            Some((_, dom)) => self.is_org_domain(dom),
+            None => false,
+        }
+    }
+
+    /// Is this domain one of the organisation's, or a subdomain of one?
+    pub fn is_org_domain(&self, domain: &str) -> bool {
+        let dom = domain.trim().trim_end_matches('.').to_lowercase();
+        self.org_domains.iter().any(|d| {
+            dom == *d
+                || (dom.len() > d.len()
+                    && dom.ends_with(d.as_str())
+                    && dom[..dom.len() - d.len()].ends_with('.'))
+        })
+    }
+
+    /// Is this the gateway's address or one of its aliases?
+    pub fn is_gateway_address(&self, email: &str) -> bool {
+        let e = email.trim().to_lowercase();
+        (!self.gateway_address.is_empty() && e == self.gateway_address) || self.gateway_aliases.contains(&e)
+    }
+
+    /// Is this a Message-ID the gateway generated (see [`GATEWAY_MESSAGE_ID_PREFIX`])?
+    pub fn is_gateway_message_id(&self, id: &str) -> bool {
+        let id = id.trim().trim_matches(['<', '>']);
+        let lower = id.to_lowercase();
+        lower.starts_with(GATEWAY_MESSAGE_ID_PREFIX)
+            && message_id_domain(id).is_some_and(|d| self.is_org_domain(d))
+    }
+}
+
+/// The address inside a mailbox (`Name <a@b>` → `a@b`), lower-case.
+fn mailbox_address(s: &str) -> String {
+    let s = s.trim();
+    let inner = match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if b > a => &s[a + 1..b],
+        _ => s,
+    };
+    inner.trim().to_lowercase()
+}
+
+/// What a message is, for the case engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    /// Inbound client mail: opens or joins a case.
+    Client,
+    /// Outbound staff mail: may answer a case; its signature is checked.
+    Staff,
+    /// A colleague writing to the shared mailbox: no case, no ack.
+    Internal,
+    /// The gateway's own mail: never a case, never an answer.
+    Own,
+    /// Automatic or bulk mail: no case, no ack; the triggers say why.
+    Automatic(Vec<Trigger>),
+}
+
+impl Class {
+    /// `client`, `staff`, `internal`, `own` or `automatic`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Class::Client => "client",
+            Class::Staff => "staff",
+            Class::Internal => "internal",
+            Class::Own => "own",
+            Class::Automatic(_) => "automatic",
+        }
+    }
+
+    /// Does this message need no answer (no case, no acknowledgement)?
+    pub fn needs_no_answer(&self) -> bool {
+        matches!(self, Class::Internal | Class::Own | Class::Automatic(_))
+    }
+}
+
+/// A §5.2 rule a message meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Trigger {
+    /// `Auto-Submitted` other than `no`.
+    AutoSubmitted,
+    /// `Precedence` / `X-Precedence` bulk, list, junk or auto_reply.
+    Precedence,
+    /// Any `List-*` header or `Mailing-List`.
+    ListHeaders,
+    /// `Return-Path: <>`.
+    NullReturnPath,
+    /// `X-Auto-Response-Suppress` with All, OOF or AutoReply.
+    XAutoResponseSuppress,
+    /// `X-Loop` or `X-No-Loop`.
+    XLoop,
+    /// `X-MS-Exchange-Generated-Message-Source` or `X-MS-Exchange-Inbox-Rules-Loop`.
+    ExchangeOof,
+    /// An out-of-office subject: a signal only, never enough alone.
+    OofSubject,
+    /// `multipart/report`, `X-Failed-Recipients`, or a mailer/list robot sender.
+    DeliveryReport,
+    /// The sender matches `reply.never_ack`.
+    NeverAck,
+    /// `dmarc=fail` from the trusted authserv-id.
+    DmarcFail,
+    /// From the organisation to the organisation only.
+    Internal,
+    /// A vendor auto-reply marker (`X-Autoreply`, `X-Autorespond`, ...).
+    VendorAutoreply,
+}
+
+impl Trigger {
+    /// The manifest's / log word for this trigger.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Trigger::AutoSubmitted => "auto-submitted",
+            Trigger::Precedence => "precedence",
+            Trigger::ListHeaders => "list-headers",
+            Trigger::NullReturnPath => "null-return-path",
+            Trigger::XAutoResponseSuppress => "x-auto-response-suppress",
+            Trigger::XLoop => "x-loop",
+            Trigger::ExchangeOof => "exchange-oof",
+            Trigger::OofSubject => "oof-subject",
+            Trigger::DeliveryReport => "delivery-report",
+            Trigger::NeverAck => "never-ack",
+            Trigger::DmarcFail => "dmarc-fail",
+            Trigger::Internal => "internal",
+            Trigger::VendorAutoreply => "vendor-autoreply",
+        }
+    }
+
+    /// Is this trigger, alone, proof that the message is automatic?
+    /// (`oof-subject` is only a signal; `internal` is its own class.)
+    pub fn is_decisive(&self) -> bool {
+        !matches!(self, Trigger::OofSubject | Trigger::Internal)
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Classifies one message found in a folder of the given kind.
+pub fn classify(m: &MessageMeta, folder: FolderKind, s: &ClassifySettings) -> Class {
+    let from = m.from.as_ref().map(|a| a.email.as_str());
+    if m.header(LOOP_HEADER).is_some()
+        || m.message_id
+            .as_deref()
+            .is_some_and(|id| s.is_gateway_message_id(id))
+        || (folder == FolderKind::Inbox && from.is_some_and(|f| s.is_gateway_address(f)))
+    {
+        return Class::Own;
+    }
+    let triggers = automatic_triggers(m, s);
+    if triggers.iter().any(Trigger::is_decisive) {
+        return Class::Automatic(triggers);
+    }
+    if from.is_some_and(|f| s.is_org_address(f)) {
+        let outside = m.recipients().any(|a| !s.is_org_address(&a.email));
+        return if folder == FolderKind::Sent || outside {
+            Class::Staff
+        } else {
+            Class::Internal
+        };
+    }
+    match folder {
+        FolderKind::Sent => Class::Staff,
+        FolderKind::Inbox => Class::Client,
+    }
+}
+
+/// Every §5.2 rule the message meets, in a fixed order, without duplicates.
+///
+/// `internal` is recorded only when no decisive trigger fired: a bounce from
+/// `MAILER-DAEMON@mx.<org domain>` is a delivery report, not internal mail.
+pub fn automatic_triggers(m: &MessageMeta, s: &ClassifySettings) -> Vec<Trigger> {
+    let mut t: Vec<Trigger> = Vec::new();
+    fn add(x: Trigger, t: &mut Vec<Trigger>) {
+        if !t.contains(&x) {
+            t.push(x);
+        }
+    }
+
+    if m.return_path.as_deref() == Some("") {
+        add(Trigger::NullReturnPath, &mut t);
+    }
+    if m.header_values("auto-submitted").any(auto_submitted_is_auto) {
+        add(Trigger::AutoSubmitted, &mut t);
+    }
+    const LIST_HEADERS: &[&str] = &[
+        "list-id",
+        "list-help",
+        "list-subscribe",
+        "list-unsubscribe",
+        "list-post",
+        "list-owner",
+        "list-archive",
+        "mailing-list",
+    ];
+    if LIST_HEADERS.iter().any(|h| m.header(h).is_some()) {
+        add(Trigger::ListHeaders, &mut t);
+    }
+    if m.header_values("precedence")
+        .chain(m.header_values("x-precedence"))
+        .any(precedence_is_bulk)
+    {
+        add(Trigger::Precedence, &mut t);
+    }
+    if m.header_values("x-auto-response-suppress").any(suppress_is_auto) {
+        add(Trigger::XAutoResponseSuppress, &mut t);
+    }
+    if m.header("x-ms-exchange-generated-message-source").is_some()
+        || m.header("x-ms-exchange-inbox-rules-loop").is_some()
+    {
+        add(Trigger::ExchangeOof, &mut t);
+    }
+    if has_vendor_autoreply(m) {
+        add(Trigger::VendorAutoreply, &mut t);
+    }
+    if m.header("x-loop").is_some() || m.header("x-no-loop").is_some() {
+        add(Trigger::XLoop, &mut t);
+    }
+
+    let sender = sender_address(m);
+    let local = sender
+        .as_deref()
+        .map(|a| a.rsplit_once('@').map_or(a, |(l, _)| l))
+        .unwrap_or("");
+    if m.content_type == "multipart/report"
+        || m.content_type == "message/delivery-status"
+        || m.header("x-failed-recipients").is_some()
+        || is_robot_local_part(local)
+    {
+        add(Trigger::DeliveryReport, &mut t);
+    }
+    if let Some(addr) = sender.as_deref() {
+        if s.never_ack.iter().any(|p| never_ack_matches(p, addr)) {
+            add(Trigger::NeverAck, &mut t);
+        }
+    }
+    if let Some(trusted) = s.trusted_authserv_id.as_deref() {
+        if m.header_values("authentication-results")
+            .any(|v| dmarc_fail_from(v, trusted))
+        {
+            add(Trigger::DmarcFail, &mut t);
+        }
+    }
+    if is_oof_subject(&m.subject) {
+        add(Trigger::OofSubject, &mut t);
+    }
+    let decisive = t.iter().any(Trigger::is_decisive);
+    if !decisive {
+        if let Some(f) = m.from.as_ref() {
+            if s.is_org_address(&f.email)
+                && !s.is_gateway_address(&f.email)
+                && m.recipients().all(|a| s.is_org_address(&a.email))
+            {
+                add(Trigger::Internal, &mut t);
+            }
+        }
+    }
+    t
+}
+
+/// The sender for the robot/never-ack rules: From, else a non-empty Return-Path.
+fn sender_address(m: &MessageMeta) -> Option<String> {
+    m.from
+        .as_ref()
+        .map(|a| a.email.clone())
+        .or_else(|| m.return_path.clone().filter(|r| !r.is_empty()))
+}
+
+fn first_token(v: &str) -> String {
+    v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// RFC 3834: any value other than `no` (parameters after `;` ignored). An
+/// empty value is not `no` either.
+fn auto_submitted_is_auto(v: &str) -> bool {
+    first_token(v) != "no"
+}
+
+fn precedence_is_bulk(v: &str) -> bool {
+    matches!(
+        first_token(v).as_str(),
+        "bulk" | "list" | "junk" | "auto_reply" | "auto-reply"
+    )
+}
+
+fn suppress_is_auto(v: &str) -> bool {
+    v.split([',', ';', ' ', '\t']).map(|tok| tok.trim()).any(|tok| {
+        ["all", "oof", "autoreply"]
+            .iter()
+            .any(|w| tok.eq_ignore_ascii_case(w))
+    })
+}
+
+fn is_falsy(v: &str) -> bool {
+    matches!(first_token(v).as_str(), "no" | "false" | "0" | "off")
+}
+
+/// Vendor auto-reply markers; a present marker with an explicit `no`/`false`
+/// value does not count.
+fn has_vendor_autoreply(m: &MessageMeta) -> bool {
+    const MARKERS: &[&str] = &[
+        "x-autoreply",
+        "x-autorespond",
+        "x-autoresponse",
+        "x-autoreply-from",
+        "x-mail-autoreply",
+    ];
+    MARKERS.iter().any(|h| m.header_values(h).any(|v| !is_falsy(v)))
+        || m.header_values("x-autogenerated")
+            .any(|v| first_token(v) == "reply")
+        || m.header_values("x-fc-machinegenerated")
+            .any(|v| first_token(v) == "true")
+}
+
+/// Mailer and list robots (RFC 3834 §2 and common practice).
+fn is_robot_local_part(local: &str) -> bool {
+    let l = local.to_ascii_lowercase();
+    matches!(
+        l.as_str(),
+        "mailer-daemon" | "postmaster" | "listserv" | "majordomo"
+    ) || (l.len() > "-request".len() && l.ends_with("-request"))
+        || (l.len() > "owner-".len() && l.starts_with("owner-"))
+}
+
+/// See [`ClassifySettings::never_ack`] for the matching rules.
+fn never_ack_matches(pattern: &str, addr: &str) -> bool {
+    let addr = addr.to_lowercase();
+    let (local, domain) = addr.rsplit_once('@').unwrap_or((addr.as_str(), ""));
+    if let Some(dom) = pattern.strip_prefix('@') {
+        return !domain.is_empty() && (domain == dom || domain.ends_with(&format!(".{dom}")));
+    }
+    if pattern.contains('@') {
+        return addr == pattern;
+    }
+    local.contains(pattern)
+}
+
+/// `Authentication-Results: <authserv-id> [version]; ... dmarc=fail ...`
+/// counts only when the authserv-id is the trusted one: any other may be forged
+/// by the sender.
+fn dmarc_fail_from(value: &str, trusted: &str) -> bool {
+    let Some((id_part, results)) = value.split_once(';') else {
+        return false;
+    };
+    let id = id_part.split_whitespace().next().unwrap_or("");
+    if !id.eq_ignore_ascii_case(trusted) {
+        return false;
+    }
+    let lower = results.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(p) = rest.find("dmarc") {
+        let before_ok = p == 0 || !rest.as_bytes()[p - 1].is_ascii_alphanumeric();
+        let after = rest[p + "dmarc".len()..].trim_start();
+        if before_ok {
+            if let Some(val) = after.strip_prefix('=') {
+                let val = val.trim_start();
+                let word: String = val.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                if word == "fail" {
+                    return true;
+                }
+            }
+        }
+        rest = &rest[p + "dmarc".len()..];
+    }
+    false
+}
+
+/// Out-of-office subject prefixes in the languages the mailbox sees
+/// (Outlook/Exchange, Gmail, Thunderbird wordings), lower-case, without the
+/// trailing colon.
+const OOF_PREFIXES: &[&str] = &[
+    "automatic reply",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "out of office",
+    "out of the office",
+    "out-of-office",
+    "automātiskā atbilde",
+    "automātiska atbilde",
+    "automatiskā atbilde",
+    "prombūtnē",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "автоматический ответ",
+    "автоответ",
+    "automatinis atsakymas",
+    "automaatne vastus",
+    "automaattinen vastaus",
+    "automatiskt svar",
+    "automatisk svar",
+    "automatisch antwoord",
+    "réponse automatique",
+    "respuesta automática",
+    "risposta automatica",
+    "odpowiedź automatyczna",
+    "vacation reply",
+];
+
+/// Does the subject start with an out-of-office prefix (followed by `:`)?
+pub fn is_oof_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    OOF_PREFIXES.iter().any(|p| {
+        s.strip_prefix(p)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    }) || s.contains("out of office")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Address;
+
+    fn settings() -> ClassifySettings {
+        ClassifySettings {
+            org_domains: vec!["sif.gov.lv".into()],
+            gateway_address: "pasts@sif.gov.lv".into(),
+            gateway_aliases: vec!["gateway@sif.gov.lv".into()],
+            never_ack: vec![
+                "noreply".into(),
+                "no-reply".into(),
+                "donotreply".into(),
+                "mailer-daemon".into(),
+                "@spam.example".into(),
+                "alerts@bank.example".into(),
+            ],
+            trusted_authserv_id: Some("mx.sif.gov.lv".into()),
+        }
+    }
+
+    fn addr(e: &str) -> Address {
+        Address {
+            name: None,
+            email: e.into(),
+        }
+    }
+
+    /// A plain client mail to the shared mailbox plus the given headers.
+    fn mail(from: &str, to: &[&str], subject: &str, headers: &[(&str, &str)]) -> MessageMeta {
+        MessageMeta {
+            message_id: Some("abc@client.example".into()),
+            from: Some(addr(from)),
+            to: to.iter().map(|t| addr(t)).collect(),
+            subject: subject.into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            content_type: "text/plain".into(),
+            ..MessageMeta::default()
+        }
+    }
+
+    fn client(headers: &[(&str, &str)]) -> MessageMeta {
+        mail("anna@inbox.lv", &["pasts@sif.gov.lv"], "Jautājums", headers)
+    }
+
+    fn auto(ts: &[Trigger]) -> Class {
+        Class::Automatic(ts.to_vec())
+    }
+
+    #[test]
+    fn single_header_rules() {
+        use Trigger::*;
+        let s = settings();
+        let table: &[(&[(&str, &str)], Class)] = &[
+            (&[], Class::Client),
+            (&[("Auto-Submitted", "auto-replied")], auto(&[AutoSubmitted])),
+            (
+                &[("Auto-Submitted", "Auto-Generated; owner-email=x@y")],
+                auto(&[AutoSubmitted]),
+            ),
+            (&[("Auto-Submitted", "no")], Class::Client),
+            (&[("Auto-Submitted", "No ; comment")], Class::Client),
+            (&[("List-Id", "<forum.lists.example>")], auto(&[ListHeaders])),
+            (&[("List-Unsubscribe", "<mailto:x@y>")], auto(&[ListHeaders])),
+            (&[("List-Archive", "<https://x>")], auto(&[ListHeaders])),
+            (&[("Mailing-List", "contact x@y")], auto(&[ListHeaders])),
+            (&[("Precedence", "bulk")], auto(&[Precedence])),
+            (&[("Precedence", "LIST")], auto(&[Precedence])),
+            (&[("Precedence", "junk")], auto(&[Precedence])),
+            (&[("X-Precedence", "auto_reply")], auto(&[Precedence])),
+            (&[("Precedence", "first-class")], Class::Client),
+            (
+                &[("X-Auto-Response-Suppress", "DR, RN, NRN, OOF, AutoReply")],
+                auto(&[XAutoResponseSuppress]),
+            ),
+            (
+                &[("X-Auto-Response-Suppress", "all")],
+                auto(&[XAutoResponseSuppress]),
+            ),
+            (&[("X-Auto-Response-Suppress", "DR, RN")], Class::Client),
+            (
+                &[("X-MS-Exchange-Generated-Message-Source", "Mailbox Rules Agent")],
+                auto(&[ExchangeOof]),
+            ),
+            (
+                &[("X-MS-Exchange-Inbox-Rules-Loop", "someone@sif.gov.lv")],
+                auto(&[ExchangeOof]),
+            ),
+            (&[("X-Autoreply", "yes")], auto(&[VendorAutoreply])),
+            (&[("X-Autorespond", "x")], auto(&[VendorAutoreply])),
+            (&[("X-AutoReply-From", "a@b")], auto(&[VendorAutoreply])),
+            (&[("X-Mail-Autoreply", "1")], auto(&[VendorAutoreply])),
+            (&[("X-Autogenerated", "Reply")], auto(&[VendorAutoreply])),
+            (&[("X-Autogenerated", "Forward")], Class::Client),
+            (&[("X-FC-Machinegenerated", "true")], auto(&[VendorAutoreply])),
+            (&[("X-FC-Machinegenerated", "false")], Class::Client),
+            (&[("X-Loop", "pasts@sif.gov.lv")], auto(&[XLoop])),
+            (&[("X-No-Loop", "")], auto(&[XLoop])),
+            (&[("X-Failed-Recipients", "a@b")], auto(&[DeliveryReport])),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; spf=fail smtp.mailfrom=x; dmarc=fail (p=reject) header.from=x",
+                )],
+                auto(&[DmarcFail]),
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "MX.SIF.GOV.LV 1; DMARC = FAIL header.from=x",
+                )],
+                auto(&[DmarcFail]),
+            ),
+            // A-R from another authserv-id may be forged: ignored.
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.evil.example; dmarc=fail header.from=x",
+                )],
+                Class::Client,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dmarc=pass header.from=x",
+                )],
+                Class::Client,
+            ),
+            (
+                &[("Authentication-Results", "mx.sif.gov.lv; arc=fail; dmarc=none")],
+                Class::Client,
+            ),
+            // Unrelated headers mean nothing.
+            (&[("X-Mailer", "Outlook"), ("Importance", "high")], Class::Client),
+        ];
+        for (headers, want) in table {
+            let m = client(headers);
+            assert_eq!(&classify(&m, FolderKind::Inbox, &s), want, "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn return_path_rules() {
+        let s = settings();
+        let mut m = client(&[]);
+        m.return_path = Some(String::new());
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::NullReturnPath])
+        );
+        m.return_path = None;
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+        m.return_path = Some("anna@inbox.lv".into());
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+    }
+
+    #[test]
+    fn sender_rules() {
+        use Trigger::*;
+        let s = settings();
+        let table: &[(&str, Class)] = &[
+            ("MAILER-DAEMON@mx.example.lv", auto(&[DeliveryReport, NeverAck])),
+            ("postmaster@example.lv", auto(&[DeliveryReport])),
+            ("LISTSERV@lists.example.org", auto(&[DeliveryReport])),
+            ("majordomo@example.org", auto(&[DeliveryReport])),
+            ("forum-request@lists.example.org", auto(&[DeliveryReport])),
+            ("owner-forum@lists.example.org", auto(&[DeliveryReport])),
+            ("noreply@latvija.gov.lv", auto(&[NeverAck])),
+            ("No-Reply.Portal@vid.gov.lv", auto(&[NeverAck])),
+            ("system-donotreply@bank.example", auto(&[NeverAck])),
+            ("anyone@spam.example", auto(&[NeverAck])),
+            ("anyone@mx.spam.example", auto(&[NeverAck])),
+            ("alerts@bank.example", auto(&[NeverAck])),
+            ("other@bank.example", Class::Client),
+            ("requests@example.org", Class::Client),
+            ("owner@example.org", Class::Client),
+            ("reply@example.org", Class::Client),
+        ];
+        for (from, want) in table {
+            let mut m = client(&[]);
+            m.from = Some(addr(&from.to_lowercase()));
+            assert_eq!(&classify(&m, FolderKind::Inbox, &s), want, "{from}");
+        }
+    }
+
+    #[test]
+    fn multipart_report_is_a_delivery_report() {
+        let s = settings();
+        let mut m = client(&[]);
+        m.content_type = "multipart/report".into();
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::DeliveryReport])
+        );
+    }
+
+    #[test]
+    fn oof_subject_is_only_a_signal() {
+        let s = settings();
+        for subj in [
+            "Automatic reply: Jautājums",
+            "Automātiskā atbilde: Jautājums",
+            "Out of Office: x",
+            "AUTOREPLY: x",
+            "Abwesenheitsnotiz: x",
+            "Автоматический ответ: x",
+            "Réponse automatique : x",
+        ] {
+            let m = mail("anna@inbox.lv", &["pasts@sif.gov.lv"], subj, &[]);
+            assert!(is_oof_subject(subj), "{subj}");
+            assert_eq!(automatic_triggers(&m, &s), vec![Trigger::OofSubject], "{subj}");
+            assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client, "{subj}");
+            let m = mail(
+                "anna@inbox.lv",
+                &["pasts@sif.gov.lv"],
+                subj,
+                &[("Auto-Submitted", "auto-replied")],
+            );
+            assert_eq!(
+                classify(&m, FolderKind::Inbox, &s),
+                auto(&[Trigger::AutoSubmitted, Trigger::OofSubject]),
+                "{subj}"
+            );
+        }
+        for subj in [
+            "Re: Jautājums",
+            "Automatic replies are annoying",
+            "Autoreplyer question",
+        ] {
+            assert!(!is_oof_subject(subj), "{subj}");
+        }
+    }
+
+    #[test]
+    fn own_mail() {
+        let s = settings();
+        // Loop header, anywhere.
+        let m = client(&[("X-Replygate-Loop", "pasts@sif.gov.lv")]);
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Own);
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Own);
+        // The gateway's Message-ID format.
+        let mut m = mail("pasts@sif.gov.lv", &["anna@inbox.lv"], "Auto: x", &[]);
+        m.message_id = Some("replygate.5f2a9c@sif.gov.lv".into());
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Own);
+        // The prefix with a foreign domain is not ours.
+        let mut m = client(&[]);
+        m.message_id = Some("replygate.5f2a9c@evil.example".into());
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+        // From = gateway (or alias) in the inbox: own; in Sent: a staff reply.
+        for gw in ["pasts@sif.gov.lv", "gateway@sif.gov.lv"] {
+            let m = mail(gw, &["anna@inbox.lv"], "Re: x", &[]);
+            assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Own, "{gw}");
+        }
+        let m = mail("pasts@sif.gov.lv", &["anna@inbox.lv"], "Re: x", &[]);
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
+    }
+
+    #[test]
+    fn org_senders() {
+        let s = settings();
+        // A staff reply to a client, in Sent or with the client among recipients.
+        let m = mail("janis.berzins@sif.gov.lv", &["anna@inbox.lv"], "Atb: x", &[]);
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
+        // A client in Cc only.
+        let mut m = mail("janis.berzins@sif.gov.lv", &["pasts@sif.gov.lv"], "Atb: x", &[]);
+        m.cc = vec![addr("anna@inbox.lv")];
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
+        // A colleague to the shared mailbox (subdomains count as the org).
+        for from in ["ilze.abolina@sif.gov.lv", "x@riga.sif.gov.lv"] {
+            let m = mail(from, &["pasts@sif.gov.lv"], "Dežūras", &[]);
+            assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Internal, "{from}");
+            assert_eq!(automatic_triggers(&m, &s), vec![Trigger::Internal], "{from}");
+            assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff, "{from}");
+        }
+        // A look-alike domain is not the org.
+        let m = mail("x@notsif.gov.lv", &["pasts@sif.gov.lv"], "x", &[]);
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+        // A colleague's out-of-office is automatic, not internal, not staff.
+        let oof = [("Auto-Submitted", "auto-replied")];
+        let m = mail(
+            "ilze.abolina@sif.gov.lv",
+            &["pasts@sif.gov.lv"],
+            "Automatic reply: x",
+            &oof,
+        );
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::AutoSubmitted, Trigger::OofSubject])
+        );
+        let m = mail(
+            "ilze.abolina@sif.gov.lv",
+            &["anna@inbox.lv"],
+            "Automatic reply: x",
+            &oof,
+        );
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::AutoSubmitted, Trigger::OofSubject])
+        );
+        // Bulk mail from the org (a newsletter with list headers) never answers a case.
+        let m = mail(
+            "jaunumi@sif.gov.lv",
+            &["anna@inbox.lv"],
+            "Jaunumi",
+            &[("List-Unsubscribe", "<mailto:u@sif.gov.lv>")],
+        );
+        assert_eq!(classify(&m, FolderKind::Sent, &s), auto(&[Trigger::ListHeaders]));
+        // A staff reply whose subject quotes an OOF subject is still staff.
+        let m = mail(
+            "janis.berzins@sif.gov.lv",
+            &["anna@inbox.lv"],
+            "Re: Automatic reply: x",
+            &[],
+        );
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
+        // Org mail from MAILER-DAEMON is a delivery report, not internal.
+        let m = mail(
+            "MAILER-DAEMON@mx.sif.gov.lv".to_lowercase().as_str(),
+            &["pasts@sif.gov.lv"],
+            "Undelivered",
+            &[],
+        );
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::DeliveryReport, Trigger::NeverAck])
+        );
+    }
+
+    #[test]
+    fn sent_folder_foreign_sender_is_staff() {
+        let s = settings();
+        let m = mail("janis@sif.lv", &["anna@inbox.lv"], "Atb: x", &[]);
+        assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
+    }
+
+    #[test]
+    fn missing_from_is_classified_without_panic() {
+        let s = settings();
+        let mut m = client(&[]);
+        m.from = None;
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+        m.return_path = Some("mailer-daemon@x.example".into());
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[Trigger::DeliveryReport, Trigger::NeverAck])
+        );
+    }
+
+    #[test]
+    fn every_rule_is_recorded() {
+        let s = settings();
+        let mut m = mail(
+            "MAILER-DAEMON@mx.sif.gov.lv".to_lowercase().as_str(),
+            &["pasts@sif.gov.lv"],
+            "Out of Office: x",
+            &[
+                ("Auto-Submitted", "auto-replied"),
+                ("Precedence", "bulk"),
+                ("X-Loop", "x"),
+            ],
+        );
+        m.return_path = Some(String::new());
+        m.content_type = "multipart/report".into();
+        let got: std::collections::BTreeSet<Trigger> = automatic_triggers(&m, &s).into_iter().collect();
+        let want: std::collections::BTreeSet<Trigger> = [
+            Trigger::NullReturnPath,
+            Trigger::AutoSubmitted,
+            Trigger::Precedence,
+            Trigger::XLoop,
+            Trigger::DeliveryReport,
+            Trigger::NeverAck,
+            Trigger::OofSubject,
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn trigger_words() {
+        let all = [
+            (Trigger::AutoSubmitted, "auto-submitted"),
+            (Trigger::Precedence, "precedence"),
+            (Trigger::ListHeaders, "list-headers"),
+            (Trigger::NullReturnPath, "null-return-path"),
+            (Trigger::XAutoResponseSuppress, "x-auto-response-suppress"),
+            (Trigger::XLoop, "x-loop"),
+            (Trigger::ExchangeOof, "exchange-oof"),
+            (Trigger::OofSubject, "oof-subject"),
+            (Trigger::DeliveryReport, "delivery-report"),
+            (Trigger::NeverAck, "never-ack"),
+            (Trigger::DmarcFail, "dmarc-fail"),
+            (Trigger::Internal, "internal"),
+            (Trigger::VendorAutoreply, "vendor-autoreply"),
+        ];
+        for (t, w) in all {
+            assert_eq!(t.as_str(), w);
+            assert_eq!(t.to_string(), w);
+        }
+    }
+
+    #[test]
+    fn no_trusted_authserv_ignores_dmarc() {
+        let mut s = settings();
+        s.trusted_authserv_id = None;
+        let m = client(&[("Authentication-Results", "mx.sif.gov.lv; dmarc=fail")]);
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+    }
+
+    #[test]
+    fn settings_from_config() {
+        let toml = r#"
+[organization]
+name = "Sabiedrības integrācijas fonds"
+domains = ["SIF.gov.lv", "@sif.lv"]
+[imap]
+host = "imap.example.lv"
+username = "Pasts@sif.gov.lv"
+password_env = "X"
+[smtp]
+host = "smtp.example.lv"
+from = "Sabiedrības integrācijas fonds <Gateway@SIF.gov.lv>"
+[reply]
+never_ack = ["NoReply"]
+trusted_authserv_id = "mx.sif.gov.lv"
+[reminders]
+team = "klienti@sif.gov.lv"
+"#;
+        let c = crate::config::from_str(toml).expect("test config parses");
+        let s = ClassifySettings::from_config(&c);
+        assert_eq!(s.gateway_address, "gateway@sif.gov.lv");
+        assert_eq!(s.gateway_aliases, vec!["pasts@sif.gov.lv".to_string()]);
+        assert_eq!(
+            s.org_domains,
+            vec!["sif.gov.lv".to_string(), "sif.lv".to_string()]
+        );
+        assert_eq!(s.never_ack, vec!["noreply".to_string()]);
+        assert_eq!(s.trusted_authserv_id.as_deref(), Some("mx.sif.gov.lv"));
+        assert!(s.is_gateway_address("PASTS@sif.gov.lv"));
+        assert!(s.is_org_address("a@x.sif.lv"));
+        assert!(s.is_gateway_message_id("<replygate.abc@sif.gov.lv>"));
+    }
+}

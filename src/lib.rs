@@ -6,6 +6,7 @@
 
 // Pure core
 pub mod authortext;
+pub mod bounce;
 pub mod calendar;
 pub mod classify;
 pub mod deadline;

@@ -1,0 +1,293 @@
+//! Reading delivery reports (bounces), so that a client address whose
+//! acknowledgement bounced gets no further acknowledgement for a while
+//! (SPEC §5.2).
+//!
+//! Pure: the raw bytes of a whole delivery report give the failed recipients
+//! and the Message-IDs of the returned original. Sources, all optional:
+//! - the `X-Failed-Recipients` header (Exim, Gmail);
+//! - the `message/delivery-status` (or `message/global-delivery-status`)
+//!   part (RFC 3464): `Final-Recipient` and `Original-Recipient` of every
+//!   recipient block whose `Action` is `failed` (`delayed`, `delivered`,
+//!   `relayed` and `expanded` blocks are not failures);
+//! - the returned original in a `text/rfc822-headers`, `message/rfc822` or
+//!   `message/global` part: its Message-ID;
+//! - as a last resort for non-standard bounces from a mailer robot (qmail
+//!   style, text only), `Message-ID:` lines quoted in the text.
+//!
+//! A message that is not a delivery report (no `multipart/report`, no
+//! `X-Failed-Recipients`, no delivery-status part and not from a mailer
+//! robot) gives `None`, even if it carries an attached message: a forwarded
+//! mail is not a bounce.
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+use crate::message::{split_message_ids, MessageMeta};
+
+/// What a delivery report says failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bounce {
+    /// Recipient addresses that failed, lower-case, without duplicates.
+    pub failed_recipients: Vec<String>,
+    /// Message-IDs (without angle brackets) of the returned original message.
+    pub original_message_ids: Vec<String>,
+}
+
+/// Reads a whole delivery report; `None` when `raw` is not one, or names
+/// neither a failed recipient nor the original message.
+pub fn parse_bounce(raw: &[u8]) -> Option<Bounce> {
+    // One bad message must never take the daemon down.
+    std::panic::catch_unwind(|| parse_bounce_inner(raw))
+        .ok()
+        .flatten()
+}
+
+fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
+    let meta = MessageMeta::parse(raw).ok()?;
+    let msg = MessageParser::default().parse(raw)?;
+
+    let mut b = Bounce::default();
+    for v in meta.header_values("x-failed-recipients") {
+        for a in v.split([',', ';', ' ', '\t']) {
+            push_addr(&mut b.failed_recipients, a);
+        }
+    }
+
+    let mut has_status_part = false;
+    let mut text_parts: Vec<String> = Vec::new();
+    for part in &msg.parts {
+        let (ctype, subtype) = match part.content_type() {
+            Some(ct) => (
+                ct.c_type.to_ascii_lowercase(),
+                ct.c_subtype.as_deref().unwrap_or("").to_ascii_lowercase(),
+            ),
+            None => ("text".to_string(), "plain".to_string()),
+        };
+        match (ctype.as_str(), subtype.as_str()) {
+            ("message", "delivery-status") | ("message", "global-delivery-status") => {
+                has_status_part = true;
+                let text = String::from_utf8_lossy(part.contents());
+                failed_from_delivery_status(&text, &mut b.failed_recipients);
+            }
+            ("text", "rfc822-headers") | ("message", "rfc822") | ("message", "global") => {
+                let bytes: &[u8] = match &part.body {
+                    PartType::Message(m) => m.raw_message(),
+                    _ => part.contents(),
+                };
+                if let Ok(orig) = MessageMeta::parse(bytes) {
+                    if let Some(id) = orig.message_id {
+                        if !b.original_message_ids.contains(&id) {
+                            b.original_message_ids.push(id);
+                        }
+                    }
+                }
+            }
+            ("text", "plain") => {
+                if let Some(t) = part.text_contents() {
+                    text_parts.push(t.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let robot = meta
+        .from
+        .as_ref()
+        .map(|a| a.email.rsplit_once('@').map_or(a.email.as_str(), |(l, _)| l))
+        .is_some_and(|l| matches!(l, "mailer-daemon" | "postmaster"));
+    let is_report = meta.content_type == "multipart/report"
+        || has_status_part
+        || meta.header("x-failed-recipients").is_some()
+        || robot;
+    if !is_report {
+        return None;
+    }
+
+    if b.original_message_ids.is_empty() && robot {
+        for t in &text_parts {
+            for line in t.lines() {
+                let l = line.trim_start();
+                if l.len() > 11 && l[..11].eq_ignore_ascii_case("message-id:") {
+                    for id in split_message_ids(&l[11..]) {
+                        if !b.original_message_ids.contains(&id) {
+                            b.original_message_ids.push(id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    if b.failed_recipients.is_empty() && b.original_message_ids.is_empty() {
+        None
+    } else {
+        Some(b)
+    }
+}
+
+fn push_addr(out: &mut Vec<String>, a: &str) {
+    let a = a.trim().trim_matches(['<', '>', '"']).trim().to_lowercase();
+    if a.contains('@') && !out.contains(&a) {
+        out.push(a);
+    }
+}
+
+/// RFC 3464 body: a per-message block, then one block per recipient,
+/// separated by empty lines; fields may be folded.
+fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
+    let mut blocks: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if blocks.last().is_some_and(|b| !b.is_empty()) {
+                blocks.push(Vec::new());
+            }
+            continue;
+        }
+        let Some(block) = blocks.last_mut() else { continue };
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = block.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+        } else if let Some((n, v)) = line.split_once(':') {
+            block.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    for block in &blocks {
+        let failed = block.iter().any(|(n, v)| {
+            n == "action"
+                && v.split(|c: char| c.is_whitespace() || c == '(')
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("failed"))
+        });
+        if !failed {
+            continue;
+        }
+        for (n, v) in block {
+            if n == "final-recipient" || n == "original-recipient" {
+                // `rfc822; addr` (the address type is optional in practice).
+                let addr = v.split_once(';').map_or(v.as_str(), |(_, a)| a);
+                push_addr(out, addr);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXCHANGE_NDR: &str = "From: Microsoft Outlook <postmaster@sif.gov.lv>\r\n\
+To: pasts@sif.gov.lv\r\n\
+Subject: Undeliverable: Auto: Jautājums\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <ndr-1@DB8PR09MB3456.eurprd09.prod.outlook.com>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status;\r\n\
+\tboundary=\"_000_NDR_\"\r\n\
+X-MS-Exchange-Message-Is-Ndr:\r\n\
+\r\n\
+--_000_NDR_\r\n\
+Content-Type: multipart/alternative; boundary=\"_001_ALT_\"\r\n\
+\r\n\
+--_001_ALT_\r\n\
+Content-Type: text/plain; charset=\"us-ascii\"\r\n\
+\r\n\
+Your message to Client@Example.lv couldn't be delivered.\r\n\
+--_001_ALT_\r\n\
+Content-Type: text/html; charset=\"us-ascii\"\r\n\
+\r\n\
+<html><body>Your message couldn't be delivered.</body></html>\r\n\
+--_001_ALT_--\r\n\
+\r\n\
+--_000_NDR_\r\n\
+Content-Type: message/delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns;DB8PR09MB3456.eurprd09.prod.outlook.com\r\n\
+Received-From-MTA: dns;mail.sif.gov.lv\r\n\
+Arrival-Date: Tue, 24 Nov 2026 09:59:58 +0000\r\n\
+\r\n\
+Final-Recipient: rfc822;Client@Example.lv\r\n\
+Action: failed\r\n\
+Status: 5.1.10\r\n\
+Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not\r\n\
+ found by SMTP address lookup\r\n\
+\r\n\
+Final-Recipient: rfc822;other@example.lv\r\n\
+Action: delayed\r\n\
+Status: 4.4.7\r\n\
+\r\n\
+--_000_NDR_\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: =?utf-8?Q?Sabiedr=C4=ABbas_integr=C4=81cijas_fonds?= <pasts@sif.gov.lv>\r\n\
+To: client@example.lv\r\n\
+Subject: Auto: =?utf-8?Q?Jaut=C4=81jums?=\r\n\
+Message-ID: <replygate.8f3a2b@sif.gov.lv>\r\n\
+Auto-Submitted: auto-replied\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Paldies, saņēmām.\r\n\
+\r\n\
+--_000_NDR_--\r\n";
+
+    fn corpus_file(name: &str) -> Option<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        ["../shared/corpus/mail", "../../shared/corpus/mail"]
+            .iter()
+            .map(|d| root.join(d).join(name))
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::read(p).ok())
+    }
+
+    #[test]
+    fn postfix_dsn_from_corpus() {
+        let Some(raw) = corpus_file("07-auto-dsn-mailer-daemon.eml") else {
+            panic!("corpus file 07 not found: clone the shared folder beside the repository as ../shared");
+        };
+        let b = parse_bounce(&raw).expect("07 is a bounce");
+        assert_eq!(b.failed_recipients, ["martins.ozols@inboks.lv"]);
+        assert_eq!(
+            b.original_message_ids,
+            ["3b9d2f1e-7c44-4a51-9e0b-5d2f7a6c1e08@sif.gov.lv"]
+        );
+    }
+
+    #[test]
+    fn exchange_ndr() {
+        let b = parse_bounce(EXCHANGE_NDR.as_bytes()).expect("NDR is a bounce");
+        assert_eq!(b.failed_recipients, ["client@example.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.8f3a2b@sif.gov.lv"]);
+    }
+
+    #[test]
+    fn x_failed_recipients_only() {
+        let raw = "From: Mail Delivery System <Mailer-Daemon@mx.example.com>\r\n\
+X-Failed-Recipients: A@x.lv, b@y.lv\r\n\
+Subject: Mail delivery failed\r\n\r\n\
+This message was created automatically by mail delivery software.\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\
+Message-ID: <replygate.1@sif.gov.lv>\r\n";
+        let b = parse_bounce(raw.as_bytes()).unwrap();
+        assert_eq!(b.failed_recipients, ["a@x.lv", "b@y.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.1@sif.gov.lv"]);
+    }
+
+    #[test]
+    fn not_a_bounce() {
+        // A forwarded message is not a bounce.
+        let raw = "From: anna@inbox.lv\r\nSubject: Fwd: x\r\n\
+Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+Content-Type: text/plain\r\n\r\nsee below\r\n--B\r\nContent-Type: message/rfc822\r\n\r\n\
+From: x@y.lv\r\nMessage-ID: <orig@y.lv>\r\n\r\nhi\r\n--B--\r\n";
+        assert_eq!(parse_bounce(raw.as_bytes()), None);
+        assert_eq!(parse_bounce(b"From: a@b.lv\r\nSubject: hi\r\n\r\nhello"), None);
+        assert_eq!(parse_bounce(b""), None);
+        assert_eq!(parse_bounce(b"\xff\xfe\x00garbage"), None);
+        // A report whose recipients were all delivered names nothing.
+        let raw = "From: postmaster@x.lv\r\nContent-Type: multipart/report; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n\
+Final-Recipient: rfc822; a@b.lv\r\nAction: delivered\r\n\r\n--B--\r\n";
+        assert_eq!(parse_bounce(raw.as_bytes()), None);
+    }
+}
