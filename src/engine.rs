@@ -204,3 +204,308 @@ pub fn decide(
     }
     actions
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CalendarConfig;
+    use crate::deadline::CaseKind;
+    use crate::store::CaseState;
+    use chrono::DateTime;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn cal() -> Calendar {
+        Calendar::from_config(&CalendarConfig::default()).unwrap()
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            ack: AckMode::EndOfDay,
+            ack_min_interval: Duration::days(1),
+            ack_max_per_hour: 200,
+            remind_before: Duration::hours(4),
+            digest_at: NaiveTime::from_hms_opt(9, 15, 0).unwrap(),
+            escalate: true,
+        }
+    }
+
+    fn case(id: &str, client: &str, received: &str, deadline: &str) -> Case {
+        Case {
+            id: id.into(),
+            client: client.into(),
+            client_name: None,
+            reply_to: client.into(),
+            subject: "Jautājums".into(),
+            norm_subject: "jautājums".into(),
+            kind: CaseKind::Email,
+            opened_at: t(received),
+            received: t(received),
+            deadline: t(deadline),
+            state: CaseState::Open,
+            extended: false,
+            cycle: 1,
+            last_client_msgid: Some("a@b".into()),
+            last_client_refs: vec![],
+            acked_cycle: 0,
+            acknowledged_at: None,
+            answered_at: None,
+            closed_at: None,
+            close_reason: None,
+            reminded_for: None,
+            escalated_for: None,
+        }
+    }
+
+    fn acks(actions: &[Action]) -> Vec<&str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Ack { case_id } => Some(case_id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn acknowledgement_timing() {
+        // (received, now, mode, expected ack?)
+        let rows = [
+            // Monday 23 Nov 2026 closes 18:00.
+            (
+                "2026-11-23T10:00:00+02:00",
+                "2026-11-23T17:59:59+02:00",
+                AckMode::EndOfDay,
+                false,
+            ),
+            (
+                "2026-11-23T10:00:00+02:00",
+                "2026-11-23T18:00:00+02:00",
+                AckMode::EndOfDay,
+                true,
+            ),
+            // Before opening on a working day: that day's closing time.
+            (
+                "2026-11-23T07:00:00+02:00",
+                "2026-11-23T09:30:00+02:00",
+                AckMode::EndOfDay,
+                false,
+            ),
+            // After closing: at once.
+            (
+                "2026-11-23T19:00:00+02:00",
+                "2026-11-23T19:00:00+02:00",
+                AckMode::EndOfDay,
+                true,
+            ),
+            // Saturday: at once.
+            (
+                "2026-11-28T11:00:00+02:00",
+                "2026-11-28T11:00:00+02:00",
+                AckMode::EndOfDay,
+                true,
+            ),
+            // 18 Nov is a holiday: at once.
+            (
+                "2026-11-18T11:00:00+02:00",
+                "2026-11-18T11:00:01+02:00",
+                AckMode::EndOfDay,
+                true,
+            ),
+            // 17 Nov is shortened to 16:00.
+            (
+                "2026-11-17T10:00:00+02:00",
+                "2026-11-17T16:00:00+02:00",
+                AckMode::EndOfDay,
+                true,
+            ),
+            (
+                "2026-11-17T10:00:00+02:00",
+                "2026-11-17T15:59:00+02:00",
+                AckMode::EndOfDay,
+                false,
+            ),
+            // Immediate.
+            (
+                "2026-11-23T10:00:00+02:00",
+                "2026-11-23T10:00:00+02:00",
+                AckMode::Immediate,
+                true,
+            ),
+        ];
+        let cal = cal();
+        for (received, now, mode, want) in rows {
+            let mut s = settings();
+            s.ack = mode;
+            let c = case(
+                "SIF-2026-00001",
+                "anna@example.lv",
+                received,
+                "2026-12-31T17:00:00+02:00",
+            );
+            let got = !acks(&decide(&[c], &History::default(), &cal, &s, t(now))).is_empty();
+            assert_eq!(got, want, "received {received}, now {now}, {mode:?}");
+        }
+    }
+
+    #[test]
+    fn one_ack_per_cycle_sender_interval_bounce_and_cap() {
+        let cal = cal();
+        let now = t("2026-11-23T19:00:00+02:00");
+        let mut a = case(
+            "A",
+            "anna@example.lv",
+            "2026-11-23T18:30:00+02:00",
+            "2026-11-25T17:00:00+02:00",
+        );
+        let b = case(
+            "B",
+            "anna@example.lv",
+            "2026-11-23T18:40:00+02:00",
+            "2026-11-25T17:00:00+02:00",
+        );
+        // Two new cases of one sender: one acknowledgement, the other suppressed.
+        let got = decide(
+            &[a.clone(), b.clone()],
+            &History::default(),
+            &cal,
+            &settings(),
+            now,
+        );
+        assert_eq!(acks(&got), vec!["A"]);
+        assert!(got.iter().any(|x| matches!(x, Action::AckSuppressed { case_id, reason: SuppressReason::Interval { .. } } if case_id == "B")));
+        // Already acknowledged this cycle: nothing; a new cycle: again.
+        a.acked_cycle = 1;
+        assert!(acks(&decide(&[a.clone()], &History::default(), &cal, &settings(), now)).is_empty());
+        a.cycle = 2;
+        a.received = now;
+        assert_eq!(
+            acks(&decide(&[a.clone()], &History::default(), &cal, &settings(), now)),
+            vec!["A"]
+        );
+        // The interval counts from the last ack in history.
+        let mut h = History::default();
+        h.last_ack_to
+            .insert("anna@example.lv".into(), now - Duration::hours(23));
+        assert!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)).is_empty());
+        h.last_ack_to
+            .insert("anna@example.lv".into(), now - Duration::hours(25));
+        assert_eq!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)), vec!["B"]);
+        // A bounce silences for 7 days.
+        let mut h = History::default();
+        h.last_bounce
+            .insert("anna@example.lv".into(), now - Duration::days(6));
+        assert!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)).is_empty());
+        h.last_bounce
+            .insert("anna@example.lv".into(), now - Duration::days(8));
+        assert_eq!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)), vec!["B"]);
+        // The hourly cap defers.
+        let h = History {
+            acks_last_hour: 200,
+            ..History::default()
+        };
+        let got = decide(&[b.clone()], &h, &cal, &settings(), now);
+        assert_eq!(got, vec![Action::AckDeferred { case_id: "B".into() }]);
+    }
+
+    #[test]
+    fn reminders_escalations_in_working_hours_once_per_deadline() {
+        let cal = cal();
+        // Deadline Wed 25 Nov 2026 17:00; 4 h of working time before: 13:00.
+        let mut c = case(
+            "C",
+            "x@example.lv",
+            "2026-11-23T10:00:00+02:00",
+            "2026-11-25T17:00:00+02:00",
+        );
+        c.acked_cycle = 1;
+        let kinds = |c: &Case, now: &str| -> Vec<&'static str> {
+            decide(
+                std::slice::from_ref(c),
+                &History {
+                    last_digest_date: Some(NaiveDate::MAX),
+                    ..History::default()
+                },
+                &cal,
+                &settings(),
+                t(now),
+            )
+            .iter()
+            .map(|a| match a {
+                Action::Reminder { .. } => "reminder",
+                Action::Escalation { .. } => "escalation",
+                _ => "other",
+            })
+            .collect()
+        };
+        assert!(kinds(&c, "2026-11-25T12:59:00+02:00").is_empty());
+        assert_eq!(kinds(&c, "2026-11-25T13:00:00+02:00"), vec!["reminder"]);
+        // The deadline is at closing time: the escalation waits for the next opening.
+        assert!(kinds(&c, "2026-11-25T17:00:00+02:00").is_empty());
+        assert!(kinds(&c, "2026-11-25T23:00:00+02:00").is_empty());
+        assert_eq!(kinds(&c, "2026-11-26T09:00:00+02:00"), vec!["escalation"]);
+        c.reminded_for = Some(c.deadline);
+        assert!(kinds(&c, "2026-11-25T14:00:00+02:00").is_empty());
+        c.escalated_for = Some(c.deadline);
+        assert!(kinds(&c, "2026-11-26T10:00:00+02:00").is_empty());
+        // A moved deadline (interim reply) earns a new reminder.
+        c.deadline = t("2026-12-03T17:00:00+02:00");
+        assert_eq!(kinds(&c, "2026-12-03T14:00:00+02:00"), vec!["reminder"]);
+    }
+
+    #[test]
+    fn digest_on_working_days_after_digest_time() {
+        let cal = cal();
+        let mut due = case(
+            "D",
+            "x@example.lv",
+            "2026-11-23T10:00:00+02:00",
+            "2026-11-25T17:00:00+02:00",
+        );
+        due.acked_cycle = 1;
+        due.reminded_for = Some(due.deadline);
+        let mut over = case(
+            "O",
+            "y@example.lv",
+            "2026-11-19T10:00:00+02:00",
+            "2026-11-23T18:00:00+02:00",
+        );
+        over.acked_cycle = 1;
+        over.escalated_for = Some(over.deadline);
+        let cases = [due, over];
+        let digest = |now: &str, last: Option<NaiveDate>| {
+            decide(
+                &cases,
+                &History {
+                    last_digest_date: last,
+                    ..History::default()
+                },
+                &cal,
+                &settings(),
+                t(now),
+            )
+            .into_iter()
+            .find_map(|a| match a {
+                Action::Digest {
+                    date,
+                    due_today,
+                    overdue,
+                } => Some((date, due_today, overdue)),
+                _ => None,
+            })
+        };
+        assert!(digest("2026-11-25T09:14:00+02:00", None).is_none());
+        let (date, d, o) = digest("2026-11-25T09:15:00+02:00", None).unwrap();
+        assert_eq!(date, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
+        assert_eq!(d, vec!["D".to_string()]);
+        assert_eq!(o, vec!["O".to_string()]);
+        // Missed while down: goes at the next run that day.
+        assert!(digest("2026-11-25T15:00:00+02:00", None).is_some());
+        // Once a day.
+        assert!(digest("2026-11-25T15:00:00+02:00", Some(date)).is_none());
+        // Not on a Saturday.
+        assert!(digest("2026-11-28T10:00:00+02:00", None).is_none());
+    }
+}

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 
 // State and rules
+pub mod admin;
 pub mod engine;
 pub mod store;
 pub mod tracker;

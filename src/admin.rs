@@ -1,0 +1,255 @@
+//! What an admin does by hand: `status`, `close`, `extend` (SPEC §9).
+//! Every manual change is written to the audit log with who did it.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::deadline::{self, CaseKind};
+use crate::store::{Case, CaseState, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no case {0}; `replygate status --all` lists the cases")]
+    NoCase(String),
+    #[error("case {id} is {state}: {what}")]
+    State {
+        id: String,
+        state: &'static str,
+        what: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// One case as `status --json` shows it (SPEC §9; fields may be added).
+#[derive(Debug, Serialize)]
+pub struct CaseJson {
+    pub id: String,
+    pub client: String,
+    pub subject: String,
+    /// Receipt of the mail that opened the case.
+    pub received: String,
+    pub deadline: String,
+    pub state: &'static str,
+    pub kind: CaseKind,
+    pub acknowledged_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub extended: bool,
+    pub overdue: bool,
+    /// Receipt of the mail the current deadline counts from (differs from
+    /// `received` after a reopening).
+    pub cycle_received: String,
+    pub reopened: u32,
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxProblem {
+    pub kind: String,
+    pub case: Option<String>,
+    pub to: String,
+    pub state: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    pub cases: Vec<CaseJson>,
+    /// Outbox entries not (yet) sent: pending retries and permanent failures.
+    pub outbox: Vec<OutboxProblem>,
+}
+
+fn local(cal: &Calendar, t: DateTime<Utc>) -> String {
+    cal.to_local(t).to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+pub fn case_json(cal: &Calendar, c: &Case, now: DateTime<Utc>) -> CaseJson {
+    CaseJson {
+        id: c.id.clone(),
+        client: c.client.clone(),
+        subject: c.subject.clone(),
+        received: local(cal, c.opened_at),
+        deadline: local(cal, c.deadline),
+        state: c.state.as_str(),
+        kind: c.kind,
+        acknowledged_at: c.acknowledged_at.map(|t| local(cal, t)),
+        answered_at: c.answered_at.map(|t| local(cal, t)),
+        extended: c.state == CaseState::Open && c.extended,
+        overdue: c.state == CaseState::Open && now > c.deadline,
+        cycle_received: local(cal, c.received),
+        reopened: (c.cycle - 1).max(0) as u32,
+        closed_at: c.closed_at.map(|t| local(cal, t)),
+        close_reason: c.close_reason.clone(),
+    }
+}
+
+/// The status report: open cases, or all with `all`.
+pub fn status(
+    store: &Store,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<StatusJson, AdminError> {
+    let r = store.read();
+    let cases = if all { r.all_cases()? } else { r.open_cases()? };
+    let outbox = r
+        .outbox_all()?
+        .into_iter()
+        .filter(|e| matches!(e.state.as_str(), "failed") || (e.state == "pending" && e.attempts > 0))
+        .map(|e| OutboxProblem {
+            kind: e.kind,
+            case: e.case_id,
+            to: e.rcpts.join(", "),
+            state: e.state,
+            attempts: e.attempts,
+            error: e.last_error,
+        })
+        .collect();
+    Ok(StatusJson {
+        cases: cases.iter().map(|c| case_json(cal, c, now)).collect(),
+        outbox,
+    })
+}
+
+/// Human-readable status.
+pub fn status_text(s: &StatusJson) -> String {
+    let mut out = String::new();
+    if s.cases.is_empty() {
+        out.push_str("No cases.\n");
+    } else {
+        out.push_str(&format!(
+            "{:<16} {:<9} {:<10} {:<17} {:<17} {:<30} {}\n",
+            "CASE", "STATE", "KIND", "RECEIVED", "DEADLINE", "CLIENT", "SUBJECT"
+        ));
+        for c in &s.cases {
+            let mut state = c.state.to_string();
+            if c.overdue {
+                state = "OVERDUE".into();
+            } else if c.extended {
+                state = "extended".into();
+            }
+            let short = |t: &str| t.get(..16).unwrap_or(t).replace('T', " ");
+            let subject: String = c.subject.chars().take(50).collect();
+            out.push_str(&format!(
+                "{:<16} {:<9} {:<10} {:<17} {:<17} {:<30} {}\n",
+                c.id,
+                state,
+                c.kind.to_string(),
+                short(&c.received),
+                short(&c.deadline),
+                c.client,
+                subject
+            ));
+        }
+    }
+    if !s.outbox.is_empty() {
+        out.push_str("\nOutbox problems:\n");
+        for p in &s.outbox {
+            out.push_str(&format!(
+                "  {} {} to {} ({} attempts): {}\n",
+                p.state,
+                p.kind,
+                p.to,
+                p.attempts,
+                p.error.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    out
+}
+
+/// Who runs a manual command, for the audit log.
+pub fn actor() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("admin:{user}")
+}
+
+/// `close CASE --reason TEXT`.
+pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> Result<Case, AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::Refused(
+            "--reason must say why the case is closed".into(),
+        ));
+    }
+    store.transaction(|tx| {
+        let mut c = tx
+            .reader()
+            .case(id)?
+            .ok_or_else(|| AdminError::NoCase(id.into()))?;
+        if c.state == CaseState::Closed {
+            return Err(AdminError::State {
+                id: c.id,
+                state: "closed",
+                what: "already closed".into(),
+            });
+        }
+        c.state = CaseState::Closed;
+        c.closed_at = Some(now);
+        c.close_reason = Some(reason.to_string());
+        tx.update_case(&c, now)?;
+        tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
+        Ok(c)
+    })
+}
+
+/// `extend CASE --until D --reason TEXT`: an interim reply made outside
+/// e-mail. Refused for a case that is not open, a date in the past, and for
+/// a submission a date past four months after receipt.
+pub fn extend(
+    store: &mut Store,
+    cal: &Calendar,
+    id: &str,
+    until: NaiveDate,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Case, AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::Refused(
+            "--reason must say how the client was told".into(),
+        ));
+    }
+    store.transaction(|tx| {
+        let mut c = tx.reader().case(id)?.ok_or_else(|| AdminError::NoCase(id.into()))?;
+        if c.state != CaseState::Open {
+            return Err(AdminError::State {
+                id: c.id.clone(),
+                state: c.state.as_str(),
+                what: "only an open case can be extended".into(),
+            });
+        }
+        let today = cal.local_date(now);
+        if until < today {
+            return Err(AdminError::Refused(format!("{until} is in the past (today is {today})")));
+        }
+        if c.kind == CaseKind::Submission {
+            let limit = deadline::submission_limit(cal, c.opened_at);
+            if until > limit {
+                return Err(AdminError::Refused(format!(
+                    "a submission must be answered within four months of receipt (Iesniegumu likums §5): the latest date for {} is {limit}",
+                    c.id
+                )));
+            }
+        }
+        let old = c.deadline;
+        c.deadline = deadline::date_deadline(cal, until);
+        c.extended = true;
+        tx.update_case(&c, now)?;
+        tx.audit(
+            now,
+            Some(&c.id),
+            "extended",
+            &format!("deadline {} → {}: {reason}", local(cal, old), local(cal, c.deadline)),
+            &actor(),
+        )?;
+        Ok(c)
+    })
+}
