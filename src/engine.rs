@@ -389,24 +389,24 @@ mod tests {
         let mut h = History::default();
         h.last_ack_to
             .insert("anna@example.lv".into(), now - Duration::hours(23));
-        assert!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)).is_empty());
+        assert!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)).is_empty());
         h.last_ack_to
             .insert("anna@example.lv".into(), now - Duration::hours(25));
-        assert_eq!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)), vec!["B"]);
+        assert_eq!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)), vec!["B"]);
         // A bounce silences for 7 days.
         let mut h = History::default();
         h.last_bounce
             .insert("anna@example.lv".into(), now - Duration::days(6));
-        assert!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)).is_empty());
+        assert!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)).is_empty());
         h.last_bounce
             .insert("anna@example.lv".into(), now - Duration::days(8));
-        assert_eq!(acks(&decide(&[b.clone()], &h, &cal, &settings(), now)), vec!["B"]);
+        assert_eq!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)), vec!["B"]);
         // The hourly cap defers.
         let h = History {
             acks_last_hour: 200,
             ..History::default()
         };
-        let got = decide(&[b.clone()], &h, &cal, &settings(), now);
+        let got = decide(std::slice::from_ref(&b), &h, &cal, &settings(), now);
         assert_eq!(got, vec![Action::AckDeferred { case_id: "B".into() }]);
     }
 
