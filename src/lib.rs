@@ -19,3 +19,4 @@ pub mod thread;
 // Configuration
 pub mod cli;
 pub mod config;
+pub mod secret;
