@@ -265,7 +265,7 @@ pub struct CalendarConfig {
     pub shorten_before_holiday: HumanDuration,
     #[serde(default = "default_true")]
     pub cabinet_transfers: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_dates")]
     pub extra_holidays: Vec<NaiveDate>,
     #[serde(default)]
     pub extra_working_days: Vec<ExtraWorkingDay>,
@@ -300,9 +300,68 @@ fn default_true() -> bool {
     true
 }
 
+/// A date written either as a TOML date (`2027-01-09`) or as a string
+/// (`"2027-01-09"`): admins write both.
+fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = NaiveDate;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a date as YYYY-MM-DD, e.g. 2027-01-09")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<NaiveDate, E> {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                E::custom(format!(
+                    "expected a date as YYYY-MM-DD (e.g. \"2027-01-09\"), found \"{s}\""
+                ))
+            })
+        }
+        // toml hands its own date values over as a one-entry map.
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<NaiveDate, A::Error> {
+            let Some((_, v)) = m.next_entry::<String, String>()? else {
+                return Err(serde::de::Error::custom(
+                    "expected a date as YYYY-MM-DD, e.g. 2027-01-09",
+                ));
+            };
+            self.visit_str(&v)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Text, or a TOML date/datetime taken as its text.
+fn de_opt_datetime_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a date (YYYY-MM-DD) or an RFC 3339 instant")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
+            Ok(s.to_string())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<String, A::Error> {
+            match m.next_entry::<String, String>()? {
+                Some((_, v)) => Ok(v),
+                None => Err(serde::de::Error::custom(
+                    "expected a date (YYYY-MM-DD) or an RFC 3339 instant",
+                )),
+            }
+        }
+    }
+    d.deserialize_any(V).map(Some)
+}
+
+fn de_dates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    struct W(#[serde(deserialize_with = "de_date")] NaiveDate);
+    Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraWorkingDay {
+    #[serde(deserialize_with = "de_date")]
     pub date: NaiveDate,
     pub hours: TimeRange,
 }
@@ -378,8 +437,9 @@ pub struct ReplyConfig {
     pub submission_subject_words: Vec<String>,
     #[serde(default)]
     pub interim_pattern: Option<String>,
-    /// A date (`2026-12-01`, local midnight) or an RFC 3339 instant.
-    #[serde(default)]
+    /// A date (`2026-12-01`, local midnight) or an RFC 3339 instant; as a
+    /// string or a TOML date/datetime. Use [`Config::start_from`].
+    #[serde(default, deserialize_with = "de_opt_datetime_text")]
     pub start_from: Option<String>,
     #[serde(default)]
     pub trusted_authserv_id: Option<String>,
@@ -1728,4 +1788,326 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
         }
     }
     c.problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../config/replygate.toml");
+
+    #[test]
+    fn human_duration_table() {
+        let ok: &[(&str, i64)] = &[
+            ("90s", 90),
+            ("15m", 900),
+            ("4h", 4 * 3600),
+            ("1d", 86400),
+            ("2w", 14 * 86400),
+            ("1h30m", 5400),
+            ("1h 30m", 5400),
+            (" 10 min ", 600),
+            ("0s", 0),
+            ("730d", 730 * 86400),
+            ("3 days", 3 * 86400),
+        ];
+        for (s, secs) in ok {
+            assert_eq!(
+                HumanDuration::parse(s).map(|d| d.0.num_seconds()),
+                Ok(*secs),
+                "{s:?}"
+            );
+        }
+        let bad: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("   ", "empty"),
+            ("1x", "unknown unit \"x\""),
+            ("90", "lacks a unit"),
+            ("h", "expected a number before \"h\""),
+            ("1h30", "lacks a unit"),
+            ("-1h", "expected a number before \"-\""),
+            ("99999999999999999999s", "too large"),
+            ("9999999999999999w", "too large"),
+        ];
+        for (s, want) in bad {
+            let e = HumanDuration::parse(s).unwrap_err();
+            assert!(e.contains(want), "{s:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn time_range_table() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let ok: &[(&str, (u32, u32), (u32, u32))] = &[
+            ("09:00-17:00", (9, 0), (17, 0)),
+            ("09:00 - 18:00", (9, 0), (18, 0)),
+            ("00:00-23:59", (0, 0), (23, 59)),
+            ("8:30-16:15", (8, 30), (16, 15)),
+        ];
+        for (s, a, b) in ok {
+            let r = TimeRange::parse(s).unwrap();
+            assert_eq!((r.open, r.close), (t(a.0, a.1), t(b.0, b.1)), "{s:?}");
+        }
+        assert_eq!(
+            TimeRange::parse("09:00-17:00").unwrap().to_string(),
+            "09:00-17:00"
+        );
+        let bad: &[(&str, &str)] = &[
+            ("17:00-09:00", "close before they open"),
+            ("09:00-09:00", "close before they open"),
+            ("9-5", "HH:MM-HH:MM"),
+            ("09:00", "HH:MM-HH:MM"),
+            ("25:00-26:00", "HH:MM-HH:MM"),
+            ("09:00-17:60", "HH:MM-HH:MM"),
+            ("", "HH:MM-HH:MM"),
+        ];
+        for (s, want) in bad {
+            let e = TimeRange::parse(s).unwrap_err();
+            assert!(e.contains(want), "{s:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        let text = "a = 1\nbē = \"x\"\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        // After the two-byte ē the column counts characters, not bytes.
+        let off = text.find('=').map(|_| text.rfind('=').unwrap()).unwrap();
+        assert_eq!(line_col(text, off), (2, 4));
+        assert_eq!(line_col(text, 10_000), (3, 1));
+    }
+
+    #[test]
+    fn split_key_handles_indexes() {
+        assert_eq!(
+            split_key("staff[1].email"),
+            vec![Seg::Key("staff"), Seg::Index(1), Seg::Key("email")]
+        );
+        assert_eq!(split_key("reply"), vec![Seg::Key("reply")]);
+    }
+
+    #[test]
+    fn locator_points_at_values_and_falls_back_to_tables() {
+        let text = "[imap]\nhost = \"x\"\n\n[[staff]]\nemail = \"a\"\n[[staff]]\nemail = \"b\"\n";
+        let loc = Locator::new(text);
+        assert_eq!(loc.find("imap.host"), Some((2, 8)));
+        assert_eq!(loc.find("staff[1].email"), Some((7, 9)));
+        // Absent key: the table's header line.
+        assert_eq!(loc.find("imap.port").map(|x| x.0), Some(1));
+        assert_eq!(loc.find("nothing.here"), None);
+    }
+
+    #[test]
+    fn example_config_parses_and_validates_without_errors() {
+        let cfg = parse_str(EXAMPLE, Path::new("replygate.toml")).unwrap();
+        assert_eq!(cfg.organization.case_prefix, "SIF");
+        assert_eq!(cfg.reply.working_days, 2);
+        assert_eq!(cfg.staff.len(), 1);
+        assert_eq!(cfg.timezone(), chrono_tz::Europe::Riga);
+        assert_eq!(cfg.digest_time(), NaiveTime::from_hms_opt(9, 15, 0).unwrap());
+        assert_eq!(
+            cfg.calendar.hours.for_weekday(chrono::Weekday::Mon),
+            TimeRange::parse("09:00-18:00").ok()
+        );
+    }
+
+    /// The example with text replaced (several replacements separated by
+    /// `|||`), validated; the problems found.
+    fn problems_after(from: &str, to: &str) -> Vec<Problem> {
+        let mut text = EXAMPLE.to_string();
+        for (f, t) in from.split("|||").zip(to.split("|||")) {
+            assert!(text.contains(f), "example lacks {f:?}");
+            text = text.replacen(f, t, 1);
+        }
+        match parse_str(&text, Path::new("x.toml")) {
+            Ok(_) => vec![],
+            Err(e) => e.problems(),
+        }
+    }
+
+    #[test]
+    fn semantic_checks_table() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("domains = [\"sif.gov.lv\"]", "domains = []", "organization.domains", "at least one"),
+            ("case_prefix = \"SIF\"", "case_prefix = \"SIF-X\"", "organization.case_prefix", "letters"),
+            ("case_prefix = \"SIF\"", "case_prefix = \"\"", "organization.case_prefix", "letters"),
+            ("security = \"tls\"", "security = \"plain\"", "imap.security", "loopback"),
+            ("host = \"imap.example.lv\"|||security = \"tls\"", "host = \"127.0.0.1\"|||security = \"plain\"", "", ""),
+            ("host = \"smtp.example.lv\"|||security = \"starttls\"", "host = \"localhost\"|||security = \"plain\"", "", ""),
+            ("security = \"starttls\"", "security = \"plain\"", "smtp.security", "loopback"),
+            ("password_file = \"/etc/replygate/imap-password\"", "", "imap", "no password source"),
+            ("password_file = \"/etc/replygate/imap-password\"", "password_file = \"/x\"\npassword_env = \"X\"", "imap.password_env", "only one"),
+            ("password_file = \"/etc/replygate/smtp-password\"", "", "smtp.username", "no password source"),
+            ("# ca_file = \"/etc/replygate/ca.pem\"", "ca_file = \"/nonexistent/ca.pem\"", "imap.ca_file", "cannot read"),
+            ("inbox = [\"INBOX\"]", "inbox = []", "imap.inbox", "at least one"),
+            ("inbox = [\"INBOX\"]", "inbox = [\"INBOX\", \"INBOX\"]", "imap.inbox[1]", "twice"),
+            ("timezone = \"Europe/Riga\"", "timezone = \"Europe/Rīga\"", "calendar.timezone", "unknown time zone"),
+            ("holidays = \"LV\"", "holidays = \"lv\"", "calendar.holidays", "\"LV\""),
+            ("holidays = \"LV\"", "holidays = \"none\"", "", ""),
+            ("extra_holidays = []", "extra_holidays = [2027-05-03, 2027-05-03]", "calendar.extra_holidays[1]", "twice"),
+            ("# [[calendar.extra_working_days]]\n# date = \"2027-01-09\"\n# hours = \"09:00-17:00\"", "[[calendar.extra_working_days]]\ndate = 2027-01-09\nhours = \"09:00-17:00\"\n[[calendar.extra_working_days]]\ndate = 2027-01-09\nhours = \"09:00-13:00\"", "calendar.extra_working_days[1].date", "twice"),
+            ("working_days = 2", "working_days = 0", "reply.working_days", "at least 1"),
+            ("ack_max_per_hour = 200", "ack_max_per_hour = 0", "reply.ack_max_per_hour", "at least 1"),
+            ("# interim_pattern = 'līdz (?P<date>\\d{2}\\.\\d{2}\\.\\d{4})'", "interim_pattern = 'līdz (\\d+'", "reply.interim_pattern", "regular expression"),
+            ("# interim_pattern = 'līdz (?P<date>\\d{2}\\.\\d{2}\\.\\d{4})'", "interim_pattern = 'līdz (\\d+)'", "reply.interim_pattern", "named group `date`"),
+            ("# interim_pattern = 'līdz (?P<date>\\d{2}\\.\\d{2}\\.\\d{4})'", "interim_pattern = 'līdz (?P<date>\\d{2}\\.\\d{2}\\.\\d{4})'", "", ""),
+            ("extra_holidays = []", "extra_holidays = [\"2027-05-03\", 2027-05-04]", "", ""),
+            ("extra_holidays = []", "extra_holidays = [\"2027-05-03\", \"3.5.2027\"]", "calendar.extra_holidays[1]", "YYYY-MM-DD"),
+            ("extra_holidays = []", "extra_holidays = [2027-05-03T10:00:00]", "calendar.extra_holidays[0]", "YYYY-MM-DD"),
+            ("# start_from = \"2026-12-01\"", "start_from = 2026-12-01", "", ""),
+            ("# start_from = \"2026-12-01\"", "start_from = 2026-12-01T09:00:00+02:00", "", ""),
+            ("# start_from = \"2026-12-01\"", "start_from = 2026-12-01T09:00:00", "reply.start_from", "RFC 3339"),
+            ("# start_from = \"2026-12-01\"", "start_from = \"01.12.2026\"", "reply.start_from", "YYYY-MM-DD"),
+            ("# start_from = \"2026-12-01\"", "start_from = \"2026-12-01T09:00:00+02:00\"", "", ""),
+            ("submission_extensions = [\"edoc\", \"asice\", \"asics\", \"sce\"]", "submission_extensions = [\".edoc\"]", "reply.submission_extensions[0]", "without the dot"),
+            ("team = \"klienti@sif.gov.lv\"", "team = \"klienti at sif\"", "reminders.team", "not an e-mail address"),
+            ("escalate_to = [\"vaditajs@sif.gov.lv\"]", "escalate_to = [\"ok@sif.gov.lv\", \"bad@\"]", "reminders.escalate_to[1]", "not an e-mail address"),
+            ("digest_at = \"09:15\"", "digest_at = \"9:15\"", "reminders.digest_at", "HH:MM"),
+            ("digest_at = \"09:15\"", "digest_at = \"24:00\"", "reminders.digest_at", "HH:MM"),
+            ("cc = []", "cc = [\"x\"]", "signature.cc[0]", "not an e-mail address"),
+            ("from = \"Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\"", "from = \"Fonds <pasts@>\"", "smtp.from", "not a valid sender"),
+            ("database = \"/var/lib/replygate/replygate.db\"", "database = \"replygate.db\"", "storage.database", "no directory"),
+            ("# listen = \"127.0.0.1:9187\"", "listen = \"localhost\"", "http.listen", "address:port"),
+            ("email = \"janis.berzins@sif.gov.lv\"", "email = \"janis@gmail.com\"", "staff[0].email", "not in organization.domains"),
+            ("email = \"janis.berzins@sif.gov.lv\"", "email = \"janis\"", "staff[0].email", "not an e-mail address"),
+            ("# [[staff]]\n# email = \"anna.liepa@sif.gov.lv\"\n# name = \"Anna\"\n# surname = \"Liepa\"", "[[staff]]\nemail = \"Janis.Berzins@SIF.gov.lv\"\nname = \"J\"\nsurname = \"B\"", "staff[1].email", "listed twice"),
+        ];
+        for (from, to, key, want) in cases {
+            let problems = problems_after(from, to);
+            if key.is_empty() {
+                assert!(problems.is_empty(), "{to:?} should be fine: {problems:?}");
+                continue;
+            }
+            let hit = problems
+                .iter()
+                .find(|p| p.key.as_deref() == Some(*key))
+                .unwrap_or_else(|| panic!("{to:?}: no problem for {key}: {problems:?}"));
+            assert!(hit.message.contains(want), "{to:?}: {hit}");
+            assert!(hit.line.is_some(), "{to:?}: no line in {hit}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_collected_with_its_line() {
+        let text = EXAMPLE
+            .replacen("timezone = \"Europe/Riga\"", "timezone = \"Mars/Base\"", 1)
+            .replacen("working_days = 2", "working_days = 0", 1)
+            .replacen("digest_at = \"09:15\"", "digest_at = \"soon\"", 1);
+        let e = parse_str(&text, Path::new("x.toml")).unwrap_err();
+        let p = e.problems();
+        let keys: Vec<_> = p.iter().filter_map(|p| p.key.clone()).collect();
+        assert_eq!(
+            keys,
+            ["calendar.timezone", "reply.working_days", "reminders.digest_at"]
+        );
+        let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+        assert_eq!(p[0].line, Some(line_of("timezone =")));
+        assert_eq!(p[1].line, Some(line_of("working_days =")));
+        assert_eq!(p[2].line, Some(line_of("digest_at =")));
+        let shown = e.to_string();
+        assert_eq!(shown.lines().count(), 3, "{shown}");
+        assert!(shown.starts_with("x.toml:"), "{shown}");
+    }
+
+    #[test]
+    fn serde_errors_name_key_and_table() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "working_days = 2",
+                "working_dayz = 2",
+                "reply.working_dayz",
+                "unknown key `working_dayz` in [reply]",
+            ),
+            (
+                "ack_min_interval = \"1d\"",
+                "ack_min_interval = \"1x\"",
+                "reply.ack_min_interval",
+                "unknown unit \"x\"",
+            ),
+            (
+                "team = \"klienti@sif.gov.lv\"",
+                "",
+                "reminders.team",
+                "required key `team` is missing from [reminders]",
+            ),
+            (
+                "ack = \"end_of_day\"",
+                "ack = \"later\"",
+                "reply.ack",
+                "unknown variant",
+            ),
+            (
+                "working_days = 2",
+                "working_days = \"two\"",
+                "reply.working_days",
+                "invalid type",
+            ),
+            (
+                "surname = \"Bērziņš\"",
+                "surname = \"Bērziņš\"\nmail = \"x\"",
+                "staff[0].mail",
+                "unknown key `mail` in [staff[0]]",
+            ),
+        ];
+        for (from, to, key, want) in cases {
+            let p = problems_after(from, to);
+            assert_eq!(p.len(), 1, "{to:?}: {p:?}");
+            assert_eq!(p[0].key.as_deref(), Some(*key), "{to:?}: {}", p[0]);
+            assert!(p[0].message.contains(want), "{to:?}: {}", p[0]);
+            assert!(p[0].line.is_some() && p[0].column.is_some(), "{}", p[0]);
+        }
+        let p = problems_after("working_days = 2", "working_dayz = 2");
+        assert!(
+            p[0].message.contains("`working_days`"),
+            "lists allowed keys: {}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn start_from_date_is_local_midnight() {
+        let tz = chrono_tz::Europe::Riga;
+        let d = parse_start_from("2026-12-01", tz).unwrap();
+        assert_eq!(d.to_rfc3339(), "2026-11-30T22:00:00+00:00");
+        let s = parse_start_from("2026-07-01", tz).unwrap();
+        assert_eq!(s.to_rfc3339(), "2026-06-30T21:00:00+00:00");
+        let i = parse_start_from("2026-12-01T09:00:00+02:00", tz).unwrap();
+        assert_eq!(i.to_rfc3339(), "2026-12-01T07:00:00+00:00");
+        assert!(parse_start_from("2026-13-01", tz).is_err());
+        assert!(parse_start_from("yesterday", tz).is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+            "imap.localhost",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "10.0.0.1",
+            "imap.example.lv",
+            "localhost.example.lv",
+            "::2",
+            "128.0.0.1",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_located_and_do_not_quote_the_line() {
+        let text = EXAMPLE.replacen("name = \"Jānis\"", "name = Sup3rS3cretPw", 1);
+        let e = parse_str(&text, Path::new("x.toml")).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.contains("Sup3rS3cretPw")).unwrap() + 1;
+        assert!(e.contains(&format!("x.toml:{line}:")), "{e}");
+        assert!(!e.contains("Sup3rS3cretPw"), "{e}");
+    }
 }
