@@ -1302,7 +1302,7 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
     }
     match lettre::message::Mailbox::from_str(smtp.from.trim()) {
         Ok(mb) => {
-            if !in_org(&mb.email.to_string()) {
+            if !in_org(mb.email.as_ref()) {
                 c.warn(
                     "smtp.from",
                     format!(
@@ -1838,7 +1838,8 @@ mod tests {
     #[test]
     fn time_range_table() {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-        let ok: &[(&str, (u32, u32), (u32, u32))] = &[
+        type Hm = (u32, u32);
+        let ok: &[(&str, Hm, Hm)] = &[
             ("09:00-17:00", (9, 0), (17, 0)),
             ("09:00 - 18:00", (9, 0), (18, 0)),
             ("00:00-23:59", (0, 0), (23, 59)),
