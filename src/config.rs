@@ -87,8 +87,25 @@ impl HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HumanDuration::parse(&s).map_err(serde::de::Error::custom)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration in quotes such as \"90s\", \"4h\" or \"1d\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<HumanDuration, E> {
+                HumanDuration::parse(s).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<HumanDuration, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit and quotes: write e.g. \"{n}s\", \"{n}m\", \"{n}h\" or \"{n}d\""
+                )))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<HumanDuration, E> {
+                self.visit_i64(n.min(i64::MAX as u64) as i64)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -121,8 +138,17 @@ impl std::fmt::Display for TimeRange {
 
 impl<'de> Deserialize<'de> for TimeRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        TimeRange::parse(&s).map_err(serde::de::Error::custom)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TimeRange;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("working hours in quotes as \"HH:MM-HH:MM\" (e.g. \"09:00-17:00\")")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TimeRange, E> {
+                TimeRange::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -832,6 +858,15 @@ fn parse_only(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
         }
     };
     serde_path_to_error::deserialize::<_, Config>(de).map_err(|e| {
+        // serde stops at the first error; look at each table on its own to
+        // report one error per table instead of one per file.
+        let more = section_errors(text);
+        if !more.is_empty() {
+            return more
+                .into_iter()
+                .map(|(span, key, message)| problem(span, key, message))
+                .collect();
+        }
         let path = e.path().to_string();
         let inner = e.inner();
         let msg = inner.message().trim().to_string();
@@ -839,6 +874,67 @@ fn parse_only(text: &str, file: &Path) -> Result<Config, Vec<Problem>> {
         vec![problem(inner.span(), key, message)]
     })
 }
+
+type Span = Option<std::ops::Range<usize>>;
+
+/// Deserialize each top-level table separately and collect the first error
+/// of each (plus unknown top-level keys and missing required tables).
+fn section_errors(text: &str) -> Vec<(Span, Option<String>, String)> {
+    let Ok(root) = toml::de::DeTable::parse(text) else {
+        return vec![];
+    };
+    fn one<'a, T: serde::de::DeserializeOwned>(
+        name: &str,
+        v: &toml::Spanned<toml::de::DeValue<'a>>,
+    ) -> Option<(Span, Option<String>, String)> {
+        let de = toml::de::ValueDeserializer::from(v.clone());
+        let e = serde_path_to_error::deserialize::<_, T>(de).err()?;
+        let inner_path = e.path().to_string();
+        let path = match inner_path.as_str() {
+            "." => name.to_string(),
+            p if p.starts_with('[') => format!("{name}{p}"),
+            p => format!("{name}.{p}"),
+        };
+        let inner = e.inner();
+        let (key, message) = explain_serde_error(&path, inner.message().trim());
+        Some((inner.span().or_else(|| Some(v.span())), key, message))
+    }
+    let mut out = Vec::new();
+    let table = root.get_ref();
+    for (k, v) in table.iter() {
+        let name: &str = k.get_ref();
+        let err = match name {
+            "organization" => one::<OrganizationConfig>(name, v),
+            "imap" => one::<ImapConfig>(name, v),
+            "smtp" => one::<SmtpConfig>(name, v),
+            "calendar" => one::<CalendarConfig>(name, v),
+            "reply" => one::<ReplyConfig>(name, v),
+            "reminders" => one::<RemindersConfig>(name, v),
+            "signature" => one::<SignatureConfig>(name, v),
+            "storage" => one::<StorageConfig>(name, v),
+            "http" => one::<HttpConfig>(name, v),
+            "templates" => one::<TemplatesConfig>(name, v),
+            "log" => one::<LogConfig>(name, v),
+            "staff" => one::<Vec<StaffMember>>(name, v),
+            other => {
+                let msg = format!("unknown field `{other}`, expected one of {TOP_LEVEL_KEYS}");
+                let (key, message) = explain_serde_error(".", &msg);
+                Some((Some(k.span()), key, message))
+            }
+        };
+        out.extend(err);
+    }
+    for required in ["organization", "imap", "smtp", "reminders"] {
+        if table.get(required).is_none() {
+            let (key, message) = explain_serde_error(".", &format!("missing field `{required}`"));
+            out.push((Some(0..0), key, message));
+        }
+    }
+    out.sort_by_key(|(span, _, _)| span.as_ref().map_or(usize::MAX, |s| s.start));
+    out
+}
+
+const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`";
 
 /// The bare key starting at `offset`, when there is one (for messages such
 /// as "duplicate key").
@@ -2009,6 +2105,30 @@ mod tests {
         let shown = e.to_string();
         assert_eq!(shown.lines().count(), 3, "{shown}");
         assert!(shown.starts_with("x.toml:"), "{shown}");
+    }
+
+    #[test]
+    fn type_errors_are_reported_once_per_table() {
+        let text = EXAMPLE
+            .replacen("[organization]", "colour = 1\n[organization]", 1)
+            .replacen("poll_interval = \"60s\"", "poll_interval = \"60\"", 1)
+            .replacen("monday = \"09:00-18:00\"", "monday = \"18:00-09:00\"", 1)
+            .replacen("working_days = 2", "working_days = -1", 1)
+            .replacen("surname = \"Bērziņš\"", "", 1);
+        let e = parse_str(&text, Path::new("x.toml")).unwrap_err();
+        let keys: Vec<_> = e.problems().iter().filter_map(|p| p.key.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                "colour",
+                "imap.poll_interval",
+                "calendar.hours.monday",
+                "reply.working_days",
+                "staff[0].surname"
+            ],
+            "{e}"
+        );
+        assert!(e.problems().iter().all(|p| p.line.is_some()), "{e}");
     }
 
     #[test]
