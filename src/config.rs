@@ -1045,71 +1045,46 @@ impl<'a> Locator<'a> {
     fn find(&self, key: &str) -> Option<(usize, usize)> {
         let root = self.root.as_ref()?;
         let mut best: Option<usize> = None;
-        let mut table: Option<&toml::de::DeTable<'a>> = Some(root.get_ref());
-        let mut value: Option<&toml::Spanned<toml::de::DeValue<'a>>> = None;
+        let mut cur: Option<&toml::Spanned<toml::de::DeValue<'a>>> = None;
+        let mut complete = true;
         for seg in split_key(key) {
             match seg {
                 Seg::Key(k) => {
-                    let t = match (table, value) {
-                        (Some(t), None) => t,
-                        (_, Some(v)) => match v.get_ref().as_table() {
-                            Some(t) => t,
-                            None => break,
-                        },
-                        (None, None) => break,
+                    let table = match cur {
+                        None => Some(root.get_ref()),
+                        Some(c) => c.get_ref().as_table(),
                     };
-                    match t.get_key_value(k) {
+                    match table.and_then(|t| t.get_key_value(k)) {
                         Some((kk, vv)) => {
                             best = Some(kk.span().start);
-                            value = Some(vv);
-                            table = None;
+                            cur = Some(vv);
                         }
-                        None => break,
+                        None => {
+                            complete = false;
+                            break;
+                        }
                     }
                 }
-                Seg::Index(i) => {
-                    let Some(arr) = value.and_then(|v| v.get_ref().as_array()) else {
+                Seg::Index(i) => match cur.and_then(|c| c.get_ref().as_array()).and_then(|a| a.get(i)) {
+                    Some(v) => {
+                        best = Some(v.span().start);
+                        cur = Some(v);
+                    }
+                    None => {
+                        complete = false;
                         break;
-                    };
-                    match arr.get(i) {
-                        Some(v) => {
-                            best = Some(v.span().start);
-                            value = Some(v);
-                        }
-                        None => break,
                     }
-                }
+                },
             }
         }
         // Point at the value itself when the whole path was found and it is
-        // a scalar or array (a table's span is less helpful than its key).
-        if let Some(v) = value {
-            if !v.get_ref().is_table() && self.found_all(key, v) {
+        // not a table (a table's span is less helpful than its key).
+        if let (true, Some(v)) = (complete, cur) {
+            if !v.get_ref().is_table() {
                 best = Some(v.span().start);
             }
         }
         best.map(|o| line_col(self.text, o))
-    }
-
-    fn found_all(&self, key: &str, v: &toml::Spanned<toml::de::DeValue<'a>>) -> bool {
-        // Re-walk cheaply: the last found value is the full path's value
-        // exactly when lookup did not stop early; compare by pointer.
-        let mut cur: Option<&toml::Spanned<toml::de::DeValue<'a>>> = None;
-        let Some(root) = self.root.as_ref() else {
-            return false;
-        };
-        for seg in split_key(key) {
-            cur = match (seg, cur) {
-                (Seg::Key(k), None) => root.get_ref().get(k),
-                (Seg::Key(k), Some(c)) => c.get_ref().as_table().and_then(|t| t.get(k)),
-                (Seg::Index(i), Some(c)) => c.get_ref().as_array().and_then(|a| a.get(i)),
-                (Seg::Index(_), None) => None,
-            };
-            if cur.is_none() {
-                return false;
-            }
-        }
-        cur.is_some_and(|c| std::ptr::eq(c, v))
     }
 }
 
@@ -2196,6 +2171,13 @@ mod tests {
         let i = parse_start_from("2026-12-01T09:00:00+02:00", tz).unwrap();
         assert_eq!(i.to_rfc3339(), "2026-12-01T07:00:00+00:00");
         assert!(parse_start_from("2026-13-01", tz).is_err());
+        for line in ["start_from = 2026-12-01", "start_from = \"2026-12-01\""] {
+            let text = EXAMPLE.replacen("# start_from = \"2026-12-01\"", line, 1);
+            let cfg = parse_str(&text, Path::new("x.toml")).unwrap();
+            assert_eq!(cfg.start_from(), Some(d), "{line}");
+        }
+        let cfg = parse_str(EXAMPLE, Path::new("x.toml")).unwrap();
+        assert_eq!(cfg.start_from(), None);
         assert!(parse_start_from("yesterday", tz).is_err());
     }
 
