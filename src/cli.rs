@@ -62,13 +62,7 @@ fn parse_rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig => match crate::config::load(&cli.config) {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Command::CheckConfig => check_config(&cli.config),
         Command::Calendar { from, to, json } => report(calendar_cmd(&cli.config, from, to, json)),
         Command::Deadline {
             received,
@@ -225,4 +219,62 @@ fn deadline_cmd(
         );
     }
     Ok(())
+}
+
+/// `check-config`: exit 0 with a short summary, or 2 listing every problem
+/// (warnings are printed in both cases). Never prints a secret.
+fn check_config(path: &std::path::Path) -> ExitCode {
+    use crate::config::{Problem, Severity};
+    let print = |p: &Problem| match p.severity {
+        Severity::Error => eprintln!("{p}"),
+        Severity::Warning => eprintln!("warning: {p}"),
+    };
+    match crate::config::check(path) {
+        Ok(report) => {
+            let problems: Vec<Problem> = template_problems(&report.config)
+                .into_iter()
+                .map(|message| Problem {
+                    severity: Severity::Error,
+                    file: path.to_path_buf(),
+                    line: None,
+                    column: None,
+                    key: Some("templates".into()),
+                    message,
+                })
+                .collect();
+            for w in &report.warnings {
+                print(w);
+            }
+            for p in &problems {
+                print(p);
+            }
+            if problems.iter().any(|p| p.severity == Severity::Error) {
+                eprintln!("{}: configuration refused", path.display());
+                return ExitCode::from(2);
+            }
+            println!("{}", report.summary());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                print(p);
+            }
+            let n = problems.iter().filter(|p| p.severity == Severity::Error).count();
+            eprintln!(
+                "{}: configuration refused: {n} problem{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Load the templates (built-in or from `templates.directory`) and render
+/// each with sample data, so a broken one is found before it is needed.
+fn template_problems(cfg: &crate::config::Config) -> Vec<String> {
+    match crate::templates::Templates::load(cfg.templates.directory.as_deref()) {
+        Ok(t) => t.check_all().into_iter().map(|e| e.to_string()).collect(),
+        Err(e) => vec![e.to_string()],
+    }
 }

@@ -392,7 +392,10 @@ mod tests {
         assert!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)).is_empty());
         h.last_ack_to
             .insert("anna@example.lv".into(), now - Duration::hours(25));
-        assert_eq!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)), vec!["B"]);
+        assert_eq!(
+            acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)),
+            vec!["B"]
+        );
         // A bounce silences for 7 days.
         let mut h = History::default();
         h.last_bounce
@@ -400,7 +403,10 @@ mod tests {
         assert!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)).is_empty());
         h.last_bounce
             .insert("anna@example.lv".into(), now - Duration::days(8));
-        assert_eq!(acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)), vec!["B"]);
+        assert_eq!(
+            acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)),
+            vec!["B"]
+        );
         // The hourly cap defers.
         let h = History {
             acks_last_hour: 200,

@@ -20,6 +20,7 @@ pub mod thread;
 // Configuration
 pub mod cli;
 pub mod config;
+pub mod secret;
 
 // State and rules
 pub mod admin;

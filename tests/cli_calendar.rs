@@ -28,6 +28,7 @@ domains = ["sif.gov.lv"]
 [imap]
 host = "127.0.0.1"
 username = "pasts@sif.gov.lv"
+password_env = "REPLYGATE_TEST_UNUSED"
 
 [smtp]
 host = "127.0.0.1"
