@@ -147,10 +147,7 @@ pub fn staff_notice(
             cc_addrs.push(a);
         }
     }
-    let references = related_case_msgid
-        .and_then(clean_msgid)
-        .into_iter()
-        .collect();
+    let references = related_case_msgid.and_then(clean_msgid).into_iter().collect();
     build(Parts {
         from,
         to,
@@ -169,10 +166,7 @@ pub fn staff_notice(
 /// whitespace runs collapse, the ends are trimmed, and it is cut at
 /// [`MAX_SUBJECT_CHARS`].
 pub fn sanitize_subject(s: &str) -> String {
-    let replaced: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let replaced: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let joined = replaced.split_whitespace().collect::<Vec<_>>().join(" ");
     if joined.chars().count() > MAX_SUBJECT_CHARS {
         let mut cut: String = joined.chars().take(MAX_SUBJECT_CHARS - 1).collect();
@@ -188,13 +182,11 @@ pub fn sanitize_subject(s: &str) -> String {
 /// whitespace and one pair of angle brackets are removed first.
 pub fn clean_msgid(id: &str) -> Option<String> {
     let t = id.trim();
-    let t = t
-        .strip_prefix('<')
-        .and_then(|x| x.strip_suffix('>'))
-        .unwrap_or(t);
+    let t = t.strip_prefix('<').and_then(|x| x.strip_suffix('>')).unwrap_or(t);
     let ok = !t.is_empty()
         && t.len() <= MAX_MSGID_LEN
-        && t.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'<' && b != b'>');
+        && t.bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'<' && b != b'>');
     ok.then(|| t.to_string())
 }
 
@@ -394,11 +386,17 @@ mod tests {
         let out = ack("Auto: Jautājums", Some("<orig@x.lv>"), &refs).unwrap();
         let h = header_block(&out.raw);
         assert!(h.contains("\r\nIn-Reply-To: <orig@x.lv>\r\n"), "{h}");
-        assert!(h.contains("\r\nReferences: <r1@x.lv> <r2@x.lv> <orig@x.lv>\r\n"), "{h}");
+        assert!(
+            h.contains("\r\nReferences: <r1@x.lv> <r2@x.lv> <orig@x.lv>\r\n"),
+            "{h}"
+        );
         assert!(h.contains("\r\nAuto-Submitted: auto-replied\r\n"), "{h}");
         assert!(h.contains("\r\nX-Auto-Response-Suppress: All\r\n"), "{h}");
         assert!(h.contains("\r\nX-Replygate-Loop: pasts@sif.gov.lv\r\n"), "{h}");
-        assert!(h.contains("Message-ID: <replygate.0123456789abcdef0123456789abcdef@sif.gov.lv>"), "{h}");
+        assert!(
+            h.contains("Message-ID: <replygate.0123456789abcdef0123456789abcdef@sif.gov.lv>"),
+            "{h}"
+        );
         assert!(h.contains("\r\nMIME-Version: 1.0\r\n"), "{h}");
         assert!(h.contains("\r\nTo: anna.liepa@example.lv\r\n"), "{h}");
         assert!(!h.to_ascii_lowercase().contains("precedence"), "{h}");
@@ -413,7 +411,10 @@ mod tests {
         }
         let m = mail_parser::MessageParser::default().parse(&out.raw).unwrap();
         assert_eq!(m.subject(), Some("Auto: Jautājums"));
-        assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), "Labdien!\n\nApstiprinām saņemšanu.\n");
+        assert_eq!(
+            m.body_text(0).unwrap().replace("\r\n", "\n"),
+            "Labdien!\n\nApstiprinām saņemšanu.\n"
+        );
         assert_eq!(
             m.from().unwrap().first().unwrap().name(),
             Some("Sabiedrības integrācijas fonds")
@@ -483,7 +484,10 @@ mod tests {
             .collect();
         assert!(subj_hdr.len() > 1, "not folded: {h}");
         assert!(subj_hdr[0].contains("=?utf-8?"), "{h}");
-        assert!(subj_hdr.iter().all(|l| l.len() <= 78 && l.is_ascii()), "{subj_hdr:?}");
+        assert!(
+            subj_hdr.iter().all(|l| l.len() <= 78 && l.is_ascii()),
+            "{subj_hdr:?}"
+        );
         let m = mail_parser::MessageParser::default().parse(&out.raw).unwrap();
         assert_eq!(m.subject(), Some(subj));
     }
@@ -549,7 +553,10 @@ mod tests {
         let out = staff_notice(
             FROM,
             &["klienti@sif.gov.lv".to_string()],
-            &["vaditajs@sif.gov.lv".to_string(), "klienti@sif.gov.lv".to_string()],
+            &[
+                "vaditajs@sif.gov.lv".to_string(),
+                "klienti@sif.gov.lv".to_string(),
+            ],
             "Atgādinājums: SIF-2026-00042",
             "Teksts\n",
             "replygate.ff@sif.gov.lv",

@@ -188,9 +188,9 @@ impl Mailer {
     pub async fn send(&self, out: &Outgoing) -> Result<(), SendError> {
         let mut rcpts: Vec<Address> = Vec::new();
         for r in out.to.iter().chain(out.cc.iter()) {
-            let a: Address = r.parse().map_err(|e| {
-                SendError::Permanent(format!("invalid recipient address \"{r}\": {e}"))
-            })?;
+            let a: Address = r
+                .parse()
+                .map_err(|e| SendError::Permanent(format!("invalid recipient address \"{r}\": {e}")))?;
             if !rcpts.contains(&a) {
                 rcpts.push(a);
             }
@@ -298,8 +298,11 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ca.pem");
-        std::fs::write(&p, "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n")
-            .unwrap();
+        std::fs::write(
+            &p,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         c.ca_file = Some(p.clone());
         assert!(matches!(Mailer::new(&c, None), Err(SmtpError::CaFile { .. })));
         std::fs::write(&p, [0x30u8, 0x82, 0x01]).unwrap();

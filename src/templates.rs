@@ -61,11 +61,10 @@ pub enum TemplateError {
         message: String,
     },
     #[error("cannot read templates.directory {path}: {source}; check the path and its permissions, or remove the key to use the built-in templates")]
-    Directory {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("unknown template \"{0}\": the templates are ack, reminder, escalation, digest and signature_warning")]
+    Directory { path: PathBuf, source: std::io::Error },
+    #[error(
+        "unknown template \"{0}\": the templates are ack, reminder, escalation, digest and signature_warning"
+    )]
     Unknown(String),
     #[error("template context is not serialisable: {0}")]
     Context(String),
@@ -89,9 +88,7 @@ pub struct Templates {
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates")
-            .field("files", &self.files)
-            .finish()
+        f.debug_struct("Templates").field("files", &self.files).finish()
     }
 }
 
@@ -154,13 +151,12 @@ impl Templates {
 
         for (name, src) in &sources {
             let file = files.get(name).cloned().unwrap_or_default();
-            let (subject_src, body_src) = split_source(src).map_err(|(line, message)| {
-                TemplateError::Template {
+            let (subject_src, body_src) =
+                split_source(src).map_err(|(line, message)| TemplateError::Template {
                     file: file.clone(),
                     line: Some(line),
                     message,
-                }
-            })?;
+                })?;
             for (part, s) in [("subject", subject_src), ("body", body_src)] {
                 env.add_template_owned(format!("{name}.{part}"), s)
                     .map_err(|e| jinja_error(&file, &e))?;
@@ -175,7 +171,8 @@ impl Templates {
         if !NAMES.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
-        let json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
+        let mut json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
+        one_line_fields(&mut json);
         let value = json_to_value(&json);
         let file = self.files.get(name).cloned().unwrap_or_default();
         let render = |part: &str| -> Result<String, TemplateError> {
@@ -453,11 +450,30 @@ fn jinja_error(file: &str, e: &minijinja::Error) -> TemplateError {
 /// Makes rendered subject text one line: control characters (CR, LF, tabs…)
 /// become spaces, runs of spaces collapse, ends are trimmed.
 fn one_line(s: &str) -> String {
-    let replaced: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let replaced: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     replaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Context keys whose values come from mail headers and must stay on one
+/// line wherever a template puts them (a client's subject with a line break
+/// must not start a line of its own in the body).
+const ONE_LINE_KEYS: [&str; 6] = ["subject", "client", "to", "author", "author_name", "case_id"];
+
+fn one_line_fields(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, val) in o.iter_mut() {
+                match val {
+                    serde_json::Value::String(s) if ONE_LINE_KEYS.contains(&k.as_str()) => {
+                        *s = one_line(s);
+                    }
+                    other => one_line_fields(other),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(one_line_fields),
+        _ => {}
+    }
 }
 
 fn json_to_value(v: &serde_json::Value) -> Value {
@@ -495,7 +511,11 @@ mod tests {
             assert!(!r.subject.contains('\n'), "{n}");
             assert!(r.text.contains("---\nIn English:"), "{n}: {}", r.text);
             assert!(!r.text.starts_with('\n'), "{n}");
-            assert!(!r.text.contains("\n\n\n"), "{n} has a triple newline:\n{}", r.text);
+            assert!(
+                !r.text.contains("\n\n\n"),
+                "{n} has a triple newline:\n{}",
+                r.text
+            );
         }
     }
 
@@ -529,6 +549,12 @@ mod tests {
         let r = t.render("ack", &ctx).unwrap();
         assert_eq!(r.subject, "Auto: Hi Bcc: victim@example.com body");
         assert!(r.text.starts_with("Labdien!"));
+        assert!(r.text.contains("„Hi Bcc: victim@example.com body”"), "{}", r.text);
+        // Also inside lists (digest cases).
+        let mut ctx = Templates::sample_context("digest");
+        ctx["overdue"][0]["subject"] = "a\nb".into();
+        let r = t.render("digest", &ctx).unwrap();
+        assert!(r.text.contains("„a b”"), "{}", r.text);
     }
 
     #[test]
@@ -543,10 +569,7 @@ mod tests {
             TemplateError::Template { line, .. } => assert!(line.is_some()),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            t.render("nope", &ctx),
-            Err(TemplateError::Unknown(_))
-        ));
+        assert!(matches!(t.render("nope", &ctx), Err(TemplateError::Unknown(_))));
     }
 
     #[test]
@@ -598,11 +621,20 @@ mod tests {
         assert_eq!(format_duration(chrono::Duration::minutes(45)), "45 min");
         assert_eq!(format_duration(chrono::Duration::minutes(240)), "4 h");
         assert_eq!(format_duration(chrono::Duration::minutes(200)), "3 h 20 min");
-        assert_eq!(format_duration(chrono::Duration::minutes(-(26 * 60 + 5))), "1 d 2 h");
+        assert_eq!(
+            format_duration(chrono::Duration::minutes(-(26 * 60 + 5))),
+            "1 d 2 h"
+        );
         assert_eq!(format_duration(chrono::Duration::zero()), "0 min");
         assert_eq!(
             missing_lv(&["organization", "name", "surname", "contact", "x"]),
-            ["iestādes nosaukums", "vārds", "uzvārds", "kontaktinformācija", "x"]
+            [
+                "iestādes nosaukums",
+                "vārds",
+                "uzvārds",
+                "kontaktinformācija",
+                "x"
+            ]
         );
         let tz: chrono_tz::Tz = "Europe/Riga".parse().unwrap();
         let dt = tz.with_ymd_and_hms(2026, 11, 23, 9, 4, 0).unwrap();

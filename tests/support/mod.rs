@@ -1,0 +1,3 @@
+//! Shared test support (real servers started per test).
+
+pub mod smtp_sink;
