@@ -221,3 +221,73 @@ fn broken_override_is_reported_with_its_file() {
     let msg = Templates::load(Some(dir.path())).unwrap_err().to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
 }
+
+mod tls {
+    use super::*;
+    use support::tls_smtp::{TlsMode, TlsSmtp};
+
+    fn tls_cfg(port: u16, security: Security, ca: Option<std::path::PathBuf>) -> SmtpConfig {
+        SmtpConfig {
+            security,
+            ca_file: ca,
+            username: Some("pasts@sif.gov.lv".into()),
+            ..cfg("127.0.0.1", port)
+        }
+    }
+
+    #[tokio::test]
+    async fn implicit_tls_with_ca_file_delivers() {
+        let server = TlsSmtp::start(TlsMode::Tls);
+        let c = tls_cfg(server.port, Security::Tls, Some(server.cert_path()));
+        let mailer = Mailer::new(&c, Some("s3cr3t-pass")).unwrap();
+        let out = ack_for("anna.liepa@example.lv", "Jautājums");
+        mailer.send(&out).await.unwrap();
+        let msgs = server.wait_for(1, WAIT);
+        assert_eq!(msgs[0].mail_from, "pasts@sif.gov.lv");
+        assert_eq!(msgs[0].rcpt_to, ["anna.liepa@example.lv"]);
+        let p = mail_parser::MessageParser::default().parse(&msgs[0].raw).unwrap();
+        assert_eq!(p.message_id(), Some(out.message_id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn starttls_with_ca_file_delivers() {
+        let server = TlsSmtp::start(TlsMode::Starttls);
+        let c = tls_cfg(server.port, Security::Starttls, Some(server.cert_path()));
+        let mailer = Mailer::new(&c, Some("s3cr3t-pass")).unwrap();
+        mailer
+            .send(&ack_for("anna.liepa@example.lv", "Jautājums"))
+            .await
+            .unwrap();
+        assert_eq!(server.wait_for(1, WAIT).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_certificate_is_a_temporary_failure_without_the_password() {
+        let server = TlsSmtp::start(TlsMode::Tls);
+        let c = tls_cfg(server.port, Security::Tls, None);
+        let mailer = Mailer::new(&c, Some("s3cr3t-pass")).unwrap();
+        match mailer.send(&ack_for("anna.liepa@example.lv", "x")).await {
+            Err(e @ SendError::Temporary(_)) => {
+                assert!(!e.to_string().contains("s3cr3t"), "{e}");
+                assert!(!format!("{e:?}").contains("s3cr3t"), "{e:?}");
+            }
+            other => panic!("expected Temporary, got {other:?}"),
+        }
+        assert!(server.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn starttls_is_required_when_configured() {
+        // smtp-sink offers no STARTTLS: nothing may be sent in the clear.
+        let sink = SmtpSink::start();
+        let c = tls_cfg(sink.port, Security::Starttls, None);
+        let mailer = Mailer::new(&c, Some("s3cr3t-pass")).unwrap();
+        match mailer.send(&ack_for("anna.liepa@example.lv", "x")).await {
+            Err(e @ SendError::Temporary(_)) => {
+                assert!(!e.to_string().contains("s3cr3t"))
+            }
+            other => panic!("expected Temporary, got {other:?}"),
+        }
+        assert!(sink.messages().is_empty());
+    }
+}
