@@ -291,3 +291,20 @@ mod tls {
         assert!(sink.messages().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_restarted_server_does_not_fail_the_next_send() {
+    let mut sink = SmtpSink::start();
+    let mailer = Mailer::new(&cfg("127.0.0.1", sink.port), None).unwrap();
+    mailer
+        .send(&ack_for("anna.liepa@example.lv", "Pirmais"))
+        .await
+        .unwrap();
+    sink.wait_for(1, WAIT);
+    sink.restart();
+    mailer
+        .send(&ack_for("anna.liepa@example.lv", "Otrais"))
+        .await
+        .unwrap();
+    assert_eq!(sink.wait_for(2, WAIT).len(), 2);
+}
