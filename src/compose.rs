@@ -136,10 +136,14 @@ pub fn staff_notice(
     related_case_msgid: Option<&str>,
 ) -> Result<Outgoing, ComposeError> {
     let from = parse_mailbox("From", from)?;
-    let to = to
-        .iter()
-        .map(|t| parse_address("To", t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut to_addrs: Vec<Address> = Vec::new();
+    for t in to {
+        let a = parse_address("To", t)?;
+        if !to_addrs.contains(&a) {
+            to_addrs.push(a);
+        }
+    }
+    let to = to_addrs;
     let mut cc_addrs: Vec<Address> = Vec::new();
     for c in cc {
         let a = parse_address("Cc", c)?;
@@ -572,6 +576,7 @@ mod tests {
         assert!(!h.contains("In-Reply-To"), "{h}");
         assert!(h.contains("\r\nCc: vaditajs@sif.gov.lv\r\n"), "{h}");
         assert_eq!(out.cc, ["vaditajs@sif.gov.lv"]);
+        assert_eq!(out.to, ["klienti@sif.gov.lv"]);
         assert!(matches!(
             staff_notice(FROM, &[], &[], "x", "x", "replygate.1@x", date(), None),
             Err(ComposeError::NoRecipient)

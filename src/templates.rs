@@ -18,6 +18,13 @@
 //! client's subject containing line breaks cannot spill into the body or
 //! into other headers.
 //!
+//! Callers can build contexts with the typed structs [`AckContext`],
+//! [`CaseNoticeContext`] (reminder/escalation), [`DigestContext`] and
+//! [`SignatureWarningContext`], which format times and durations, or pass any
+//! `Serialize` map with the variables below. Values of `subject`, `client`,
+//! `to`, `author`, `author_name` and `case_id` (at any depth) are made one
+//! line before rendering, since they come from mail headers.
+//!
 //! Context variables (all strings unless said otherwise; times are
 //! Europe/Riga local, formatted with [`format_datetime`] / [`format_date`]):
 //!
@@ -171,7 +178,8 @@ impl Templates {
         if !NAMES.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
-        let json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
+        let mut json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
+        one_line_fields(&mut json);
         let value = json_to_value(&json);
         let file = self.files.get(name).cloned().unwrap_or_default();
         let render = |part: &str| -> Result<String, TemplateError> {
@@ -218,69 +226,299 @@ impl Templates {
     /// A realistic context for template `name` (every documented variable
     /// set); `Value::Null` for an unknown name.
     pub fn sample_context(name: &str) -> serde_json::Value {
-        use serde_json::json;
-        let org = "Sabiedrības integrācijas fonds";
-        match name {
-            "ack" => json!({
-                "case_id": "SIF-2026-00042",
-                "received": "23.11.2026 09:14",
-                "deadline_date": "25.11.2026",
-                "deadline": "25.11.2026 09:14",
-                "subject": "Jautājums par projekta pārskatu",
-                "kind": "email",
-                "org_name": org,
-                "org_phone": "+371 67078190",
-                "org_website": "www.sif.gov.lv",
-                "working_hours": working_hours_lines(&crate::config::WeekHours::default(), Lang::Lv),
-                "working_hours_en": working_hours_lines(&crate::config::WeekHours::default(), Lang::En),
+        let tz = chrono_tz::Europe::Riga;
+        let at = |y, mo, d, h, mi| {
+            tz.with_ymd_and_hms(y, mo, d, h, mi, 0)
+                .single()
+                .unwrap_or_else(|| tz.timestamp_opt(0, 0).unwrap())
+        };
+        let received = at(2026, 11, 23, 9, 14);
+        let deadline = at(2026, 11, 25, 9, 14);
+        let org = crate::config::OrganizationConfig {
+            name: "Sabiedrības integrācijas fonds".into(),
+            aliases: vec!["SIF".into()],
+            domains: vec!["sif.gov.lv".into()],
+            case_prefix: "SIF".into(),
+            phone: "+371 67078190".into(),
+            website: "www.sif.gov.lv".into(),
+        };
+        let case = "SIF-2026-00042";
+        let client = "anna.liepa@example.lv";
+        let subject = "Jautājums par projekta pārskatu";
+        let v = match name {
+            "ack" => serde_json::to_value(AckContext::new(
+                case,
+                &received,
+                &deadline,
+                subject,
+                false,
+                &org,
+                &crate::config::WeekHours::default(),
+            )),
+            "reminder" => serde_json::to_value(CaseNoticeContext::reminder(
+                case,
+                client,
+                subject,
+                &received,
+                &deadline,
+                chrono::Duration::hours(4),
+                false,
+                &org.name,
+            )),
+            "escalation" => serde_json::to_value(CaseNoticeContext::escalation(
+                case,
+                client,
+                subject,
+                &received,
+                &deadline,
+                chrono::Duration::minutes(90),
+                false,
+                &org.name,
+            )),
+            "digest" => serde_json::to_value(DigestContext {
+                date: format_date(&deadline),
+                due_today: vec![DigestCase::new(
+                    case, client, subject, &received, &deadline, false,
+                )],
+                overdue: vec![DigestCase::new(
+                    "SIF-2026-00017",
+                    "peteris@example.com",
+                    "Iesniegums par līdzfinansējumu",
+                    &at(2026, 10, 20, 15, 2),
+                    &at(2026, 11, 20, 15, 2),
+                    true,
+                )],
+                org_name: org.name.clone(),
             }),
-            "reminder" => json!({
-                "case_id": "SIF-2026-00042",
-                "client": "anna.liepa@example.lv",
-                "subject": "Jautājums par projekta pārskatu",
-                "received": "23.11.2026 09:14",
-                "deadline": "25.11.2026 09:14",
-                "hours_left": "4 h",
-                "kind": "email",
-                "org_name": org,
-            }),
-            "escalation" => json!({
-                "case_id": "SIF-2026-00042",
-                "client": "anna.liepa@example.lv",
-                "subject": "Jautājums par projekta pārskatu",
-                "received": "23.11.2026 09:14",
-                "deadline": "25.11.2026 09:14",
-                "overdue_by": "1 h 30 min",
-                "kind": "email",
-                "org_name": org,
-            }),
-            "digest" => json!({
-                "date": "25.11.2026",
-                "due_today": [{
-                    "case_id": "SIF-2026-00042", "client": "anna.liepa@example.lv",
-                    "subject": "Jautājums par projekta pārskatu", "received": "23.11.2026 09:14",
-                    "deadline": "25.11.2026 09:14", "kind": "email"
-                }],
-                "overdue": [{
-                    "case_id": "SIF-2026-00017", "client": "peteris@example.com",
-                    "subject": "Iesniegums par līdzfinansējumu", "received": "20.10.2026 15:02",
-                    "deadline": "20.11.2026 15:02", "kind": "submission"
-                }],
-                "org_name": org,
-            }),
-            "signature_warning" => json!({
-                "author": "janis.berzins@sif.gov.lv",
-                "author_name": "Jānis Bērziņš",
-                "subject": "Re: Jautājums par projekta pārskatu",
-                "to": "anna.liepa@example.lv",
-                "sent_at": "24.11.2026 11:05",
-                "missing": ["organization", "contact"],
-                "missing_lv": missing_lv(&["organization", "contact"]),
-                "expected_signature": "Jānis Bērziņš\nSabiedrības integrācijas fonds\nTālr. +371 67078190\njanis.berzins@sif.gov.lv",
-                "org_name": org,
-            }),
-            _ => serde_json::Value::Null,
+            "signature_warning" => serde_json::to_value(SignatureWarningContext::new(
+                "janis.berzins@sif.gov.lv",
+                "Jānis Bērziņš",
+                "Re: Jautājums par projekta pārskatu",
+                &[client.to_string()],
+                &at(2026, 11, 24, 11, 5),
+                &["organization".to_string(), "contact".to_string()],
+                "Jānis Bērziņš\nSabiedrības integrācijas fonds\nTālr. +371 67078190\njanis.berzins@sif.gov.lv",
+                &org.name,
+            )),
+            _ => Ok(serde_json::Value::Null),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Context of `ack`. Build it with [`AckContext::new`] (which formats the
+/// times) or by hand; serialises to exactly the documented variables.
+#[derive(Debug, Clone, Serialize)]
+pub struct AckContext {
+    pub case_id: String,
+    pub received: String,
+    pub deadline_date: String,
+    pub deadline: String,
+    pub subject: String,
+    /// `"email"` or `"submission"`.
+    pub kind: String,
+    pub org_name: String,
+    pub org_phone: String,
+    pub org_website: String,
+    pub working_hours: Vec<String>,
+    pub working_hours_en: Vec<String>,
+}
+
+impl AckContext {
+    /// `received` and `deadline` should already be in the local time zone.
+    pub fn new<Tz: TimeZone>(
+        case_id: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        subject: &str,
+        submission: bool,
+        org: &crate::config::OrganizationConfig,
+        hours: &crate::config::WeekHours,
+    ) -> AckContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        AckContext {
+            case_id: case_id.into(),
+            received: format_datetime(received),
+            deadline_date: format_date(deadline),
+            deadline: format_datetime(deadline),
+            subject: subject.into(),
+            kind: kind_str(submission).into(),
+            org_name: org.name.clone(),
+            org_phone: org.phone.clone(),
+            org_website: org.website.clone(),
+            working_hours: working_hours_lines(hours, Lang::Lv),
+            working_hours_en: working_hours_lines(hours, Lang::En),
         }
+    }
+}
+
+/// Context of `reminder` (`hours_left` set) or `escalation` (`overdue_by`
+/// set); the field the template does not use is left out when `None`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseNoticeContext {
+    pub case_id: String,
+    pub client: String,
+    pub subject: String,
+    pub received: String,
+    pub deadline: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours_left: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue_by: Option<String>,
+    pub kind: String,
+    pub org_name: String,
+}
+
+impl CaseNoticeContext {
+    /// For `reminder`: `left` is the working time left before the deadline.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reminder<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        left: chrono::Duration,
+        submission: bool,
+        org_name: &str,
+    ) -> CaseNoticeContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        CaseNoticeContext {
+            case_id: case_id.into(),
+            client: client.into(),
+            subject: subject.into(),
+            received: format_datetime(received),
+            deadline: format_datetime(deadline),
+            hours_left: Some(format_duration(left)),
+            overdue_by: None,
+            kind: kind_str(submission).into(),
+            org_name: org_name.into(),
+        }
+    }
+
+    /// For `escalation`: `late` is how long the deadline has passed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn escalation<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        late: chrono::Duration,
+        submission: bool,
+        org_name: &str,
+    ) -> CaseNoticeContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        CaseNoticeContext {
+            hours_left: None,
+            overdue_by: Some(format_duration(late)),
+            ..Self::reminder(
+                case_id, client, subject, received, deadline, late, submission, org_name,
+            )
+        }
+    }
+}
+
+/// One case in the `digest`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestCase {
+    pub case_id: String,
+    pub client: String,
+    pub subject: String,
+    pub received: String,
+    pub deadline: String,
+    pub kind: String,
+}
+
+impl DigestCase {
+    pub fn new<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        submission: bool,
+    ) -> DigestCase
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        DigestCase {
+            case_id: case_id.into(),
+            client: client.into(),
+            subject: subject.into(),
+            received: format_datetime(received),
+            deadline: format_datetime(deadline),
+            kind: kind_str(submission).into(),
+        }
+    }
+}
+
+/// Context of `digest`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestContext {
+    /// `"25.11.2026"`
+    pub date: String,
+    pub due_today: Vec<DigestCase>,
+    pub overdue: Vec<DigestCase>,
+    pub org_name: String,
+}
+
+/// Context of `signature_warning`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureWarningContext {
+    pub author: String,
+    pub author_name: String,
+    pub subject: String,
+    pub to: String,
+    pub sent_at: String,
+    pub missing: Vec<String>,
+    pub missing_lv: Vec<String>,
+    pub expected_signature: String,
+    pub org_name: String,
+}
+
+impl SignatureWarningContext {
+    /// `missing` are the codes (`organization`, `name`, `surname`,
+    /// `contact`); their Latvian labels are filled in.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new<Tz: TimeZone>(
+        author: &str,
+        author_name: &str,
+        subject: &str,
+        to: &[String],
+        sent_at: &DateTime<Tz>,
+        missing: &[String],
+        expected_signature: &str,
+        org_name: &str,
+    ) -> SignatureWarningContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        SignatureWarningContext {
+            author: author.into(),
+            author_name: author_name.into(),
+            subject: subject.into(),
+            to: to.join(", "),
+            sent_at: format_datetime(sent_at),
+            missing: missing.to_vec(),
+            missing_lv: missing_lv(missing),
+            expected_signature: expected_signature.into(),
+            org_name: org_name.into(),
+        }
+    }
+}
+
+fn kind_str(submission: bool) -> &'static str {
+    if submission {
+        "submission"
+    } else {
+        "email"
     }
 }
 
@@ -453,6 +691,28 @@ fn one_line(s: &str) -> String {
     replaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Context keys whose values come from mail headers and must stay on one
+/// line wherever a template puts them (a client's subject with a line break
+/// must not start a line of its own in the body).
+const ONE_LINE_KEYS: [&str; 6] = ["subject", "client", "to", "author", "author_name", "case_id"];
+
+fn one_line_fields(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, val) in o.iter_mut() {
+                match val {
+                    serde_json::Value::String(s) if ONE_LINE_KEYS.contains(&k.as_str()) => {
+                        *s = one_line(s);
+                    }
+                    other => one_line_fields(other),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(one_line_fields),
+        _ => {}
+    }
+}
+
 fn json_to_value(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::from(()),
@@ -526,6 +786,12 @@ mod tests {
         let r = t.render("ack", &ctx).unwrap();
         assert_eq!(r.subject, "Auto: Hi Bcc: victim@example.com body");
         assert!(r.text.starts_with("Labdien!"));
+        assert!(r.text.contains("„Hi Bcc: victim@example.com body”"), "{}", r.text);
+        // Also inside lists (digest cases).
+        let mut ctx = Templates::sample_context("digest");
+        ctx["overdue"][0]["subject"] = "a\nb".into();
+        let r = t.render("digest", &ctx).unwrap();
+        assert!(r.text.contains("„a b”"), "{}", r.text);
     }
 
     #[test]
@@ -585,6 +851,64 @@ mod tests {
         // Missing directory.
         let e = Templates::load(Some(&dir.path().join("nope"))).unwrap_err();
         assert!(matches!(e, TemplateError::Directory { .. }));
+    }
+
+    #[test]
+    fn typed_contexts() {
+        let tz = chrono_tz::Europe::Riga;
+        let r = tz.with_ymd_and_hms(2026, 11, 23, 9, 14, 0).unwrap();
+        let d = tz.with_ymd_and_hms(2026, 12, 23, 9, 14, 0).unwrap();
+        let e = serde_json::to_value(CaseNoticeContext::escalation(
+            "SIF-2026-00001",
+            "a@b.lv",
+            "s",
+            &r,
+            &d,
+            chrono::Duration::minutes(125),
+            true,
+            "Org",
+        ))
+        .unwrap();
+        assert_eq!(e["overdue_by"], "2 h 5 min");
+        assert_eq!(e["kind"], "submission");
+        assert!(e.get("hours_left").is_none());
+        assert_eq!(e["deadline"], "23.12.2026 09:14");
+        let t = Templates::load(None).unwrap();
+        let out = t.render("escalation", &e).unwrap();
+        assert!(out.text.contains("SIF-2026-00001 (iesniegums)"), "{}", out.text);
+        // A reminder context lacks overdue_by: the escalation template refuses it.
+        let rem = CaseNoticeContext::reminder(
+            "SIF-2026-00001",
+            "a@b.lv",
+            "s",
+            &r,
+            &d,
+            chrono::Duration::hours(3),
+            false,
+            "Org",
+        );
+        assert!(t.render("escalation", &rem).is_err());
+        assert!(t
+            .render("reminder", &rem)
+            .unwrap()
+            .text
+            .contains("3 h darba laika"));
+        let w = SignatureWarningContext::new(
+            "j@sif.gov.lv",
+            "",
+            "Re: x",
+            &["a@b.lv".into(), "c@d.lv".into()],
+            &r,
+            &["surname".into()],
+            "J",
+            "Org",
+        );
+        let out = t.render("signature_warning", &w).unwrap();
+        assert!(out.text.starts_with("Labdien!\n"), "{}", out.text);
+        assert!(out.text.contains("(adresāts: a@b.lv, c@d.lv)"));
+        assert!(out.text.contains("  – uzvārds\n"));
+        assert!(out.text.contains("  - your surname\n"));
+        assert_eq!(out.subject, "Parakstā trūkst: uzvārds („Re: x”)");
     }
 
     #[test]

@@ -1,0 +1,315 @@
+//! The SMTP edge: sends a composed [`Outgoing`] message through the
+//! configured submission server with lettre (async, tokio, rustls).
+//!
+//! Security (`smtp.security`):
+//! - `tls`: implicit TLS from the first byte (lettre `Tls::Wrapper`);
+//! - `starttls`: STARTTLS is required (lettre `Tls::Required`): a server that
+//!   does not offer it gets no credentials and no mail;
+//! - `plain`: no encryption, refused unless the host is loopback
+//!   (`localhost`, 127.0.0.0/8, `::1`).
+//!
+//! Certificates are checked against the webpki (Mozilla) roots plus, when
+//! `smtp.ca_file` is set, the certificates in that PEM file. AUTH is used when
+//! both `smtp.username` and a password are given. Every command has a 30 s
+//! timeout. The password is never part of an error or a log line (lettre's
+//! errors do not carry it, and [`Mailer`]'s `Debug` leaves it out).
+//!
+//! Error mapping ([`SendError`]), from lettre's error API:
+//! - `is_permanent()` (a 5xx reply) → [`SendError::Permanent`]: this message
+//!   will never go as it is (e.g. `550 no such user`, `552 too big`). Except
+//!   5xx replies that are about our login, not the message (530, 534, 535,
+//!   538): those are [`SendError::Temporary`], since a fixed password lets
+//!   the same message go.
+//! - everything else → [`SendError::Temporary`]: `is_transient()` (4xx),
+//!   connection refused / reset, DNS, TLS handshake, timeouts
+//!   (`is_timeout()`), an unparsable reply, a client-side error. The caller
+//!   keeps the message in its outbox and tries again later.
+//!
+//! A 5xx for one recipient aborts the whole transaction (lettre sends to all
+//! recipients or none), so it is `Permanent` for the whole message.
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::compose::Outgoing;
+use crate::config::{Security, SmtpConfig};
+
+/// Timeout of each SMTP command (and of the connection).
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A problem with the SMTP configuration, found before any connection.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpError {
+    #[error("smtp.security = \"plain\" sends the password and mail unencrypted and is only allowed to a loopback host (localhost, 127.0.0.1, ::1), not \"{0}\"; use \"starttls\" or \"tls\"")]
+    PlainNotLoopback(String),
+    #[error("smtp.username is set but no password was given: set smtp.password_file or smtp.password_env")]
+    MissingPassword,
+    #[error("cannot use smtp.ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("smtp.from \"{0}\" is not a valid address (expected \"Name <address>\" or \"address\")")]
+    From(String),
+    #[error("cannot set up TLS for SMTP host \"{host}\": {reason}")]
+    Tls { host: String, reason: String },
+}
+
+/// Why a message did not go. The text never contains the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later (4xx, connection, TLS, timeout, login refused).
+    #[error("temporary SMTP failure: {0}")]
+    Temporary(String),
+    /// The server refused this message for good (5xx).
+    #[error("SMTP server refused the message: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SendError::Permanent(_))
+    }
+}
+
+/// An SMTP client for the configured server. Cheap to clone (clones share
+/// one connection pool).
+///
+/// [`Mailer::new`] needs no async runtime (so `check-config` can use it); the
+/// lettre transport, whose connection pool spawns Tokio tasks, is built on
+/// the first [`Mailer::send`], inside the runtime.
+#[derive(Clone)]
+pub struct Mailer {
+    builder: AsyncSmtpTransportBuilder,
+    transport: Arc<OnceLock<AsyncSmtpTransport<Tokio1Executor>>>,
+    /// `host:port` for messages.
+    server: String,
+    /// The envelope sender: the address of `smtp.from`.
+    gateway: Address,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("server", &self.server)
+            .field("gateway", &self.gateway.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for `localhost` and loopback IP literals (127.0.0.0/8, ::1).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    h.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+impl Mailer {
+    /// Builds the client; connects lazily on the first [`Mailer::send`].
+    pub fn new(cfg: &SmtpConfig, password: Option<&str>) -> Result<Mailer, SmtpError> {
+        let from: lettre::message::Mailbox = cfg
+            .from
+            .trim()
+            .parse()
+            .map_err(|_| SmtpError::From(cfg.from.clone()))?;
+        let gateway = from.email;
+        let host = cfg.host.trim().to_string();
+
+        let tls_params = || -> Result<TlsParameters, SmtpError> {
+            let mut b = TlsParameters::builder(host.clone());
+            if let Some(path) = &cfg.ca_file {
+                let pem = std::fs::read(path).map_err(|e| SmtpError::CaFile {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(SmtpError::CaFile {
+                        path: path.display().to_string(),
+                        reason: "no \"-----BEGIN CERTIFICATE-----\" block: expected PEM certificates".into(),
+                    });
+                }
+                let cert = Certificate::from_pem(&pem).map_err(|e| SmtpError::CaFile {
+                    path: path.display().to_string(),
+                    reason: format!("not a PEM certificate file ({e})"),
+                })?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build().map_err(|e| SmtpError::Tls {
+                host: host.clone(),
+                reason: e.to_string(),
+            })
+        };
+        let tls = match cfg.security {
+            Security::Tls => Tls::Wrapper(tls_params()?),
+            Security::Starttls => Tls::Required(tls_params()?),
+            Security::Plain => {
+                if !is_loopback_host(&host) {
+                    return Err(SmtpError::PlainNotLoopback(host));
+                }
+                Tls::None
+            }
+        };
+
+        let hello = ClientId::Domain(gateway.domain().to_string());
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
+            .port(cfg.port)
+            .tls(tls)
+            .timeout(Some(TIMEOUT))
+            .hello_name(hello);
+        match (&cfg.username, password) {
+            (Some(user), Some(pw)) => {
+                builder = builder.credentials(Credentials::new(user.clone(), pw.to_string()));
+            }
+            (Some(_), None) => return Err(SmtpError::MissingPassword),
+            (None, _) => {}
+        }
+        Ok(Mailer {
+            builder,
+            transport: Arc::new(OnceLock::new()),
+            server: format!("{host}:{}", cfg.port),
+            gateway,
+        })
+    }
+
+    /// The envelope sender used for every message.
+    pub fn gateway(&self) -> &Address {
+        &self.gateway
+    }
+
+    /// Sends `out.raw` with MAIL FROM = the gateway address and RCPT TO =
+    /// `out.to` + `out.cc`.
+    pub async fn send(&self, out: &Outgoing) -> Result<(), SendError> {
+        let mut rcpts: Vec<Address> = Vec::new();
+        for r in out.to.iter().chain(out.cc.iter()) {
+            let a: Address = r
+                .parse()
+                .map_err(|e| SendError::Permanent(format!("invalid recipient address \"{r}\": {e}")))?;
+            if !rcpts.contains(&a) {
+                rcpts.push(a);
+            }
+        }
+        let envelope = Envelope::new(Some(self.gateway.clone()), rcpts)
+            .map_err(|e| SendError::Permanent(format!("cannot build the envelope: {e}")))?;
+        let transport = self
+            .transport
+            .get_or_init(|| self.builder.clone().build::<Tokio1Executor>());
+        match transport.send_raw(&envelope, &out.raw).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(classify(&e, &self.server)),
+        }
+    }
+}
+
+/// Maps a lettre error to [`SendError`] (see the module documentation).
+fn classify(e: &lettre::transport::smtp::Error, server: &str) -> SendError {
+    let mut msg = format!("{server}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !msg.contains(&t) {
+            msg.push_str(": ");
+            msg.push_str(&t);
+        }
+        src = s.source();
+    }
+    let code = e.status().map(|c| c.to_string());
+    let auth_code = matches!(code.as_deref(), Some("530" | "534" | "535" | "538"));
+    if e.is_permanent() && !auth_code {
+        SendError::Permanent(msg)
+    } else if auth_code {
+        SendError::Temporary(format!(
+            "{msg} (login refused: check smtp.username and the password)"
+        ))
+    } else if e.is_timeout() {
+        SendError::Temporary(format!("{msg} (timed out)"))
+    } else {
+        SendError::Temporary(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(host: &str, security: Security) -> SmtpConfig {
+        SmtpConfig {
+            host: host.into(),
+            port: 2525,
+            security,
+            username: None,
+            password_file: None,
+            password_env: None,
+            ca_file: None,
+            from: "Sabiedrības integrācijas fonds <pasts@sif.gov.lv>".into(),
+            save_copy_to: None,
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for (h, want) in [
+            ("localhost", true),
+            ("LOCALHOST", true),
+            ("127.0.0.1", true),
+            ("127.8.9.10", true),
+            ("::1", true),
+            ("[::1]", true),
+            ("128.0.0.1", false),
+            ("10.0.0.1", false),
+            ("smtp.example.lv", false),
+            ("localhost.example.lv", false),
+            ("", false),
+        ] {
+            assert_eq!(is_loopback_host(h), want, "{h}");
+        }
+    }
+
+    #[test]
+    fn plain_only_on_loopback() {
+        assert!(matches!(
+            Mailer::new(&cfg("smtp.example.lv", Security::Plain), None),
+            Err(SmtpError::PlainNotLoopback(_))
+        ));
+        assert!(Mailer::new(&cfg("127.0.0.1", Security::Plain), None).is_ok());
+        assert!(Mailer::new(&cfg("smtp.example.lv", Security::Starttls), None).is_ok());
+        assert!(Mailer::new(&cfg("smtp.example.lv", Security::Tls), None).is_ok());
+    }
+
+    #[test]
+    fn config_errors() {
+        let mut c = cfg("smtp.example.lv", Security::Starttls);
+        c.username = Some("pasts@sif.gov.lv".into());
+        assert!(matches!(Mailer::new(&c, None), Err(SmtpError::MissingPassword)));
+        let m = Mailer::new(&c, Some("s3cr3t-Pa55")).unwrap();
+        assert!(!format!("{m:?}").contains("s3cr3t"));
+        assert_eq!(m.gateway().to_string(), "pasts@sif.gov.lv");
+
+        let mut c = cfg("smtp.example.lv", Security::Tls);
+        c.ca_file = Some("/nonexistent/ca.pem".into());
+        let e = Mailer::new(&c, None).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ca.pem");
+        std::fs::write(
+            &p,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        c.ca_file = Some(p.clone());
+        assert!(matches!(Mailer::new(&c, None), Err(SmtpError::CaFile { .. })));
+        std::fs::write(&p, [0x30u8, 0x82, 0x01]).unwrap();
+        assert!(matches!(Mailer::new(&c, None), Err(SmtpError::CaFile { .. })));
+
+        let mut c = cfg("smtp.example.lv", Security::Tls);
+        c.from = "not an address".into();
+        assert!(matches!(Mailer::new(&c, None), Err(SmtpError::From(_))));
+    }
+}
