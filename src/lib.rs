@@ -30,5 +30,5 @@ pub mod tracker;
 
 // Outgoing mail
 pub mod compose;
-// pub mod smtp; (lands with the smtp branch)
+pub mod smtp;
 pub mod templates;
