@@ -44,9 +44,20 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 /// The names of all templates, in a stable order.
-pub const NAMES: [&str; 5] = ["ack", "reminder", "escalation", "digest", "signature_warning"];
+pub const NAMES: [&str; 6] = [
+    "ack",
+    "reminder",
+    "escalation",
+    "digest",
+    "signature_warning",
+    "interim_refused",
+];
 
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
+    (
+        "interim_refused",
+        include_str!("../templates/interim_refused.txt"),
+    ),
     ("ack", include_str!("../templates/ack.txt")),
     ("reminder", include_str!("../templates/reminder.txt")),
     ("escalation", include_str!("../templates/escalation.txt")),
@@ -290,6 +301,15 @@ impl Templates {
                 )],
                 org_name: org.name.clone(),
             }),
+            "interim_refused" => Ok(serde_json::json!({
+                "case_id": "SIF-2026-00042",
+                "author": "janis.berzins@sif.gov.lv",
+                "author_name": "Jānis Bērziņš",
+                "subject": "Atb: Jautājums par projektu",
+                "sent_at": format_datetime(&received),
+                "reason": "the promised date is in the past; give a date from today on",
+                "org_name": org.name,
+            })),
             "signature_warning" => serde_json::to_value(SignatureWarningContext::new(
                 "janis.berzins@sif.gov.lv",
                 "Jānis Bērziņš",
