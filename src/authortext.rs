@@ -106,12 +106,20 @@ fn unflow(text: &str, delsp: bool) -> String {
     out
 }
 
-/// Fold for matching: NFD, drop combining marks, lower case.
-fn fold(s: &str) -> String {
+/// Fold for matching: NFD, drop combining marks, lower case, and a few
+/// letters NFD does not decompose (ł, ø, đ, ß). "Bērziņš" → "berzins".
+pub fn fold(s: &str) -> String {
     s.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(|c| c.to_lowercase())
-        .collect()
+        .map(|c| match c {
+            'ł' => 'l',
+            'ø' => 'o',
+            'đ' => 'd',
+            c => c,
+        })
+        .collect::<String>()
+        .replace('ß', "ss")
 }
 
 // ---------------------------------------------------------------- HTML
