@@ -78,30 +78,46 @@ fn normalize_spaces(s: &str) -> String {
         .collect()
 }
 
-/// RFC 3676: join lines that end in a space (soft breaks), except the
-/// signature separator `-- `.
+/// RFC 3676: join lines that end in a space (soft breaks) with the next
+/// line of the same quote depth, except the signature separator `-- `.
 fn unflow(text: &str, delsp: bool) -> String {
     let mut out = String::new();
     let mut cur = String::new();
+    let mut cur_depth: Option<usize> = None;
+    let flush = |out: &mut String, cur: &mut String, depth: &mut Option<usize>| {
+        if let Some(d) = depth.take() {
+            out.push_str(&">".repeat(d));
+            if d > 0 {
+                out.push(' ');
+            }
+            out.push_str(cur);
+            out.push('\n');
+        }
+        cur.clear();
+    };
     for line in text.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
+        let depth = line.chars().take_while(|c| *c == '>').count();
+        let content = &line[depth..];
         // Space-stuffing: one leading space is removed.
-        let line = line.strip_prefix(' ').unwrap_or(line);
-        if line.ends_with(' ') && line != "-- " {
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        if cur_depth.is_some_and(|d| d != depth) {
+            flush(&mut out, &mut cur, &mut cur_depth);
+        }
+        cur_depth = Some(depth);
+        if content.ends_with(' ') && content != "-- " {
             if delsp {
-                cur.push_str(&line[..line.len() - 1]);
+                cur.push_str(&content[..content.len() - 1]);
             } else {
-                cur.push_str(line);
+                cur.push_str(content);
             }
         } else {
-            cur.push_str(line);
-            out.push_str(&cur);
-            out.push('\n');
-            cur.clear();
+            cur.push_str(content);
+            flush(&mut out, &mut cur, &mut cur_depth);
         }
     }
     if !cur.is_empty() {
-        out.push_str(&cur);
+        flush(&mut out, &mut cur, &mut cur_depth);
     }
     out
 }
@@ -452,14 +468,56 @@ fn named_entity(name: &str) -> Option<&'static str> {
 
 // ---------------------------------------------------------------- quotes
 
-/// Remove what the author did not write from plain text: everything from the
-/// first reply/forward header on, then every line starting with `>`.
+/// Remove what the author did not write from plain text: every line
+/// starting with `>`, and everything from the first reply/forward header on.
+///
+/// An attribution line ("On … wrote:") directly followed by `>` lines only
+/// introduces that quote: the author may answer below it (bottom-posting or
+/// inline replies), so only the attribution and the `>` lines go. Any other
+/// header (Outlook block, "-----Original Message-----") and an attribution
+/// followed by unprefixed text cut the rest of the message.
 pub fn strip_quotes(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let cut = quote_start(&lines).unwrap_or(lines.len());
+    let mut keep = vec![true; lines.len()];
+    let mut cut = lines.len();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if line.starts_with('>') {
+            keep[i] = false;
+            i += 1;
+            continue;
+        }
+        if line.is_empty() {
+            i += 1;
+            continue;
+        }
+        let f = fold(line);
+        if is_separator(&f) {
+            cut = i;
+            break;
+        }
+        if let Some(first) = attribution_start(&lines, i, &f) {
+            let next = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty());
+            if next.is_some_and(|l| l.starts_with('>')) {
+                for k in keep.iter_mut().take(i + 1).skip(first) {
+                    *k = false;
+                }
+                i += 1;
+                continue;
+            }
+            cut = first;
+            break;
+        }
+        if header_key(&f) == Some(HeaderKey::From) && header_block_follows(&lines, i) {
+            cut = i;
+            break;
+        }
+        i += 1;
+    }
     let mut out = String::new();
-    for line in &lines[..cut] {
-        if line.trim_start().starts_with('>') {
+    for (k, line) in lines[..cut].iter().enumerate() {
+        if !keep[k] {
             continue;
         }
         if *line == "-- " {
@@ -469,41 +527,31 @@ pub fn strip_quotes(text: &str) -> String {
         }
         out.push('\n');
     }
-    // Drop trailing blank lines.
+    // Drop surrounding blank lines.
     while out.ends_with("\n\n") {
         out.pop();
     }
-    out
+    let trimmed = out.trim_start_matches('\n');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        trimmed.to_string()
+    }
 }
 
-/// Index of the first line of the quoted part, if any.
-fn quote_start(lines: &[&str]) -> Option<usize> {
-    for i in 0..lines.len() {
-        let line = lines[i].trim();
-        if line.is_empty() || line.starts_with('>') {
-            continue;
-        }
-        let f = fold(line);
-        if is_separator(&f) {
-            return Some(i);
-        }
-        if is_attribution_end(&f) {
-            // "On Mon, 23 Nov 2026 at 10:00, Anna <\nanna@x.lv> wrote:" may be
-            // wrapped: the header then starts on the previous line.
-            if i > 0 && !starts_attribution(&f) {
-                let prev = fold(lines[i - 1].trim());
-                if starts_attribution(&prev) && !prev.is_empty() {
-                    return Some(i - 1);
-                }
-            }
-            return Some(i);
-        }
-        if header_key(&f).is_some_and(|k| k == HeaderKey::From) && header_block_follows(lines, i)
-        {
-            return Some(i);
+/// When line `i` ends an attribution ("… wrote:"), the index of its first
+/// line: the attribution may be wrapped, starting on the previous line.
+fn attribution_start(lines: &[&str], i: usize, f: &str) -> Option<usize> {
+    if !ends_with_wrote_verb(f) {
+        return None;
+    }
+    if i > 0 && !starts_attribution(f) {
+        let prev = fold(lines[i - 1].trim());
+        if !prev.is_empty() && starts_attribution(&prev) {
+            return Some(i - 1);
         }
     }
-    None
+    is_attribution_end(f).then_some(i)
 }
 
 /// Dashed separators: `-----Original Message-----`, `---------- Forwarded
@@ -547,9 +595,18 @@ fn starts_attribution(f: &str) -> bool {
             .any(|d| f.starts_with(d))
 }
 
+/// Does the (folded) line end in a "wrote" verb and a colon?
+fn ends_with_wrote_verb(f: &str) -> bool {
+    is_attribution_line(f, false)
+}
+
 /// An attribution line: ends in a "wrote" verb and a colon, and looks like a
 /// header (has a digit, an address, or starts like one).
 fn is_attribution_end(f: &str) -> bool {
+    is_attribution_line(f, true)
+}
+
+fn is_attribution_line(f: &str, need_header_shape: bool) -> bool {
     const VERBS: &[&str] = &[
         "wrote",
         "writes",
@@ -576,6 +633,9 @@ fn is_attribution_end(f: &str) -> bool {
     if !(verb_end || german) {
         return false;
     }
+    if !need_header_shape {
+        return true;
+    }
     body.chars().any(|c| c.is_ascii_digit())
         || body.contains('@')
         || starts_attribution(body)
@@ -597,7 +657,7 @@ fn header_key(f: &str) -> Option<HeaderKey> {
         "from" | "no" | "от" | "von" | "de" | "fran" | "lahettaja" | "kimden" => {
             Some(HeaderKey::From)
         }
-        "sent" | "date" | "to" | "cc" | "bcc" | "subject" | "nosutits" | "datums" | "kam"
+        "sent" | "date" | "to" | "cc" | "bcc" | "subject" | "nosutits" | "sutits" | "datums" | "kam"
         | "kopija" | "tema" | "отправлено" | "дата" | "кому" | "копия" | "тема" | "gesendet"
         | "datum" | "an" | "betreff" | "envoye" | "a" | "objet" | "reply-to" | "sent on" => {
             Some(HeaderKey::Other)
@@ -627,7 +687,7 @@ mod tests {
 
     #[test]
     fn strips_gt_lines_and_wrote_header() {
-        let t = "Hello\n\nOn Mon, 23 Nov 2026 at 10:00, Anna <a@b.lv> wrote:\n> q\nmore quoted\n";
+        let t = "Hello\n\nOn Mon, 23 Nov 2026 at 10:00, Anna <a@b.lv> wrote:\n> q\n> more quoted\n";
         assert_eq!(strip_quotes(t), "Hello\n");
     }
 
@@ -667,6 +727,24 @@ mod tests {
             let t = format!("Mine\n\n{b}\n\nTheirs\n");
             assert_eq!(strip_quotes(&t), "Mine\n", "{b}");
         }
+    }
+
+    #[test]
+    fn wrote_alone_on_second_line() {
+        let t = "Answer\n\nOn Mon, 23 Nov 2026 at 10:00, Anna Kalniņa <anna@inbox.lv>\nwrote:\n\n> q\n";
+        assert_eq!(strip_quotes(t), "Answer\n");
+    }
+
+    #[test]
+    fn bottom_posting_keeps_text_below_the_quote() {
+        let t = "On Mon, 23 Nov 2026, Anna <a@b.lv> wrote:\n> question one\n\nAnswer one.\n> question two\nAnswer two.\n\n-- \nJānis Bērziņš\n";
+        assert_eq!(strip_quotes(t), "Answer one.\nAnswer two.\n\n-- \nJānis Bērziņš\n");
+    }
+
+    #[test]
+    fn flowed_quote_depth_is_respected() {
+        assert_eq!(unflow("> a \n> b\nc \nd\n", false), "> a b\nc d\n\n");
+        assert_eq!(unflow("> a \nb\n", false), "> a \nb\n\n");
     }
 
     #[test]

@@ -93,7 +93,7 @@ macro_rules! promise_lv_ru {
 }
 macro_rules! promise_en {
     () => {
-        r"(?:(?:will|shall|'ll|’ll|going\s+to|aim\s+to|expect\s+to|plan\s+to|intend\s+to|hope\s+to)\b[^.!?;]{0,60}?\b(?:reply|respond|response|answer|get\s+back|revert|come\s+back|be\s+in\s+touch|let\s+you\s+know|inform|update|contact|decision|decide|write)|(?:reply|response|answer|decision)\b[^.!?;]{0,40}?\b(?:will|shall|is\s+expected))"
+        r"(?:(?:will|shall|'ll|’ll|going\s+to|aim\s+to|expect|plan\s+to|intend\s+to|hope\s+to)\b[^.!?;]{0,60}?\b(?:reply|respond|response|answer|get\s+back|revert|come\s+back|be\s+in\s+touch|let\s+you\s+know|inform|update|contact|decision|decide|write)|(?:reply|response|answer|decision)\b[^.!?;]{0,40}?\b(?:will|shall|is\s+expected))"
     };
 }
 
