@@ -44,11 +44,7 @@ pub fn body_text(raw: &[u8]) -> String {
             let delsp = ct
                 .and_then(|c| c.attribute("delsp"))
                 .is_some_and(|f| f.eq_ignore_ascii_case("yes"));
-            let text = if flowed {
-                unflow(t, delsp)
-            } else {
-                t.to_string()
-            };
+            let text = if flowed { unflow(t, delsp) } else { t.to_string() };
             plain.push(text);
         }
     }
@@ -71,8 +67,16 @@ fn normalize_spaces(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
             '\r' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}' => None,
-            '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2009}' | '\u{2002}' | '\u{2003}'
-            | '\u{2000}'..='\u{2006}' | '\u{2008}' | '\u{200A}' | '\t' => Some(' '),
+            '\u{00A0}'
+            | '\u{2007}'
+            | '\u{202F}'
+            | '\u{2009}'
+            | '\u{2002}'
+            | '\u{2003}'
+            | '\u{2000}'..='\u{2006}'
+            | '\u{2008}'
+            | '\u{200A}'
+            | '\t' => Some(' '),
             c => Some(c),
         })
         .collect()
@@ -232,9 +236,9 @@ pub fn html_to_text(html: &str) -> String {
         }
         match name.as_str() {
             "br" => out.push('\n'),
-            "p" | "div" | "tr" | "li" | "ul" | "ol" | "table" | "h1" | "h2" | "h3" | "h4"
-            | "h5" | "h6" | "hr" | "section" | "article" | "header" | "footer" | "address"
-            | "center" | "dl" | "dt" | "dd" | "body" => out.push('\n'),
+            "p" | "div" | "tr" | "li" | "ul" | "ol" | "table" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "hr" | "section" | "article" | "header" | "footer" | "address" | "center" | "dl" | "dt"
+            | "dd" | "body" => out.push('\n'),
             "pre" => {
                 out.push('\n');
                 if closing {
@@ -654,14 +658,33 @@ fn header_key(f: &str) -> Option<HeaderKey> {
     let (key, _) = t.split_once(':')?;
     let key = key.trim_end_matches(['*', ' ']).trim();
     match key {
-        "from" | "no" | "от" | "von" | "de" | "fran" | "lahettaja" | "kimden" => {
-            Some(HeaderKey::From)
-        }
-        "sent" | "date" | "to" | "cc" | "bcc" | "subject" | "nosutits" | "sutits" | "datums" | "kam"
-        | "kopija" | "tema" | "отправлено" | "дата" | "кому" | "копия" | "тема" | "gesendet"
-        | "datum" | "an" | "betreff" | "envoye" | "a" | "objet" | "reply-to" | "sent on" => {
-            Some(HeaderKey::Other)
-        }
+        "from" | "no" | "от" | "von" | "de" | "fran" | "lahettaja" | "kimden" => Some(HeaderKey::From),
+        "sent"
+        | "date"
+        | "to"
+        | "cc"
+        | "bcc"
+        | "subject"
+        | "nosutits"
+        | "sutits"
+        | "datums"
+        | "kam"
+        | "kopija"
+        | "tema"
+        | "отправлено"
+        | "дата"
+        | "кому"
+        | "копия"
+        | "тема"
+        | "gesendet"
+        | "datum"
+        | "an"
+        | "betreff"
+        | "envoye"
+        | "a"
+        | "objet"
+        | "reply-to"
+        | "sent on" => Some(HeaderKey::Other),
         _ => None,
     }
 }
@@ -738,7 +761,10 @@ mod tests {
     #[test]
     fn bottom_posting_keeps_text_below_the_quote() {
         let t = "On Mon, 23 Nov 2026, Anna <a@b.lv> wrote:\n> question one\n\nAnswer one.\n> question two\nAnswer two.\n\n-- \nJānis Bērziņš\n";
-        assert_eq!(strip_quotes(t), "Answer one.\nAnswer two.\n\n-- \nJānis Bērziņš\n");
+        assert_eq!(
+            strip_quotes(t),
+            "Answer one.\nAnswer two.\n\n-- \nJānis Bērziņš\n"
+        );
     }
 
     #[test]
@@ -812,10 +838,7 @@ mod tests {
             "Content-Type: text/plain; charset=utf-8; format=flowed\r\n",
             "Sabiedr\u{12B}bas \r\nintegr\u{101}cijas fonds\r\n-- \r\nJ\u{101}nis\r\n",
         );
-        assert_eq!(
-            author_text(&raw),
-            "Sabiedrības integrācijas fonds\n-- \nJānis\n"
-        );
+        assert_eq!(author_text(&raw), "Sabiedrības integrācijas fonds\n-- \nJānis\n");
     }
 
     #[test]

@@ -23,6 +23,16 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config, templates and secret files.
     CheckConfig,
+    /// Check the signature of a staff reply (an .eml file): exit 0 when
+    /// compliant, 1 when something is missing, 2 when the file or the config
+    /// cannot be read.
+    CheckSignature {
+        /// The message, as a raw RFC 5322 file.
+        file: PathBuf,
+        /// Print `{"compliant": …, "missing": […], "author": …}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -35,5 +45,8 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::CheckSignature { file, json } => {
+            crate::signature::run_check_signature(&cli.config, &file, json)
+        }
     }
 }

@@ -317,8 +317,14 @@ mod tests {
             ("Par rezultātiem Jūs informēsim līdz 03.12.2026.", d(2026, 12, 3)),
             ("Atbildi sniegsim līdz 3.12.2026.", d(2026, 12, 3)),
             ("Atbildi sniegsim līdz 2026-12-03", d(2026, 12, 3)),
-            ("atbildi pēc būtības Jums sniegsim līdz 2026. gada 10. decembrim.", d(2026, 12, 10)),
-            ("Sniegsim atbildi ne vēlāk kā 2026. gada 10. decembrī.", d(2026, 12, 10)),
+            (
+                "atbildi pēc būtības Jums sniegsim līdz 2026. gada 10. decembrim.",
+                d(2026, 12, 10),
+            ),
+            (
+                "Sniegsim atbildi ne vēlāk kā 2026. gada 10. decembrī.",
+                d(2026, 12, 10),
+            ),
             ("Atbildi sniegsim lidz 2027. gada 5. janvarim", d(2027, 1, 5)),
             ("Atbilde tiks sniegta līdz 2027. g. 1. februārim.", d(2027, 2, 1)),
             ("Lēmumu pieņemsim līdz 15.01.2027", d(2027, 1, 15)),
@@ -326,11 +332,20 @@ mod tests {
             ("Atbildi Jums saņemsiet līdz 15.01.2027.", d(2027, 1, 15)),
             ("Atbildēšu līdz 15.01.2027.", d(2027, 1, 15)),
             ("Ar Jums sazināsimies ne vēlāk kā 15.01.2027.", d(2027, 1, 15)),
-            ("Līdz 2026. gada 10. decembrim Jums sniegsim atbildi.", d(2026, 12, 10)),
-            ("Jūsu jautājumu izskatīsim un\natbildēsim līdz 7.12.2026.", d(2026, 12, 7)),
+            (
+                "Līdz 2026. gada 10. decembrim Jums sniegsim atbildi.",
+                d(2026, 12, 10),
+            ),
+            (
+                "Jūsu jautājumu izskatīsim un\natbildēsim līdz 7.12.2026.",
+                d(2026, 12, 7),
+            ),
             ("We will reply by 7 December 2026.", d(2026, 12, 7)),
             ("We will reply by December 7, 2026.", d(2026, 12, 7)),
-            ("We'll get back to you no later than 7th of December 2026.", d(2026, 12, 7)),
+            (
+                "We'll get back to you no later than 7th of December 2026.",
+                d(2026, 12, 7),
+            ),
             ("You will receive our answer by 07.12.2026.", d(2026, 12, 7)),
             ("We will respond by Monday, 7 December 2026.", d(2026, 12, 7)),
             ("A decision will be made by 7 Dec 2026.", d(2026, 12, 7)),
@@ -435,7 +450,10 @@ mod tests {
         let now = d(2026, 11, 25);
         assert_eq!(is_acceptable(d(2026, 12, 3), rec, now, None), Ok(()));
         assert_eq!(is_acceptable(now, rec, now, None), Ok(()));
-        assert_eq!(is_acceptable(d(2026, 11, 24), rec, now, None), Err(Refusal::InPast));
+        assert_eq!(
+            is_acceptable(d(2026, 11, 24), rec, now, None),
+            Err(Refusal::InPast)
+        );
         let limit = submission_limit(rec);
         assert_eq!(limit, d(2027, 3, 24));
         assert_eq!(is_acceptable(limit, rec, now, Some(limit)), Ok(()));

@@ -73,10 +73,7 @@ pub fn from_address(raw: &[u8]) -> Result<Address, SignatureError> {
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or(SignatureError::Unparseable)?;
-    let addr = msg
-        .from()
-        .and_then(|a| a.first())
-        .ok_or(SignatureError::NoFrom)?;
+    let addr = msg.from().and_then(|a| a.first()).ok_or(SignatureError::NoFrom)?;
     let email = addr
         .address()
         .map(|e| e.trim().to_lowercase())
@@ -133,23 +130,24 @@ pub fn check(
 }
 
 /// The correct signature block for this author, for the warning.
-pub fn expected_signature(
-    from: &Address,
-    staff: &[StaffMember],
-    org: &OrganizationConfig,
-) -> String {
+pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> String {
     let member = staff
         .iter()
         .find(|s| s.email.trim().eq_ignore_ascii_case(&from.email));
     let mut lines = vec!["Ar cieņu".to_string()];
     match (member, person(from, staff)) {
         (Some(m), _) => lines.push(format!("{} {}", m.name.trim(), m.surname.trim())),
-        (None, Person::Known { name, surname, .. }) => {
-            lines.push(format!("{} {}", name, surname.unwrap_or_default()).trim().to_string())
-        }
+        (None, Person::Known { name, surname, .. }) => lines.push(
+            format!("{} {}", name, surname.unwrap_or_default())
+                .trim()
+                .to_string(),
+        ),
         (None, Person::Unknown) => lines.push("Vārds Uzvārds".to_string()),
     }
-    if let Some(t) = member.and_then(|m| m.title.as_deref()).filter(|t| !t.trim().is_empty()) {
+    if let Some(t) = member
+        .and_then(|m| m.title.as_deref())
+        .filter(|t| !t.trim().is_empty())
+    {
         lines.push(t.trim().to_string());
     }
     lines.push(org.name.clone());
@@ -165,6 +163,90 @@ pub fn expected_signature(
         lines.push(org.website.trim().to_string());
     }
     lines.join("\n")
+}
+
+// ---------------------------------------------------------------- CLI
+
+/// The JSON line of `check-signature --json`:
+/// `{"compliant": false, "missing": ["contact"], "author": "a@b.lv"}`.
+pub fn verdict_json(v: &Verdict) -> String {
+    let missing: Vec<String> = v
+        .missing
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap_or_default())
+        .collect();
+    format!(
+        "{{\"compliant\": {}, \"missing\": [{}], \"author\": {}}}",
+        v.compliant,
+        missing.join(", "),
+        serde_json::Value::String(v.author.clone())
+    )
+}
+
+fn element_name(e: SignatureElement) -> &'static str {
+    match e {
+        SignatureElement::Organization => "organization",
+        SignatureElement::Name => "name",
+        SignatureElement::Surname => "surname",
+        SignatureElement::Contact => "contact",
+    }
+}
+
+/// `replygate check-signature FILE [--json]`: exit 0 compliant, 1 not,
+/// 2 when the config or the file cannot be read or parsed.
+pub fn run_check_signature(
+    config: &std::path::Path,
+    file: &std::path::Path,
+    json: bool,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cfg = match crate::config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("replygate: cannot use config {}: {e:#}", config.display());
+            return ExitCode::from(2);
+        }
+    };
+    let raw = match std::fs::read(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "replygate: cannot read message {}: {e}; give the path of an .eml file",
+                file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = match check_message(&raw, &cfg) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("replygate: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!("{}", verdict_json(&verdict));
+    } else if verdict.compliant {
+        println!("compliant: the signature of {} is complete", verdict.author);
+    } else {
+        let missing: Vec<&str> = verdict.missing.iter().map(|m| element_name(*m)).collect();
+        println!(
+            "not compliant: the signature of {} lacks {}",
+            verdict.author,
+            missing.join(", ")
+        );
+        if let Ok(from) = from_address(&raw) {
+            println!(
+                "\nA correct signature:\n{}",
+                expected_signature(&from, &cfg.staff, &cfg.organization)
+            );
+        }
+    }
+    if verdict.compliant {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 // ---------------------------------------------------------------- words
@@ -192,9 +274,8 @@ fn fold_tokens(s: &str) -> Vec<String> {
         .collect()
 }
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\w.+%'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}").expect("static regex")
-});
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\w.+%'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}").expect("static regex"));
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+(?:lv|com|org|net|eu|gov|edu|info|ru|de|ee|lt|uk|se|fi|no|dk|pl|int)\b(?:/\S*)?")
         .expect("static regex")
@@ -209,8 +290,8 @@ fn remove_addresses(text: &str) -> String {
 /// Strip a Latvian case ending (on folded text), keeping a stem of ≥ 3 letters.
 fn stem(w: &str) -> &str {
     const ENDINGS: [&str; 19] = [
-        "iem", "ies", "am", "as", "ai", "ei", "em", "es", "im", "is", "os", "us", "ij", "u", "a",
-        "e", "i", "s", "o",
+        "iem", "ies", "am", "as", "ai", "ei", "em", "es", "im", "is", "os", "us", "ij", "u", "a", "e", "i",
+        "s", "o",
     ];
     for e in ENDINGS {
         if let Some(s) = w.strip_suffix(e) {
@@ -252,10 +333,7 @@ fn has_organization(words: &[Word], org: &OrganizationConfig) -> bool {
 
 #[derive(Debug, Clone)]
 enum Person {
-    Known {
-        name: String,
-        surname: Option<String>,
-    },
+    Known { name: String, surname: Option<String> },
     Unknown,
 }
 
@@ -351,10 +429,11 @@ fn local_part_person(email: &str) -> Option<Person> {
     let local = email.split('@').next()?;
     let parts: Vec<&str> = local.split(['.', '_', '-']).collect();
     match parts.as_slice() {
-        [n, s] if n.len() >= 2
-            && s.len() >= 2
-            && n.chars().all(char::is_alphabetic)
-            && s.chars().all(char::is_alphabetic) =>
+        [n, s]
+            if n.len() >= 2
+                && s.len() >= 2
+                && n.chars().all(char::is_alphabetic)
+                && s.chars().all(char::is_alphabetic) =>
         {
             Some(Person::Known {
                 name: n.to_string(),
@@ -466,8 +545,9 @@ pub fn has_contact(text: &str) -> bool {
         return true;
     }
     PHONE_KEYWORD.captures_iter(text).any(|c| {
-        c.get(1)
-            .is_some_and(|m| (6..=15).contains(&digit_count(m.as_str())) && !ISO_DATE.is_match(m.as_str().trim()))
+        c.get(1).is_some_and(|m| {
+            (6..=15).contains(&digit_count(m.as_str())) && !ISO_DATE.is_match(m.as_str().trim())
+        })
     })
 }
 
@@ -520,33 +600,105 @@ mod tests {
             email: e.into(),
         };
         let cases: Vec<(&str, Address, Vec<SignatureElement>)> = vec![
-            ("Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds\nTālr.: +371 67078190", j.clone(), vec![]),
-            ("Ar cieņu\nJanis Berzins\nSABIEDRIBAS INTEGRACIJAS FONDS\n67078190", j.clone(), vec![]),
-            ("Ar cieņu\nJānis Bērziņš\nSIF\njanis.berzins@sif.gov.lv", j.clone(), vec![]),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds\nTālr.: +371 67078190",
+                j.clone(),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nJanis Berzins\nSABIEDRIBAS INTEGRACIJAS FONDS\n67078190",
+                j.clone(),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSIF\njanis.berzins@sif.gov.lv",
+                j.clone(),
+                vec![],
+            ),
             // e-mail and website are contacts, not the institution or the name
-            ("Ar cieņu\nJ. Bērziņš\nwww.sif.gov.lv\njanis.berzins@sif.gov.lv", j.clone(), vec![Organization, Name]),
-            ("Ar cieņu\nJānis\nSabiedrības integrācijas fonds\nTel. 29123456", j.clone(), vec![Surname]),
-            ("Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds", j.clone(), vec![Contact]),
-            ("Ar cieņu\nJānis Bērziņš\nSIFON kompānija\n+371 2912 3456", j.clone(), vec![Organization]),
+            (
+                "Ar cieņu\nJ. Bērziņš\nwww.sif.gov.lv\njanis.berzins@sif.gov.lv",
+                j.clone(),
+                vec![Organization, Name],
+            ),
+            (
+                "Ar cieņu\nJānis\nSabiedrības integrācijas fonds\nTel. 29123456",
+                j.clone(),
+                vec![Surname],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds",
+                j.clone(),
+                vec![Contact],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSIFON kompānija\n+371 2912 3456",
+                j.clone(),
+                vec![Organization],
+            ),
             // genitive: a department of the fund
-            ("Jānis Bērziņš\nSabiedrības integrācijas fonda Programmu departaments\nmob. 2912-3456", j.clone(), vec![]),
+            (
+                "Jānis Bērziņš\nSabiedrības integrācijas fonda Programmu departaments\nmob. 2912-3456",
+                j.clone(),
+                vec![],
+            ),
             // name broken over lines
-            ("Jānis\nBērziņš\nSabiedrības\nintegrācijas\nfonds\n+37167078190", j.clone(), vec![]),
+            (
+                "Jānis\nBērziņš\nSabiedrības\nintegrācijas\nfonds\n+37167078190",
+                j.clone(),
+                vec![],
+            ),
             // display name "Surname, Name", not in staff
-            ("Ar cieņu\nAnna Liepa\nSIF\ntālr. 67 078 111", other(Some("Liepa, Anna"), "a.l@sif.gov.lv"), vec![]),
-            ("Ar cieņu\nAnna\nSIF\ntālr. 67 078 111", other(Some("Liepa, Anna"), "a.l@sif.gov.lv"), vec![Surname]),
+            (
+                "Ar cieņu\nAnna Liepa\nSIF\ntālr. 67 078 111",
+                other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nAnna\nSIF\ntālr. 67 078 111",
+                other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
+                vec![Surname],
+            ),
             // display name in capitals first
-            ("Anna Liepa, SIF, +371 67078111", other(Some("LIEPA Anna (SIF)"), "x@sif.gov.lv"), vec![]),
+            (
+                "Anna Liepa, SIF, +371 67078111",
+                other(Some("LIEPA Anna (SIF)"), "x@sif.gov.lv"),
+                vec![],
+            ),
             // no display name: local part
-            ("Pēteris Kļava\nSIF\n+371 67078111", other(None, "peteris.klava@sif.gov.lv"), vec![]),
-            ("Pēteris\nSIF\n+371 67078111", other(None, "peteris.klava@sif.gov.lv"), vec![Surname]),
+            (
+                "Pēteris Kļava\nSIF\n+371 67078111",
+                other(None, "peteris.klava@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Pēteris\nSIF\n+371 67078111",
+                other(None, "peteris.klava@sif.gov.lv"),
+                vec![Surname],
+            ),
             // display name of one word: surname is the capitalised word after it
-            ("Pēteris Kļava\nSIF\n+371 67078111", other(Some("Pēteris"), "pk@sif.gov.lv"), vec![]),
+            (
+                "Pēteris Kļava\nSIF\n+371 67078111",
+                other(Some("Pēteris"), "pk@sif.gov.lv"),
+                vec![],
+            ),
             // nothing known: a line of capitalised words
-            ("Ar cieņu\nPēteris Kļava\nSIF\n+371 67078111", other(None, "pk@sif.gov.lv"), vec![]),
-            ("Ar cieņu\nSIF\n+371 67078111", other(None, "pk@sif.gov.lv"), vec![Name, Surname]),
+            (
+                "Ar cieņu\nPēteris Kļava\nSIF\n+371 67078111",
+                other(None, "pk@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nSIF\n+371 67078111",
+                other(None, "pk@sif.gov.lv"),
+                vec![Name, Surname],
+            ),
             // dates, amounts and postcodes are not phones
-            ("Jānis Bērziņš\nSIF\natbilde līdz 2026-12-03, summa 20 000 000 EUR, LV-1050, 03.12.2026", j.clone(), vec![Contact]),
+            (
+                "Jānis Bērziņš\nSIF\natbilde līdz 2026-12-03, summa 20 000 000 EUR, LV-1050, 03.12.2026",
+                j.clone(),
+                vec![Contact],
+            ),
             // international format with brackets
             ("Jānis Bērziņš, SIF, phone +44 (20) 7946 0958", j.clone(), vec![]),
             ("Jānis Bērziņš, SIF, tel. 0037167078190", j.clone(), vec![]),
@@ -573,6 +725,19 @@ mod tests {
             email: "Janis.Berzins@SIF.gov.lv".to_lowercase(),
         };
         assert_eq!(missing("Jānis Bērziņš\nSIF\n67078190", &from), vec![]);
+    }
+
+    #[test]
+    fn json_shape() {
+        let v = Verdict {
+            compliant: false,
+            missing: vec![Organization, Contact],
+            author: "janis.berzins@sif.gov.lv".into(),
+        };
+        assert_eq!(
+            verdict_json(&v),
+            r#"{"compliant": false, "missing": ["organization", "contact"], "author": "janis.berzins@sif.gov.lv"}"#
+        );
     }
 
     #[test]

@@ -29,10 +29,9 @@ fn has_container(names: &[String], extensions: &[String]) -> bool {
         let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
         base.rsplit_once('.').is_some_and(|(stem, ext)| {
             !stem.is_empty()
-                && extensions.iter().any(|e| {
-                    ext.trim()
-                        .eq_ignore_ascii_case(e.trim().trim_start_matches('.'))
-                })
+                && extensions
+                    .iter()
+                    .any(|e| ext.trim().eq_ignore_ascii_case(e.trim().trim_start_matches('.')))
         })
     })
 }
@@ -117,7 +116,11 @@ mod tests {
             ("", &[], false),
         ];
         for (subj, att, want) in cases {
-            assert_eq!(is_submission(subj, &v(att), &ext, &words), *want, "{subj} {att:?}");
+            assert_eq!(
+                is_submission(subj, &v(att), &ext, &words),
+                *want,
+                "{subj} {att:?}"
+            );
         }
         // diacritics in the configured word are folded too
         assert!(is_submission("Sūdzība par X", &[], &ext, &v(&["sudziba"])));

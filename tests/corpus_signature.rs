@@ -32,14 +32,22 @@ fn print_author_texts() {
     let dir = corpus().expect("corpus");
     for e in std::fs::read_dir(dir.join("mail")).unwrap() {
         let p = e.unwrap().path();
-        println!("===== {}\n{}", p.display(), author_text(&std::fs::read(&p).unwrap()));
+        println!(
+            "===== {}\n{}",
+            p.display(),
+            author_text(&std::fs::read(&p).unwrap())
+        );
     }
 }
 
 fn toml_list(v: &Value) -> String {
     let items: Vec<String> = v
         .as_array()
-        .map(|a| a.iter().map(|x| format!("{:?}", x.as_str().unwrap_or(""))).collect())
+        .map(|a| {
+            a.iter()
+                .map(|x| format!("{:?}", x.as_str().unwrap_or("")))
+                .collect()
+        })
         .unwrap_or_default();
     format!("[{}]", items.join(", "))
 }
