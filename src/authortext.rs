@@ -48,7 +48,7 @@ pub fn body_text(raw: &[u8]) -> String {
             plain.push(text);
         }
     }
-    let text = if !plain.is_empty() {
+    let text = if plain.iter().any(|p| !p.trim().is_empty()) {
         plain.join("\n")
     } else if let Some(part) = msg.html_bodies().next() {
         match &part.body {
@@ -466,6 +466,27 @@ fn named_entity(name: &str) -> Option<&'static str> {
         "egrave" => "è",
         "agrave" => "à",
         "ccedil" => "ç",
+        "iacute" => "í",
+        "Iacute" => "Í",
+        "oacute" => "ó",
+        "Oacute" => "Ó",
+        "uacute" => "ú",
+        "Uacute" => "Ú",
+        "Aacute" => "Á",
+        "ntilde" => "ñ",
+        "aring" => "å",
+        "Aring" => "Å",
+        "oslash" => "ø",
+        "Oslash" => "Ø",
+        "aelig" => "æ",
+        "lstrok" => "ł",
+        "Lstrok" => "Ł",
+        "eogon" => "ę",
+        "aogon" => "ą",
+        "edot" => "ė",
+        "Edot" => "Ė",
+        "iogon" => "į",
+        "uogon" => "ų",
         _ => return None,
     })
 }

@@ -20,8 +20,10 @@
 //!   address local part of two words (`janis.berzins@`). The full first name
 //!   is required: an initial ("J. Bērziņš") does not count. When only the
 //!   first name is known, a capitalised word right after it counts as the
-//!   surname. When nothing is known about the author, a line of two or three
-//!   capitalised words counts as name and surname.
+//!   surname. When nothing is known about the author (no usable display
+//!   name, or the display name is the organisation's, as for a shared
+//!   mailbox), a line of two or three capitalised words counts as name and
+//!   surname.
 //! - Contact: an e-mail address or a phone number in the author's text:
 //!   international (`+371 67078190`, `00371…`), Latvian national (8 digits
 //!   starting with 2, 6 or 8, with optional spaces or dashes), or any 6–15
@@ -98,7 +100,7 @@ pub fn check(
 ) -> Verdict {
     let words_text = remove_addresses(author_text);
     let words = words(&words_text);
-    let person = person(from, staff);
+    let person = person(from, staff, org);
 
     let mut missing = Vec::new();
     let order = [
@@ -135,7 +137,7 @@ pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &Organizat
         .iter()
         .find(|s| s.email.trim().eq_ignore_ascii_case(&from.email));
     let mut lines = vec!["Ar cieņu".to_string()];
-    match (member, person(from, staff)) {
+    match (member, person(from, staff, org)) {
         (Some(m), _) => lines.push(format!("{} {}", m.name.trim(), m.surname.trim())),
         (None, Person::Known { name, surname, .. }) => lines.push(
             format!("{} {}", name, surname.unwrap_or_default())
@@ -329,6 +331,18 @@ fn has_organization(words: &[Word], org: &OrganizationConfig) -> bool {
         })
 }
 
+/// Is this display name just the organisation (every word of it a word of
+/// the name or an alias)?
+fn is_organization_name(dn: &str, org: &OrganizationConfig) -> bool {
+    let org_words: Vec<String> = std::iter::once(&org.name)
+        .chain(org.aliases.iter())
+        .flat_map(|n| fold_tokens(n))
+        .map(|w| stem(&w).to_string())
+        .collect();
+    let toks = fold_tokens(dn);
+    !toks.is_empty() && toks.iter().all(|t| org_words.iter().any(|o| o == stem(t)))
+}
+
 // ---------------------------------------------------------------- person
 
 #[derive(Debug, Clone)]
@@ -338,7 +352,7 @@ enum Person {
 }
 
 /// Who wrote the mail: `[[staff]]`, else the display name, else the local part.
-fn person(from: &Address, staff: &[StaffMember]) -> Person {
+fn person(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> Person {
     if let Some(m) = staff
         .iter()
         .find(|s| s.email.trim().eq_ignore_ascii_case(from.email.trim()))
@@ -347,6 +361,16 @@ fn person(from: &Address, staff: &[StaffMember]) -> Person {
             name: m.name.trim().to_string(),
             surname: Some(m.surname.trim().to_string()).filter(|s| !s.is_empty()),
         };
+    }
+    // A shared or team mailbox ("Sabiedrības integrācijas fonds
+    // <pasts@sif.gov.lv>") names no person: judge the signature alone.
+    if from
+        .name
+        .as_deref()
+        .and_then(clean_display_name)
+        .is_some_and(|dn| is_organization_name(&dn, org))
+    {
+        return Person::Unknown;
     }
     let from_local = local_part_person(&from.email);
     if let Some(dn) = from.name.as_deref().and_then(clean_display_name) {
@@ -758,5 +782,109 @@ mod tests {
         assert_eq!(from, janis());
         let v = check(&author_text(raw.as_bytes()), &from, &staff(), &org(), &all());
         assert_eq!(v.missing, vec![Organization]);
+    }
+
+    fn msg_missing(headers: &str, body: &str) -> Vec<SignatureElement> {
+        let raw = format!(
+            "From: =?utf-8?q?J=C4=81nis_B=C4=93rzi=C5=86=C5=A1?= <janis.berzins@sif.gov.lv>\r\nTo: a@b.lv\r\nSubject: Re: x\r\nMIME-Version: 1.0\r\n{headers}\r\n{body}"
+        );
+        let from = from_address(raw.as_bytes()).unwrap();
+        check(&author_text(raw.as_bytes()), &from, &staff(), &org(), &all()).missing
+    }
+
+    const PLAIN: &str = "Content-Type: text/plain; charset=utf-8\r\n";
+    const HTML: &str = "Content-Type: text/html; charset=utf-8\r\n";
+
+    #[test]
+    fn whole_messages() {
+        let cases: Vec<(&str, String, Vec<SignatureElement>)> = vec![
+            // HTML signature in a table, quote in a blockquote naming the org
+            (HTML, "<p>Atbilde.</p><table><tr><td><b>J&#257;nis</b></td><td>B&#275;rzi&#326;&#353;</td></tr><tr><td colspan=2>Sabiedr&iacute;bas integr&amacr;cijas fonds</td></tr><tr><td>T&#257;lr.</td><td>+371&nbsp;670&nbsp;78&nbsp;190</td></tr></table><blockquote>Sabiedr&#299;bas integr&#257;cijas fonds, 67078190</blockquote>".into(), vec![]),
+            // same, contact only in the quote
+            (HTML, "<p>Atbilde.</p><div>J&#257;nis B&#275;rzi&#326;&#353;<br>SIF</div><div class=\"gmail_quote\">On x wrote:<br><blockquote>tel. 67078190</blockquote></div>".into(), vec![Contact]),
+            // QP soft line break inside the surname
+            ("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n", "Ar cie=C5=86u\r\nJ=C4=81nis B=C4=93r=\r\nzi=C5=86=C5=A1\r\nSabiedr=C4=ABbas integr=C4=81=\r\ncijas fonds\r\nt=C4=81lr. 67078190\r\n".into(), vec![]),
+            // top-posting: org only in the quoted original below an Outlook EN block
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\n67078190\r\n\r\nFrom: Anna <a@b.lv>\r\nSent: Monday, November 23, 2026 9:14 AM\r\nTo: Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\r\nSubject: x\r\n\r\nSabiedrības integrācijas fonds\r\n".into(), vec![Organization]),
+            // "-- " signature is the author's
+            (PLAIN, "Atbilde.\r\n-- \r\nJānis Bērziņš | SIF | +371 67078190\r\n".into(), vec![]),
+            // Russian Outlook header block
+            (PLAIN, "Ответ.\r\nJānis Bērziņš\r\nSIF\r\n\r\nОт: Анна <a@b.ru>\r\nОтправлено: 23 ноября 2026 г. 9:14\r\nКому: pasts@sif.gov.lv\r\nТема: вопрос\r\n\r\nтел. 29123456\r\n".into(), vec![Contact]),
+            // German attribution and block
+            (PLAIN, "Antwort.\r\nJānis Bērziņš, SIF\r\n\r\nAm 23.11.2026 um 10:00 schrieb Anna Muster <a@b.de>:\r\n\r\nTel. 030 1234567\r\n".into(), vec![Contact]),
+            (PLAIN, "Antwort.\r\nJānis Bērziņš, SIF\r\n\r\nVon: Anna <a@b.de>\r\nGesendet: Montag\r\nAn: pasts@sif.gov.lv\r\nBetreff: x\r\n\r\nTel. 030 1234567\r\n".into(), vec![Contact]),
+            // organisation in genitive (department of the fund)
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSabiedrības integrācijas fonda Projektu nodaļa\r\nTālr. 67078190\r\n".into(), vec![]),
+            // name only as an initial
+            (PLAIN, "Atbilde.\r\nJ. Bērziņš\r\nSIF, 67078190\r\n".into(), vec![Name]),
+            // e-mail address as the contact, diacritic-less name
+            (PLAIN, "Atbilde.\r\nJanis Berzins\r\nSIF\r\njanis.berzins@sif.gov.lv\r\n".into(), vec![]),
+            // the org only inside an address or a web address does not count
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\njanis.berzins@sif.gov.lv\r\nhttps://www.sif.gov.lv/kontakti\r\n".into(), vec![Organization]),
+            // an attribution line carries the client's address: not a contact
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSIF\r\n\r\n2026-11-23 10:00, Anna <anna@inbox.lv> rakstīja:\r\n> jautājums\r\n".into(), vec![Contact]),
+            // Gmail wraps the attribution; "wrote:" alone on the next line
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSIF\r\n\r\nOn Mon, 23 Nov 2026 at 10:00, Anna Kalniņa <anna@inbox.lv>\r\nwrote:\r\n\r\n> jautājums\r\n".into(), vec![Contact]),
+            // nothing at all
+            (PLAIN, "Paldies.\r\n".into(), vec![Organization, Name, Surname, Contact]),
+        ];
+        for (h, body, want) in cases {
+            assert_eq!(msg_missing(h, &body), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn display_name_surname_first_with_comma() {
+        let from = Address {
+            name: Some("Berzins, Janis".into()),
+            email: "jb@sif.gov.lv".into(),
+        };
+        let v = check("Jānis Bērziņš\nSIF\n+371 67078190", &from, &[], &org(), &all());
+        assert!(v.compliant, "{v:?}");
+        let v = check("Jānis\nSIF\n+371 67078190", &from, &[], &org(), &all());
+        assert_eq!(v.missing, vec![Surname]);
+    }
+
+    #[test]
+    fn shared_mailbox_sender() {
+        let from = Address {
+            name: Some("Sabiedrības integrācijas fonds".into()),
+            email: "pasts@sif.gov.lv".into(),
+        };
+        let v = check(
+            "Atbilde.\nAr cieņu\nAnna Liepa\nSIF\n67078111",
+            &from,
+            &staff(),
+            &org(),
+            &all(),
+        );
+        assert!(v.compliant, "{v:?}");
+        let v = check(
+            "Atbilde.\nAr cieņu\nSIF\n67078111",
+            &from,
+            &staff(),
+            &org(),
+            &all(),
+        );
+        assert_eq!(v.missing, vec![Name, Surname]);
+    }
+
+    #[test]
+    fn display_name_that_is_an_address() {
+        let from = Address {
+            name: Some("jb@sif.gov.lv".into()),
+            email: "jb@sif.gov.lv".into(),
+        };
+        // nothing known about the person: a signature line of capitalised words counts
+        let v = check(
+            "Atbilde.\nAr cieņu\nAnna Liepa\nSIF\n67078111",
+            &from,
+            &[],
+            &org(),
+            &all(),
+        );
+        assert!(v.compliant, "{v:?}");
+        let v = check("Atbilde.\nAr cieņu\nSIF\n67078111", &from, &[], &org(), &all());
+        assert_eq!(v.missing, vec![Name, Surname]);
     }
 }
