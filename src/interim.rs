@@ -77,7 +77,7 @@ macro_rules! date_expr {
 }
 macro_rules! until {
     () => {
-        r"(?:l[īi]dz|ne\s+v[ēe]l[āa]k\s+k[āa]|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|by|until|till|before|не\s+позднее|не\s+позже|до)\s+(?:(?:šā|šī|ša|this|the|end\s+of|этого|текущего)\s+(?:gada\s+|year\s+|года\s+)?)?(?:\p{L}+,?\s+)?"
+        r"(?:l[īi]dz|ne\s+v[ēe]l[āa]k\s+k[āa]|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|by|until|till|before|не\s+позднее|не\s+позже|до)\s+(?:(?:šā|šī|ša|this|the|end\s+of|этого|текущего)\s+(?:gada\s+|year\s+|года\s+)?|š\.\s?g\.\s*)?(?:\p{L}+,?\s+)?"
     };
 }
 macro_rules! promise_lv_ru {
@@ -341,6 +341,20 @@ mod tests {
                 d(2026, 12, 7),
             ),
             ("We will reply by 7 December 2026.", d(2026, 12, 7)),
+            (
+                "We will reply to you by e-mail no later than 7 December 2026.",
+                d(2026, 12, 7),
+            ),
+            (
+                "We can expect a decision by the 7th of December 2026.",
+                d(2026, 12, 7),
+            ),
+            (
+                "Līdz pirmdienai, 2026. gada 7. decembrim, sniegsim atbildi.",
+                d(2026, 12, 7),
+            ),
+            ("Atbildi sniegsim līdz 2026.gada 7.decembrim.", d(2026, 12, 7)),
+            ("Atbildi nosūtīsim līdz 07/12/2026.", d(2026, 12, 7)),
             ("We will reply by December 7, 2026.", d(2026, 12, 7)),
             (
                 "We'll get back to you no later than 7th of December 2026.",
@@ -386,6 +400,14 @@ mod tests {
         assert!(matches!(m.find(t), Some(InterimFinding::Unparseable(_))));
         assert_eq!(
             m.find_after(t, d(2026, 11, 24)),
+            Some(InterimFinding::Date(d(2026, 12, 10)))
+        );
+        assert_eq!(
+            m.find_after("Atbildi sniegsim līdz š.g. 10. decembrim.", d(2026, 11, 24)),
+            Some(InterimFinding::Date(d(2026, 12, 10)))
+        );
+        assert_eq!(
+            m.find_after("Atbildi sniegsim līdz šā gada 10. decembrim.", d(2026, 11, 24)),
             Some(InterimFinding::Date(d(2026, 12, 10)))
         );
         assert_eq!(

@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use replygate::authortext::author_text;
+use replygate::authortext::{author_text, html_to_text, strip_quotes};
 use replygate::config::{from_str, Config, SignatureElement};
 use replygate::interim::{InterimFinding, InterimMatcher};
-use replygate::signature::{check_message, from_address};
+use replygate::signature::{check, check_message, from_address};
 use replygate::submission::{attachment_names, is_submission};
 use serde_json::Value;
 
@@ -112,6 +112,15 @@ fn element(s: &str) -> SignatureElement {
     serde_json::from_value(Value::String(s.to_string())).unwrap()
 }
 
+fn html_body(raw: &[u8]) -> Option<String> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    let part = msg.html_bodies().next()?;
+    match &part.body {
+        mail_parser::PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    }
+}
+
 #[derive(Default)]
 struct Score {
     right: usize,
@@ -133,7 +142,8 @@ fn corpus_report() {
     let cfg = config(&m);
     let matcher = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).unwrap();
 
-    let (mut verdicts, mut missing, mut interim, mut submission) = (
+    let (mut verdicts, mut missing, mut interim, mut submission, mut html) = (
+        Score::default(),
         Score::default(),
         Score::default(),
         Score::default(),
@@ -163,6 +173,25 @@ fn corpus_report() {
                     "{file}: signature {v:?}, want {want}\n--- author text ---\n{}",
                     author_text(&raw)
                 ));
+            }
+            // The HTML alternative, read on its own, must give the same verdict.
+            if let Some(h) = html_body(&raw) {
+                let from = from_address(&raw).unwrap();
+                let hv = check(
+                    &strip_quotes(&html_to_text(&h)),
+                    &from,
+                    &cfg.staff,
+                    &cfg.organization,
+                    &cfg.signature.require,
+                );
+                let ok_h = hv.missing.iter().copied().collect::<BTreeSet<_>>() == want_missing;
+                html.add(ok_h);
+                if !ok_h {
+                    failures.push(format!(
+                        "{file}: HTML part verdict {hv:?}, want {want}\n--- HTML text ---\n{}",
+                        strip_quotes(&html_to_text(&h))
+                    ));
+                }
             }
             let want_date = msg["interim_until"].as_str();
             let got = matcher.find(&author_text(&raw));
@@ -207,6 +236,7 @@ fn corpus_report() {
         ("signature missing (set)", &missing),
         ("interim date", &interim),
         ("submission (client mail)", &submission),
+        ("signature (HTML part)", &html),
     ] {
         println!("  {name:<25} {:>5} / {}", s.right, s.n);
     }
