@@ -29,7 +29,8 @@ pub fn author_text(raw: &[u8]) -> String {
 }
 
 /// The readable body of a message before quote removal: all text/plain body
-/// parts (format=flowed undone), else the first HTML body read as text.
+/// parts (format=flowed undone), else (or when the plain part is only a
+/// short stub) the first HTML body read as text.
 pub fn body_text(raw: &[u8]) -> String {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return String::new();
@@ -48,15 +49,16 @@ pub fn body_text(raw: &[u8]) -> String {
             plain.push(text);
         }
     }
-    let text = if plain.iter().any(|p| !p.trim().is_empty()) {
-        plain.join("\n")
-    } else if let Some(part) = msg.html_bodies().next() {
-        match &part.body {
-            PartType::Html(h) | PartType::Text(h) => html_to_text(h),
-            _ => String::new(),
-        }
-    } else {
-        String::new()
+    let plain = plain.join("\n");
+    let html = msg.html_bodies().find_map(|part| match &part.body {
+        PartType::Html(h) => Some(html_to_text(h)),
+        _ => None,
+    });
+    // A text/plain stub ("This message is in HTML") is not the author's text.
+    let stub = plain.trim().chars().count() < 20;
+    let text = match html {
+        Some(h) if stub && h.trim().chars().count() > plain.trim().chars().count() => h,
+        _ => plain,
     };
     normalize_spaces(&text)
 }
@@ -655,7 +657,11 @@ fn is_attribution_line(f: &str, need_header_shape: bool) -> bool {
     let verb_end = VERBS.iter().any(|v| body.ends_with(v));
     // German: "Am 23.11.2026 um 10:00 schrieb Anna Muster <a@b.de>:"
     let german = f.starts_with("am ") && f.contains(" schrieb ");
-    if !(verb_end || german) {
+    // Yandex / Mail.ru: "23.11.2026, 10:00, \"Анна\" <a@b.ru>:" or
+    // "Понедельник, 23 ноября 2026, 10:00 +02:00 от Анна <a@b.ru>:"
+    let address_colon =
+        body.ends_with('>') && body.contains('@') && body.chars().filter(char::is_ascii_digit).count() >= 4;
+    if !(verb_end || german || address_colon) {
         return false;
     }
     if !need_header_shape {
@@ -748,6 +754,8 @@ mod tests {
             "otrd., 2026. g. 24. nov., plkst. 09:40 — lietotājs Edgars (<e@g.com>) rakstīja:",
             "23 нояб. 2026 г., в 10:00, Анна <a@b.ru> написал(а):",
             "Am 23.11.2026 um 10:00 schrieb Anna Muster <a@b.de>:",
+            "23.11.2026, 10:00, \"Анна\" <a@b.ru>:",
+            "Понедельник, 23 ноября 2026, 10:00 +02:00 от Анна <a@b.ru>:",
             "-----Original Message-----",
             "-----Oriģinālais ziņojums-----",
             "-----Исходное сообщение-----",
@@ -872,11 +880,20 @@ mod tests {
     }
 
     #[test]
+    fn plain_stub_gives_way_to_html() {
+        let raw = eml(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n \r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Real answer here<br>J&#257;nis</p>\r\n--b--\r\n",
+        );
+        assert_eq!(author_text(&raw), "Real answer here\nJānis\n");
+    }
+
+    #[test]
     fn plain_preferred_over_html() {
         let raw = eml(
             "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n",
-            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPLAIN\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>HTML</p>\r\n--b--\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe plain text version\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The HTML version, longer</p>\r\n--b--\r\n",
         );
-        assert_eq!(author_text(&raw), "PLAIN\n");
+        assert_eq!(author_text(&raw), "The plain text version\n");
     }
 }
