@@ -40,6 +40,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the signature of a staff reply (an .eml file): exit 0 when
+    /// compliant, 1 when something is missing, 2 when the file or the config
+    /// cannot be read.
+    CheckSignature {
+        /// The message, as a raw RFC 5322 file.
+        file: PathBuf,
+        /// Print `{"compliant": …, "missing": […], "author": …}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// When the acknowledgement would go and when the reply is due.
     Deadline {
         /// Receipt time, RFC 3339 (e.g. 2026-11-24T17:01:00+02:00).
@@ -63,6 +73,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig => check_config(&cli.config),
+        Command::CheckSignature { file, json } => {
+            crate::signature::run_check_signature(&cli.config, &file, json)
+        }
         Command::Calendar { from, to, json } => report(calendar_cmd(&cli.config, from, to, json)),
         Command::Deadline {
             received,

@@ -1,21 +1,890 @@
-//! STUB (replaced by the signature branch).
-#![allow(unused)]
-use crate::config::{OrganizationConfig, SignatureElement, StaffMember};
+//! The signature check (SPEC §7): does a staff reply's own text carry the
+//! organisation, the author's name and surname, and a contact?
+//!
+//! Decisions (a careful reading of "visibly complete"):
+//! - All matching is case- and diacritic-insensitive ("SABIEDRIBAS
+//!   INTEGRACIJAS FONDS", "Berzins") and by whole words, tolerant of any
+//!   white space or line breaks between the words of a name.
+//! - Organisation: `organization.name` or an alias. A short one-word alias
+//!   (≤ 4 letters, e.g. "SIF") must be a word of its own ("SIFON" is not).
+//!   Longer names may be inflected: Latvian case endings are ignored
+//!   ("Sabiedrības integrācijas fonda/fondā/fondam" count), because a
+//!   signature such as "Sabiedrības integrācijas fonda Programmu departaments"
+//!   visibly names the institution.
+//! - An e-mail address or a web address never stands in for the organisation
+//!   or a person's name: `janis.berzins@sif.gov.lv` and `www.sif.gov.lv` are
+//!   contacts, not the institution's name nor the author's name.
+//! - Name and surname come from `[[staff]]` by From address; else from the
+//!   From display name ("Jānis Bērziņš", "Bērziņš, Jānis", "BĒRZIŅŠ Jānis";
+//!   bracketed parts and anything after `|` are ignored); else from an
+//!   address local part of two words (`janis.berzins@`). The full first name
+//!   is required: an initial ("J. Bērziņš") does not count. When only the
+//!   first name is known, a capitalised word right after it counts as the
+//!   surname. When nothing is known about the author (no usable display
+//!   name, or the display name is the organisation's, as for a shared
+//!   mailbox), a line of two or three capitalised words counts as name and
+//!   surname.
+//! - Contact: an e-mail address or a phone number in the author's text:
+//!   international (`+371 67078190`, `00371…`), Latvian national (8 digits
+//!   starting with 2, 6 or 8, with optional spaces or dashes), or any 6–15
+//!   digit number right after "tel.", "tālr.", "phone", "mob." and the like.
+//!   Dates, amounts and postcodes are not phones.
+
+use std::sync::LazyLock;
+
+use mail_parser::MessageParser;
+use regex::Regex;
+
+use crate::authortext::{author_text, fold};
+use crate::config::{Config, OrganizationConfig, SignatureElement, StaffMember};
 use crate::message::Address;
+
+/// The result of a signature check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     pub compliant: bool,
+    /// Missing required elements, in the order organization, name, surname, contact.
     pub missing: Vec<SignatureElement>,
+    /// The From address (lower case).
     pub author: String,
 }
-pub fn check(
-    _t: &str,
-    _f: &Address,
-    _s: &[StaffMember],
-    _o: &OrganizationConfig,
-    _r: &[SignatureElement],
-) -> Verdict {
-    todo!()
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the message could not be parsed as RFC 5322 mail; check that it is a complete .eml file")]
+    Unparseable,
+    #[error("the message has no From address, so its author and signature cannot be checked")]
+    NoFrom,
 }
-pub fn expected_signature(_f: &Address, _s: &[StaffMember], _o: &OrganizationConfig) -> String {
-    todo!()
+
+/// Check a whole raw message against the configuration.
+pub fn check_message(raw: &[u8], cfg: &Config) -> Result<Verdict, SignatureError> {
+    let from = from_address(raw)?;
+    let text = author_text(raw);
+    Ok(check(
+        &text,
+        &from,
+        &cfg.staff,
+        &cfg.organization,
+        &cfg.signature.require,
+    ))
+}
+
+/// The From address of a raw message (display name decoded, address lower case).
+pub fn from_address(raw: &[u8]) -> Result<Address, SignatureError> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(SignatureError::Unparseable)?;
+    let addr = msg.from().and_then(|a| a.first()).ok_or(SignatureError::NoFrom)?;
+    let email = addr
+        .address()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty())
+        .ok_or(SignatureError::NoFrom)?;
+    Ok(Address {
+        name: addr
+            .name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        email,
+    })
+}
+
+/// Check an author's own text (quotes already removed).
+pub fn check(
+    author_text: &str,
+    from: &Address,
+    staff: &[StaffMember],
+    org: &OrganizationConfig,
+    require: &[SignatureElement],
+) -> Verdict {
+    let words_text = remove_addresses(author_text);
+    let words = words(&words_text);
+    let person = person(from, staff, org);
+
+    let mut missing = Vec::new();
+    let order = [
+        SignatureElement::Organization,
+        SignatureElement::Name,
+        SignatureElement::Surname,
+        SignatureElement::Contact,
+    ];
+    let (name_ok, surname_ok) = person_present(&person, &words, &words_text);
+    for el in order {
+        if !require.contains(&el) {
+            continue;
+        }
+        let ok = match el {
+            SignatureElement::Organization => has_organization(&words, org),
+            SignatureElement::Name => name_ok,
+            SignatureElement::Surname => surname_ok,
+            SignatureElement::Contact => has_contact(author_text),
+        };
+        if !ok {
+            missing.push(el);
+        }
+    }
+    Verdict {
+        compliant: missing.is_empty(),
+        missing,
+        author: from.email.clone(),
+    }
+}
+
+/// The correct signature block for this author, for the warning.
+pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> String {
+    let member = staff
+        .iter()
+        .find(|s| s.email.trim().eq_ignore_ascii_case(&from.email));
+    let mut lines = vec!["Ar cieņu".to_string()];
+    match (member, person(from, staff, org)) {
+        (Some(m), _) => lines.push(format!("{} {}", m.name.trim(), m.surname.trim())),
+        (None, Person::Known { name, surname, .. }) => lines.push(
+            format!("{} {}", name, surname.unwrap_or_default())
+                .trim()
+                .to_string(),
+        ),
+        (None, Person::Unknown) => lines.push("Vārds Uzvārds".to_string()),
+    }
+    if let Some(t) = member
+        .and_then(|m| m.title.as_deref())
+        .filter(|t| !t.trim().is_empty())
+    {
+        lines.push(t.trim().to_string());
+    }
+    lines.push(org.name.clone());
+    let phone = member
+        .and_then(|m| m.phone.as_deref())
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(org.phone.as_str());
+    if !phone.trim().is_empty() {
+        lines.push(format!("Tālr.: {}", phone.trim()));
+    }
+    lines.push(format!("E-pasts: {}", from.email));
+    if !org.website.trim().is_empty() {
+        lines.push(org.website.trim().to_string());
+    }
+    lines.join("\n")
+}
+
+// ---------------------------------------------------------------- CLI
+
+/// The JSON line of `check-signature --json`:
+/// `{"compliant": false, "missing": ["contact"], "author": "a@b.lv"}`.
+pub fn verdict_json(v: &Verdict) -> String {
+    let missing: Vec<String> = v
+        .missing
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap_or_default())
+        .collect();
+    format!(
+        "{{\"compliant\": {}, \"missing\": [{}], \"author\": {}}}",
+        v.compliant,
+        missing.join(", "),
+        serde_json::Value::String(v.author.clone())
+    )
+}
+
+fn element_name(e: SignatureElement) -> &'static str {
+    match e {
+        SignatureElement::Organization => "organization",
+        SignatureElement::Name => "name",
+        SignatureElement::Surname => "surname",
+        SignatureElement::Contact => "contact",
+    }
+}
+
+/// `replygate check-signature FILE [--json]`: exit 0 compliant, 1 not,
+/// 2 when the config or the file cannot be read or parsed.
+pub fn run_check_signature(
+    config: &std::path::Path,
+    file: &std::path::Path,
+    json: bool,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cfg = match crate::config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("replygate: cannot use config {}: {e:#}", config.display());
+            return ExitCode::from(2);
+        }
+    };
+    let raw = match std::fs::read(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "replygate: cannot read message {}: {e}; give the path of an .eml file",
+                file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = match check_message(&raw, &cfg) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("replygate: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!("{}", verdict_json(&verdict));
+    } else if verdict.compliant {
+        println!("compliant: the signature of {} is complete", verdict.author);
+    } else {
+        let missing: Vec<&str> = verdict.missing.iter().map(|m| element_name(*m)).collect();
+        println!(
+            "not compliant: the signature of {} lacks {}",
+            verdict.author,
+            missing.join(", ")
+        );
+        if let Ok(from) = from_address(&raw) {
+            println!(
+                "\nA correct signature:\n{}",
+                expected_signature(&from, &cfg.staff, &cfg.organization)
+            );
+        }
+    }
+    if verdict.compliant {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+// ---------------------------------------------------------------- words
+
+/// A word of the text: folded form and original spelling.
+struct Word<'a> {
+    folded: String,
+    orig: &'a str,
+}
+
+fn words(text: &str) -> Vec<Word<'_>> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| Word {
+            folded: fold(w),
+            orig: w,
+        })
+        .collect()
+}
+
+fn fold_tokens(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .collect()
+}
+
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\w.+%'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}").expect("static regex"));
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+(?:lv|com|org|net|eu|gov|edu|info|ru|de|ee|lt|uk|se|fi|no|dk|pl|int)\b(?:/\S*)?")
+        .expect("static regex")
+});
+
+/// Replace e-mail and web addresses by spaces: they are contacts, not names.
+fn remove_addresses(text: &str) -> String {
+    let t = EMAIL.replace_all(text, " ");
+    URL.replace_all(&t, " ").into_owned()
+}
+
+/// Strip a Latvian case ending (on folded text), keeping a stem of ≥ 3 letters.
+fn stem(w: &str) -> &str {
+    const ENDINGS: [&str; 19] = [
+        "iem", "ies", "am", "as", "ai", "ei", "em", "es", "im", "is", "os", "us", "ij", "u", "a", "e", "i",
+        "s", "o",
+    ];
+    for e in ENDINGS {
+        if let Some(s) = w.strip_suffix(e) {
+            if s.chars().count() >= 3 {
+                return s;
+            }
+        }
+    }
+    w
+}
+
+/// Does the phrase (folded tokens) occur as consecutive words?
+fn phrase_at(words: &[Word], phrase: &[String], inflect: bool) -> Vec<usize> {
+    if phrase.is_empty() || words.len() < phrase.len() {
+        return vec![];
+    }
+    (0..=words.len() - phrase.len())
+        .filter(|&i| {
+            phrase.iter().enumerate().all(|(k, p)| {
+                let w = &words[i + k].folded;
+                w == p || (inflect && p.chars().count() > 4 && stem(w) == stem(p))
+            })
+        })
+        .collect()
+}
+
+fn has_organization(words: &[Word], org: &OrganizationConfig) -> bool {
+    std::iter::once(&org.name)
+        .chain(org.aliases.iter())
+        .map(|n| fold_tokens(n))
+        .filter(|t| !t.is_empty())
+        .any(|toks| {
+            let inflect = !(toks.len() == 1 && toks[0].chars().count() <= 4);
+            !phrase_at(words, &toks, inflect).is_empty()
+        })
+}
+
+/// Is this display name just the organisation (every word of it a word of
+/// the name or an alias)?
+fn is_organization_name(dn: &str, org: &OrganizationConfig) -> bool {
+    let org_words: Vec<String> = std::iter::once(&org.name)
+        .chain(org.aliases.iter())
+        .flat_map(|n| fold_tokens(n))
+        .map(|w| stem(&w).to_string())
+        .collect();
+    let toks = fold_tokens(dn);
+    !toks.is_empty() && toks.iter().all(|t| org_words.iter().any(|o| o == stem(t)))
+}
+
+// ---------------------------------------------------------------- person
+
+#[derive(Debug, Clone)]
+enum Person {
+    Known { name: String, surname: Option<String> },
+    Unknown,
+}
+
+/// Who wrote the mail: `[[staff]]`, else the display name, else the local part.
+fn person(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> Person {
+    if let Some(m) = staff
+        .iter()
+        .find(|s| s.email.trim().eq_ignore_ascii_case(from.email.trim()))
+    {
+        return Person::Known {
+            name: m.name.trim().to_string(),
+            surname: Some(m.surname.trim().to_string()).filter(|s| !s.is_empty()),
+        };
+    }
+    // A shared or team mailbox ("Sabiedrības integrācijas fonds
+    // <pasts@sif.gov.lv>") names no person: judge the signature alone.
+    if from
+        .name
+        .as_deref()
+        .and_then(clean_display_name)
+        .is_some_and(|dn| is_organization_name(&dn, org))
+    {
+        return Person::Unknown;
+    }
+    let from_local = local_part_person(&from.email);
+    if let Some(dn) = from.name.as_deref().and_then(clean_display_name) {
+        if let Some((surname, name)) = dn.split_once(',') {
+            let name = name.split_whitespace().next().unwrap_or("").to_string();
+            let surname = surname.trim().to_string();
+            if !name.is_empty() && !surname.is_empty() {
+                return Person::Known {
+                    name,
+                    surname: Some(surname),
+                };
+            }
+        }
+        let toks: Vec<&str> = dn.split_whitespace().collect();
+        match toks.as_slice() {
+            [] => {}
+            [one] => {
+                if let Some(p @ Person::Known { .. }) = from_local.clone() {
+                    if let Person::Known { name, .. } = &p {
+                        if fold(name) == fold(one) {
+                            return p;
+                        }
+                    }
+                }
+                return Person::Known {
+                    name: one.to_string(),
+                    surname: None,
+                };
+            }
+            [first, .., last] => {
+                let upper = |s: &str| s.chars().any(char::is_alphabetic) && s.to_uppercase() == *s;
+                // "BĒRZIŅŠ Jānis": the surname in capitals comes first.
+                let (name, surname) = if upper(first) && !upper(last) {
+                    (last, first)
+                } else {
+                    (first, last)
+                };
+                return Person::Known {
+                    name: name.to_string(),
+                    surname: Some(surname.to_string()),
+                };
+            }
+        }
+    }
+    from_local.unwrap_or(Person::Unknown)
+}
+
+/// Remove bracketed parts, quotes and anything after `|`; `None` when
+/// nothing name-like is left or the display name is an address.
+fn clean_display_name(dn: &str) -> Option<String> {
+    if dn.contains('@') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in dn.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '"' | '\'' => {}
+            '|' => break,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .split(" - ")
+        .next()
+        .unwrap_or("")
+        .split(" – ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    out.chars().any(char::is_alphabetic).then_some(out)
+}
+
+/// `janis.berzins@…` → Jānis Bērziņš (folded, without diacritics).
+fn local_part_person(email: &str) -> Option<Person> {
+    let local = email.split('@').next()?;
+    let parts: Vec<&str> = local.split(['.', '_', '-']).collect();
+    match parts.as_slice() {
+        [n, s]
+            if n.len() >= 2
+                && s.len() >= 2
+                && n.chars().all(char::is_alphabetic)
+                && s.chars().all(char::is_alphabetic) =>
+        {
+            Some(Person::Known {
+                name: n.to_string(),
+                surname: Some(s.to_string()),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn capitalised(w: &str) -> bool {
+    let mut cs = w.chars();
+    cs.next().is_some_and(char::is_uppercase) && cs.clone().any(char::is_lowercase)
+}
+
+/// (name present, surname present)
+fn person_present(person: &Person, words: &[Word], text: &str) -> (bool, bool) {
+    match person {
+        Person::Known { name, surname } => {
+            let ntoks = fold_tokens(name);
+            let name_pos = phrase_at(words, &ntoks, false);
+            let name_ok = !ntoks.is_empty() && !name_pos.is_empty();
+            let surname_ok = match surname {
+                Some(s) => {
+                    let stoks = fold_tokens(s);
+                    !stoks.is_empty() && !phrase_at(words, &stoks, false).is_empty()
+                }
+                // Unknown surname: a capitalised word right after the name.
+                None => name_pos.iter().any(|&p| {
+                    words
+                        .get(p + ntoks.len())
+                        .is_some_and(|w| capitalised(w.orig) && w.orig.chars().count() > 1)
+                        && same_line(text, words, p, p + ntoks.len())
+                }),
+            };
+            (name_ok, surname_ok)
+        }
+        Person::Unknown => {
+            let found = text.lines().any(|l| {
+                let ws: Vec<&str> = l.split_whitespace().collect();
+                (2..=3).contains(&ws.len())
+                    && ws
+                        .iter()
+                        .all(|w| capitalised(w) && w.chars().all(|c| c.is_alphabetic() || c == '-'))
+            });
+            (found, found)
+        }
+    }
+}
+
+/// Are words `a` and `b` on the same line of `text`? (Words are found in
+/// order, so locate them by scanning.)
+fn same_line(text: &str, words: &[Word], a: usize, b: usize) -> bool {
+    let mut pos = 0;
+    let mut line_of = Vec::with_capacity(b + 1);
+    for w in words.iter().take(b + 1) {
+        let Some(off) = text[pos..].find(w.orig) else {
+            return true;
+        };
+        let at = pos + off;
+        line_of.push(text[..at].matches('\n').count());
+        pos = at + w.orig.len();
+    }
+    line_of.get(a) == line_of.get(b)
+}
+
+// ---------------------------------------------------------------- contact
+
+static PHONE_INTL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+|\b00)[ ]?\d{1,3}[ \-]?(?:\(\d{1,4}\)[ \-]?)?\d(?:[ \-]?\d){4,12}\b")
+        .expect("static regex")
+});
+static PHONE_LV: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[268]\d(?:[ \-]?\d){6}\b").expect("static regex"));
+static PHONE_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\b(?:tel|tālr|talr|tālrunis|talrunis|telefons|telefon|phone|ph|mob|mobile|mobilais|fakss|fax|tel\.\s*nr|т|тел|телефон|моб)\b\.?|\bt\.)\s*(?:nr\.?\s*)?[:.]?\s*(\+?\(?\d[\d \-()]{4,18}\d)")
+        .expect("static regex")
+});
+static ISO_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d{1,2}-\d{1,2}$").expect("static regex"));
+static CURRENCY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:eur|euro|eiro|€|usd|\$|lats|latu|rub|руб)").expect("static regex")
+});
+
+fn digit_count(s: &str) -> usize {
+    s.chars().filter(char::is_ascii_digit).count()
+}
+
+fn plausible(text: &str, m: &regex::Match) -> bool {
+    let s = m.as_str().trim();
+    !ISO_DATE.is_match(s) && !CURRENCY_AFTER.is_match(&text[m.end()..]) && !s.contains(" 000")
+}
+
+/// A phone number or an e-mail address.
+pub fn has_contact(text: &str) -> bool {
+    if EMAIL.is_match(text) {
+        return true;
+    }
+    if PHONE_INTL
+        .find_iter(text)
+        .any(|m| (8..=15).contains(&digit_count(m.as_str())) && plausible(text, &m))
+    {
+        return true;
+    }
+    if PHONE_LV
+        .find_iter(text)
+        .any(|m| digit_count(m.as_str()) == 8 && plausible(text, &m))
+    {
+        return true;
+    }
+    PHONE_KEYWORD.captures_iter(text).any(|c| {
+        c.get(1).is_some_and(|m| {
+            (6..=15).contains(&digit_count(m.as_str())) && !ISO_DATE.is_match(m.as_str().trim())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SignatureElement::*;
+
+    fn org() -> OrganizationConfig {
+        OrganizationConfig {
+            name: "Sabiedrības integrācijas fonds".into(),
+            aliases: vec!["SIF".into()],
+            domains: vec!["sif.gov.lv".into()],
+            case_prefix: "SIF".into(),
+            phone: "+371 67078190".into(),
+            website: "www.sif.gov.lv".into(),
+        }
+    }
+
+    fn staff() -> Vec<StaffMember> {
+        vec![StaffMember {
+            email: "janis.berzins@sif.gov.lv".into(),
+            name: "Jānis".into(),
+            surname: "Bērziņš".into(),
+            phone: Some("+371 67078190".into()),
+            title: Some("Projektu vadītājs".into()),
+        }]
+    }
+
+    fn janis() -> Address {
+        Address {
+            name: Some("Jānis Bērziņš".into()),
+            email: "janis.berzins@sif.gov.lv".into(),
+        }
+    }
+
+    fn all() -> Vec<SignatureElement> {
+        vec![Organization, Name, Surname, Contact]
+    }
+
+    fn missing(text: &str, from: &Address) -> Vec<SignatureElement> {
+        check(text, from, &staff(), &org(), &all()).missing
+    }
+
+    #[test]
+    fn table() {
+        let j = janis();
+        let other = |dn: Option<&str>, e: &str| Address {
+            name: dn.map(str::to_string),
+            email: e.into(),
+        };
+        let cases: Vec<(&str, Address, Vec<SignatureElement>)> = vec![
+            (
+                "Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds\nTālr.: +371 67078190",
+                j.clone(),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nJanis Berzins\nSABIEDRIBAS INTEGRACIJAS FONDS\n67078190",
+                j.clone(),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSIF\njanis.berzins@sif.gov.lv",
+                j.clone(),
+                vec![],
+            ),
+            // e-mail and website are contacts, not the institution or the name
+            (
+                "Ar cieņu\nJ. Bērziņš\nwww.sif.gov.lv\njanis.berzins@sif.gov.lv",
+                j.clone(),
+                vec![Organization, Name],
+            ),
+            (
+                "Ar cieņu\nJānis\nSabiedrības integrācijas fonds\nTel. 29123456",
+                j.clone(),
+                vec![Surname],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSabiedrības integrācijas fonds",
+                j.clone(),
+                vec![Contact],
+            ),
+            (
+                "Ar cieņu\nJānis Bērziņš\nSIFON kompānija\n+371 2912 3456",
+                j.clone(),
+                vec![Organization],
+            ),
+            // genitive: a department of the fund
+            (
+                "Jānis Bērziņš\nSabiedrības integrācijas fonda Programmu departaments\nmob. 2912-3456",
+                j.clone(),
+                vec![],
+            ),
+            // name broken over lines
+            (
+                "Jānis\nBērziņš\nSabiedrības\nintegrācijas\nfonds\n+37167078190",
+                j.clone(),
+                vec![],
+            ),
+            // display name "Surname, Name", not in staff
+            (
+                "Ar cieņu\nAnna Liepa\nSIF\ntālr. 67 078 111",
+                other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nAnna\nSIF\ntālr. 67 078 111",
+                other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
+                vec![Surname],
+            ),
+            // display name in capitals first
+            (
+                "Anna Liepa, SIF, +371 67078111",
+                other(Some("LIEPA Anna (SIF)"), "x@sif.gov.lv"),
+                vec![],
+            ),
+            // no display name: local part
+            (
+                "Pēteris Kļava\nSIF\n+371 67078111",
+                other(None, "peteris.klava@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Pēteris\nSIF\n+371 67078111",
+                other(None, "peteris.klava@sif.gov.lv"),
+                vec![Surname],
+            ),
+            // display name of one word: surname is the capitalised word after it
+            (
+                "Pēteris Kļava\nSIF\n+371 67078111",
+                other(Some("Pēteris"), "pk@sif.gov.lv"),
+                vec![],
+            ),
+            // nothing known: a line of capitalised words
+            (
+                "Ar cieņu\nPēteris Kļava\nSIF\n+371 67078111",
+                other(None, "pk@sif.gov.lv"),
+                vec![],
+            ),
+            (
+                "Ar cieņu\nSIF\n+371 67078111",
+                other(None, "pk@sif.gov.lv"),
+                vec![Name, Surname],
+            ),
+            // dates, amounts and postcodes are not phones
+            (
+                "Jānis Bērziņš\nSIF\natbilde līdz 2026-12-03, summa 20 000 000 EUR, LV-1050, 03.12.2026",
+                j.clone(),
+                vec![Contact],
+            ),
+            // international format with brackets
+            ("Jānis Bērziņš, SIF, phone +44 (20) 7946 0958", j.clone(), vec![]),
+            ("Jānis Bērziņš, SIF, tel. 0037167078190", j.clone(), vec![]),
+        ];
+        for (text, from, want) in cases {
+            assert_eq!(missing(text, &from), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn only_required_elements_are_checked() {
+        let v = check("hello", &janis(), &staff(), &org(), &[Contact]);
+        assert_eq!(v.missing, vec![Contact]);
+        assert!(!v.compliant);
+        assert_eq!(v.author, "janis.berzins@sif.gov.lv");
+        let v = check("hello", &janis(), &staff(), &org(), &[]);
+        assert!(v.compliant);
+    }
+
+    #[test]
+    fn staff_lookup_is_case_insensitive() {
+        let from = Address {
+            name: Some("Someone Else".into()),
+            email: "Janis.Berzins@SIF.gov.lv".to_lowercase(),
+        };
+        assert_eq!(missing("Jānis Bērziņš\nSIF\n67078190", &from), vec![]);
+    }
+
+    #[test]
+    fn json_shape() {
+        let v = Verdict {
+            compliant: false,
+            missing: vec![Organization, Contact],
+            author: "janis.berzins@sif.gov.lv".into(),
+        };
+        assert_eq!(
+            verdict_json(&v),
+            r#"{"compliant": false, "missing": ["organization", "contact"], "author": "janis.berzins@sif.gov.lv"}"#
+        );
+    }
+
+    #[test]
+    fn expected_signature_block() {
+        let s = expected_signature(&janis(), &staff(), &org());
+        assert_eq!(
+            s,
+            "Ar cieņu\nJānis Bērziņš\nProjektu vadītājs\nSabiedrības integrācijas fonds\nTālr.: +371 67078190\nE-pasts: janis.berzins@sif.gov.lv\nwww.sif.gov.lv"
+        );
+        // and it passes its own check
+        assert!(check(&s, &janis(), &staff(), &org(), &all()).compliant);
+    }
+
+    #[test]
+    fn whole_message_org_only_in_quote() {
+        let raw = "From: =?utf-8?q?J=C4=81nis_B=C4=93rzi=C5=86=C5=A1?= <janis.berzins@sif.gov.lv>\r\nTo: a@b.lv\r\nSubject: Re: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAtbilde.\r\n\r\nJānis Bērziņš\r\nTālr. 67078190\r\n\r\nNo: Anna <a@b.lv>\r\nNosūtīts: pirmdiena\r\nKam: Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\r\nTēma: x\r\n\r\nSabiedrības integrācijas fonds\r\n";
+        let from = from_address(raw.as_bytes()).unwrap();
+        assert_eq!(from, janis());
+        let v = check(&author_text(raw.as_bytes()), &from, &staff(), &org(), &all());
+        assert_eq!(v.missing, vec![Organization]);
+    }
+
+    fn msg_missing(headers: &str, body: &str) -> Vec<SignatureElement> {
+        let raw = format!(
+            "From: =?utf-8?q?J=C4=81nis_B=C4=93rzi=C5=86=C5=A1?= <janis.berzins@sif.gov.lv>\r\nTo: a@b.lv\r\nSubject: Re: x\r\nMIME-Version: 1.0\r\n{headers}\r\n{body}"
+        );
+        let from = from_address(raw.as_bytes()).unwrap();
+        check(&author_text(raw.as_bytes()), &from, &staff(), &org(), &all()).missing
+    }
+
+    const PLAIN: &str = "Content-Type: text/plain; charset=utf-8\r\n";
+    const HTML: &str = "Content-Type: text/html; charset=utf-8\r\n";
+
+    #[test]
+    fn whole_messages() {
+        let cases: Vec<(&str, String, Vec<SignatureElement>)> = vec![
+            // HTML signature in a table, quote in a blockquote naming the org
+            (HTML, "<p>Atbilde.</p><table><tr><td><b>J&#257;nis</b></td><td>B&#275;rzi&#326;&#353;</td></tr><tr><td colspan=2>Sabiedr&iacute;bas integr&amacr;cijas fonds</td></tr><tr><td>T&#257;lr.</td><td>+371&nbsp;670&nbsp;78&nbsp;190</td></tr></table><blockquote>Sabiedr&#299;bas integr&#257;cijas fonds, 67078190</blockquote>".into(), vec![]),
+            // same, contact only in the quote
+            (HTML, "<p>Atbilde.</p><div>J&#257;nis B&#275;rzi&#326;&#353;<br>SIF</div><div class=\"gmail_quote\">On x wrote:<br><blockquote>tel. 67078190</blockquote></div>".into(), vec![Contact]),
+            // QP soft line break inside the surname
+            ("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n", "Ar cie=C5=86u\r\nJ=C4=81nis B=C4=93r=\r\nzi=C5=86=C5=A1\r\nSabiedr=C4=ABbas integr=C4=81=\r\ncijas fonds\r\nt=C4=81lr. 67078190\r\n".into(), vec![]),
+            // top-posting: org only in the quoted original below an Outlook EN block
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\n67078190\r\n\r\nFrom: Anna <a@b.lv>\r\nSent: Monday, November 23, 2026 9:14 AM\r\nTo: Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\r\nSubject: x\r\n\r\nSabiedrības integrācijas fonds\r\n".into(), vec![Organization]),
+            // "-- " signature is the author's
+            (PLAIN, "Atbilde.\r\n-- \r\nJānis Bērziņš | SIF | +371 67078190\r\n".into(), vec![]),
+            // Russian Outlook header block
+            (PLAIN, "Ответ.\r\nJānis Bērziņš\r\nSIF\r\n\r\nОт: Анна <a@b.ru>\r\nОтправлено: 23 ноября 2026 г. 9:14\r\nКому: pasts@sif.gov.lv\r\nТема: вопрос\r\n\r\nтел. 29123456\r\n".into(), vec![Contact]),
+            // German attribution and block
+            (PLAIN, "Antwort.\r\nJānis Bērziņš, SIF\r\n\r\nAm 23.11.2026 um 10:00 schrieb Anna Muster <a@b.de>:\r\n\r\nTel. 030 1234567\r\n".into(), vec![Contact]),
+            (PLAIN, "Antwort.\r\nJānis Bērziņš, SIF\r\n\r\nVon: Anna <a@b.de>\r\nGesendet: Montag\r\nAn: pasts@sif.gov.lv\r\nBetreff: x\r\n\r\nTel. 030 1234567\r\n".into(), vec![Contact]),
+            // organisation in genitive (department of the fund)
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSabiedrības integrācijas fonda Projektu nodaļa\r\nTālr. 67078190\r\n".into(), vec![]),
+            // name only as an initial
+            (PLAIN, "Atbilde.\r\nJ. Bērziņš\r\nSIF, 67078190\r\n".into(), vec![Name]),
+            // e-mail address as the contact, diacritic-less name
+            (PLAIN, "Atbilde.\r\nJanis Berzins\r\nSIF\r\njanis.berzins@sif.gov.lv\r\n".into(), vec![]),
+            // the org only inside an address or a web address does not count
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\njanis.berzins@sif.gov.lv\r\nhttps://www.sif.gov.lv/kontakti\r\n".into(), vec![Organization]),
+            // an attribution line carries the client's address: not a contact
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSIF\r\n\r\n2026-11-23 10:00, Anna <anna@inbox.lv> rakstīja:\r\n> jautājums\r\n".into(), vec![Contact]),
+            // Gmail wraps the attribution; "wrote:" alone on the next line
+            (PLAIN, "Atbilde.\r\nJānis Bērziņš\r\nSIF\r\n\r\nOn Mon, 23 Nov 2026 at 10:00, Anna Kalniņa <anna@inbox.lv>\r\nwrote:\r\n\r\n> jautājums\r\n".into(), vec![Contact]),
+            // nothing at all
+            (PLAIN, "Paldies.\r\n".into(), vec![Organization, Name, Surname, Contact]),
+        ];
+        for (h, body, want) in cases {
+            assert_eq!(msg_missing(h, &body), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn display_name_surname_first_with_comma() {
+        let from = Address {
+            name: Some("Berzins, Janis".into()),
+            email: "jb@sif.gov.lv".into(),
+        };
+        let v = check("Jānis Bērziņš\nSIF\n+371 67078190", &from, &[], &org(), &all());
+        assert!(v.compliant, "{v:?}");
+        let v = check("Jānis\nSIF\n+371 67078190", &from, &[], &org(), &all());
+        assert_eq!(v.missing, vec![Surname]);
+    }
+
+    #[test]
+    fn shared_mailbox_sender() {
+        let from = Address {
+            name: Some("Sabiedrības integrācijas fonds".into()),
+            email: "pasts@sif.gov.lv".into(),
+        };
+        let v = check(
+            "Atbilde.\nAr cieņu\nAnna Liepa\nSIF\n67078111",
+            &from,
+            &staff(),
+            &org(),
+            &all(),
+        );
+        assert!(v.compliant, "{v:?}");
+        let v = check(
+            "Atbilde.\nAr cieņu\nSIF\n67078111",
+            &from,
+            &staff(),
+            &org(),
+            &all(),
+        );
+        assert_eq!(v.missing, vec![Name, Surname]);
+    }
+
+    #[test]
+    fn display_name_that_is_an_address() {
+        let from = Address {
+            name: Some("jb@sif.gov.lv".into()),
+            email: "jb@sif.gov.lv".into(),
+        };
+        // nothing known about the person: a signature line of capitalised words counts
+        let v = check(
+            "Atbilde.\nAr cieņu\nAnna Liepa\nSIF\n67078111",
+            &from,
+            &[],
+            &org(),
+            &all(),
+        );
+        assert!(v.compliant, "{v:?}");
+        let v = check("Atbilde.\nAr cieņu\nSIF\n67078111", &from, &[], &org(), &all());
+        assert_eq!(v.missing, vec![Name, Surname]);
+    }
 }
