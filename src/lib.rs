@@ -16,6 +16,10 @@ pub mod signature;
 pub mod submission;
 pub mod thread;
 
+// Edges
+pub mod imap;
+pub mod tls;
+
 // Configuration
 pub mod cli;
 pub mod config;
