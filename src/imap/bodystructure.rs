@@ -44,7 +44,9 @@ fn type_of(ty: &ContentType<'_>) -> String {
     format!("{}/{}", ty.ty, ty.subtype).to_ascii_lowercase()
 }
 
-fn owned(params: &Option<Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>>) -> Vec<(String, String)> {
+fn owned(
+    params: &Option<Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>>,
+) -> Vec<(String, String)> {
     params
         .iter()
         .flatten()
@@ -78,16 +80,100 @@ fn walk(bs: &BodyStructure<'_>, count_text: bool, depth: usize, s: &mut Summary)
             let is_text = matches!(bs, BodyStructure::Text { .. });
             match name {
                 Some(n) => s.attachments.push(n),
-                None if is_text && !is_attachment_disp => {
-                    if count_text {
-                        s.has_text_parts = true;
-                    }
+                None if is_text && !is_attachment_disp && count_text => {
+                    s.has_text_parts = true;
                 }
                 None => {}
             }
             if let BodyStructure::Message { body, .. } = bs {
                 walk(body, false, depth + 1, s);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::imap_proto::{AttributeValue, Response};
+
+    /// Parse `* 1 FETCH (BODYSTRUCTURE ...)` and summarise it.
+    fn summary_of(bs: &str) -> Summary {
+        let line = format!("* 1 FETCH (UID 1 BODYSTRUCTURE {bs})\r\n");
+        let (_, resp) = Response::parse(line.as_bytes()).expect("parse");
+        let Response::Fetch(_, attrs) = resp else {
+            panic!("not a FETCH")
+        };
+        let bs = attrs
+            .iter()
+            .find_map(|a| match a {
+                AttributeValue::BodyStructure(b) => Some(b),
+                _ => None,
+            })
+            .expect("BODYSTRUCTURE");
+        summarize(bs)
+    }
+
+    #[test]
+    fn summaries() {
+        let cases: &[(&str, &str, &[&str], bool)] = &[
+            // Dovecot 2.3, verbatim: it merges RFC 2231 continuations itself.
+            (
+                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "7bit" 4 NIL ("attachment" ("filename*" "utf-8''%C4%BBoti%20gar%C5%A1 nosaukums.docx")) NIL NIL)("application" "pdf" ("name" "=?utf-8?B?bMSrZ3VtcyDEjS5wZGY=?=") NIL NIL "7bit" 4 NIL ("attachment" ("filename*" "utf-8''iesniegums%20%C4%81.edoc")) NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 27 (NIL "s" ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 2 0 NIL NIL NIL NIL) 3 NIL NIL NIL NIL) "mixed" ("boundary" "c") NIL NIL NIL)"#,
+                "multipart/mixed",
+                &["Ļoti garš nosaukums.docx", "iesniegums ā.edoc"],
+                true,
+            ),
+            // Continuations passed through unmerged (other servers).
+            (
+                r#"(("TEXT" "HTML" ("CHARSET" "utf-8") NIL NIL "QUOTED-PRINTABLE" 10 1 NIL NIL NIL NIL)("APPLICATION" "PDF" NIL NIL NIL "BASE64" 4 NIL ("ATTACHMENT" ("FILENAME*0*" "utf-8''%C4%AAsniedz" "FILENAME*1" "ums.pdf")) NIL NIL) "MIXED" ("BOUNDARY" "x") NIL NIL NIL)"#,
+                "multipart/mixed",
+                &["Īsniedzums.pdf"],
+                true,
+            ),
+            // Single text part, no attachments.
+            (
+                r#"("text" "html" ("charset" "utf-8") NIL NIL "8bit" 20 2 NIL NIL NIL NIL)"#,
+                "text/html",
+                &[],
+                true,
+            ),
+            // Only an attachment: a text file named via Content-Type name,
+            // and an unnamed inline image (not listed).
+            (
+                r#"(("text" "plain" ("name" "piezimes.txt") NIL NIL "7bit" 5 1 NIL NIL NIL NIL)("image" "png" NIL NIL NIL "base64" 8 NIL ("inline" NIL) NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)"#,
+                "multipart/mixed",
+                &["piezimes.txt"],
+                false,
+            ),
+            // An unnamed text part marked as attachment is not readable text.
+            (
+                r#"(("text" "plain" NIL NIL NIL "7bit" 5 1 NIL ("attachment" NIL) NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)"#,
+                "multipart/mixed",
+                &[],
+                false,
+            ),
+            // Nested alternative/related plus a forwarded message whose
+            // attachment counts and whose text does not.
+            (
+                r#"((("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL)(("text" "html" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL)("image" "png" ("name" "logo.png") "<l>" NIL "base64" 4 NIL ("inline" NIL) NIL NIL) "related" ("boundary" "r") NIL NIL NIL) "alternative" ("boundary" "a") NIL NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 50 (NIL "s" NIL NIL NIL NIL NIL NIL NIL NIL) (("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL)("application" "zip" ("name" "inner.edoc") NIL NIL "base64" 4 NIL ("attachment" ("filename" "inner.edoc")) NIL NIL) "mixed" ("boundary" "i") NIL NIL NIL) 5 NIL NIL NIL NIL) "mixed" ("boundary" "o") NIL NIL NIL)"#,
+                "multipart/mixed",
+                &["logo.png", "inner.edoc"],
+                true,
+            ),
+            // A bounce: multipart/report with a named forwarded message.
+            (
+                r#"(("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL)("message" "delivery-status" NIL NIL NIL "7bit" 10 NIL NIL NIL NIL)("message" "rfc822" ("name" "orig.eml") NIL NIL "7bit" 50 (NIL "s" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL) 5 NIL NIL NIL NIL) "report" ("report-type" "delivery-status" "boundary" "b") NIL NIL NIL)"#,
+                "multipart/report",
+                &["orig.eml"],
+                true,
+            ),
+        ];
+        for (bs, ct, att, text) in cases {
+            let s = summary_of(bs);
+            assert_eq!(s.content_type, *ct, "{bs}");
+            assert_eq!(s.attachments, *att, "{bs}");
+            assert_eq!(s.has_text_parts, *text, "{bs}");
         }
     }
 }

@@ -38,11 +38,7 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -122,11 +118,7 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<ImapSession, Im
     }
 }
 
-async fn open(
-    cfg: &ImapConfig,
-    host: &str,
-    port: u16,
-) -> Result<async_imap::Client<Stream>, ImapError> {
+async fn open(cfg: &ImapConfig, host: &str, port: u16) -> Result<async_imap::Client<Stream>, ImapError> {
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|source| ImapError::Connect {
@@ -180,13 +172,12 @@ async fn wrap_tls(
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
     let config = crate::tls::client_config(cfg.ca_file.as_deref())?;
     let name = host.trim_start_matches('[').trim_end_matches(']');
-    let server_name = rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| {
-        ImapError::Tls {
+    let server_name =
+        rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| ImapError::Tls {
             host: host.to_string(),
             port,
             reason: format!("invalid server name: {e}"),
-        }
-    })?;
+        })?;
     tokio_rustls::TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
@@ -202,14 +193,11 @@ async fn read_greeting(
     host: &str,
     port: u16,
 ) -> Result<(), ImapError> {
-    let resp = client
-        .read_response()
-        .await
-        .map_err(|e| ImapError::Connect {
-            host: host.to_string(),
-            port,
-            source: e,
-        })?;
+    let resp = client.read_response().await.map_err(|e| ImapError::Connect {
+        host: host.to_string(),
+        port,
+        source: e,
+    })?;
     let Some(resp) = resp else {
         return Err(ImapError::Unexpected {
             op: format!("greeting from {host}:{port}"),

@@ -120,14 +120,13 @@ mod tests {
     use super::*;
 
     fn p(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn param_values() {
-        let cases: &[(&[(&str, &str)], &str, Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
             (&[("NAME", "plain.pdf")], "name", Some("plain.pdf")),
             (&[("filename", "a.pdf")], "name", None),
             (
@@ -148,10 +147,7 @@ mod tests {
             ),
             // continuations, mixed encoded and literal, out of order
             (
-                &[
-                    ("filename*1", "ums.edoc"),
-                    ("filename*0*", "utf-8''%C4%AAsniedz"),
-                ],
+                &[("filename*1", "ums.edoc"), ("filename*0*", "utf-8''%C4%AAsniedz")],
                 "filename",
                 Some("Īsniedzums.edoc"),
             ),

@@ -64,17 +64,9 @@ pub enum ImapError {
         secs: u64,
     },
     #[error("TLS with IMAP server {host}:{port} failed: {reason} (an internal CA? set imap.ca_file)")]
-    Tls {
-        host: String,
-        port: u16,
-        reason: String,
-    },
+    Tls { host: String, port: u16, reason: String },
     #[error("IMAP server {host}:{port} refused STARTTLS: {reason}; try security = \"tls\" on port 993")]
-    NoStartTls {
-        host: String,
-        port: u16,
-        reason: String,
-    },
+    NoStartTls { host: String, port: u16, reason: String },
     #[error(transparent)]
     TlsConfig(#[from] crate::tls::TlsError),
     #[error("security = \"plain\" sends the password unencrypted and is allowed only to a loopback host; {host} is not one: use \"tls\" or \"starttls\"")]
@@ -294,10 +286,7 @@ impl ImapSession {
     /// Headers of the given UIDs (any order, fetched in chunks of at most
     /// [`MAX_BATCH`]), ascending by UID. UIDs that no longer exist are
     /// simply missing from the result.
-    pub async fn fetch_headers_for(
-        &mut self,
-        uids: &[u32],
-    ) -> Result<Vec<FetchedHeader>, ImapError> {
+    pub async fn fetch_headers_for(&mut self, uids: &[u32]) -> Result<Vec<FetchedHeader>, ImapError> {
         let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -467,15 +456,10 @@ impl ImapSession {
                 .ok_or_else(|| lost("IDLE"))?;
             match resp.parsed() {
                 Response::Continue(_) => break,
-                Response::Done {
-                    tag: t, outcome, ..
-                } if *t == tag => {
+                Response::Done { tag: t, outcome, .. } if *t == tag => {
                     return Err(ImapError::Unexpected {
                         op: "IDLE".into(),
-                        detail: format!(
-                            "refused: {}",
-                            outcome.information.as_deref().unwrap_or("")
-                        ),
+                        detail: format!("refused: {}", outcome.information.as_deref().unwrap_or("")),
                     })
                 }
                 _ => {}
@@ -491,8 +475,7 @@ impl ImapSession {
                 .ok_or_else(|| lost("IDLE"))?;
             match resp.parsed() {
                 Response::Data {
-                    status: Status::Bye,
-                    ..
+                    status: Status::Bye, ..
                 } => return Err(lost("IDLE (server said BYE)")),
                 Response::Data { .. } | Response::Continue(_) => {} // "* OK Still here"
                 Response::MailboxData(MailboxDatum::Exists(_))
@@ -520,10 +503,7 @@ impl ImapSession {
                 })?
                 .map_err(|e| proto("DONE", e.into()))?
                 .ok_or_else(|| lost("DONE"))?;
-            if let Response::Done {
-                tag: t, status, ..
-            } = resp.parsed()
-            {
+            if let Response::Done { tag: t, status, .. } = resp.parsed() {
                 if *t == tag {
                     if *status != Status::Ok {
                         return Err(ImapError::Unexpected {

@@ -75,10 +75,7 @@ fn free_ports() -> (u16, u16) {
     // Hold both listeners at once so the two ports differ, then release.
     let a = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let b = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    (
-        a.local_addr().unwrap().port(),
-        b.local_addr().unwrap().port(),
-    )
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
 fn chown_nobody(p: &Path) {
@@ -225,8 +222,7 @@ impl Dovecot {
                     self.log_text()
                 ));
             }
-            if self.greets(self.port) && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
-            {
+            if self.greets(self.port) && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -378,9 +374,7 @@ impl Dovecot {
     pub fn deliver_file(&self, folder: &str, raw: &[u8], internaldate: DateTime<FixedOffset>) {
         let fdir = self.ensure_folder_dirs(folder);
         let n = UNIQUE.fetch_add(1, Ordering::SeqCst);
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap();
         let base = format!(
             "{}.M{}P{}Q{n}.replygate-test",
             now.as_secs(),
@@ -494,11 +488,7 @@ impl Dovecot {
     /// A logged-in blocking IMAP client on the plain port.
     pub fn client(&self) -> Client {
         let mut c = Client::connect(self.port);
-        c.command(&format!(
-            "LOGIN {} {}",
-            quote(&self.user),
-            quote(&self.password)
-        ));
+        c.command(&format!("LOGIN {} {}", quote(&self.user), quote(&self.password)));
         c
     }
 
