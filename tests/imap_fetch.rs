@@ -372,3 +372,16 @@ async fn support_future_dates_restart_and_uidvalidity_reset() {
     c.logout();
     assert_ne!(d.flags_snapshot("INBOX"), before);
 }
+
+#[tokio::test]
+async fn non_ascii_password_logs_in_with_authenticate_plain() {
+    let d = Dovecot::start_with_password("Pārbaude-ūdens \"7\"");
+    let mut s = imap::connect(&d.imap_config(), &d.password).await.unwrap();
+    assert_eq!(s.examine("INBOX").await.unwrap().exists, 0);
+    s.logout().await;
+    let err = imap::connect(&d.imap_config(), "Pārbaude-ūdens")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImapError::Auth { .. }), "{err}");
+    assert!(!err.to_string().contains("Pārbaude"), "{err}");
+}

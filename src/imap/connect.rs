@@ -90,9 +90,17 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<ImapSession, Im
         .map_err(|_| timed_out("connecting to"))??;
 
     let user = cfg.username.clone();
-    let login = tokio::time::timeout(CONNECT_TIMEOUT, client.login(&user, password))
-        .await
-        .map_err(|_| timed_out("logging in to"))?;
+    // LOGIN takes quoted strings, which carry only 7-bit text; non-ASCII
+    // credentials go base64-encoded through AUTHENTICATE PLAIN instead.
+    let login = if user.is_ascii() && password.is_ascii() {
+        tokio::time::timeout(CONNECT_TIMEOUT, client.login(&user, password)).await
+    } else {
+        let auth = PlainAuth {
+            response: Some(format!("\0{user}\0{password}").into_bytes()),
+        };
+        tokio::time::timeout(CONNECT_TIMEOUT, client.authenticate("PLAIN", auth)).await
+    }
+    .map_err(|_| timed_out("logging in to"))?;
     match login {
         Ok(session) => {
             tracing::debug!(%host, port, %user, "IMAP login ok");
@@ -115,6 +123,19 @@ pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<ImapSession, Im
                 reason,
             })
         }
+    }
+}
+
+/// SASL PLAIN (RFC 4616): the credentials once, then empty answers.
+struct PlainAuth {
+    response: Option<Vec<u8>>,
+}
+
+impl async_imap::Authenticator for PlainAuth {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.response.take().unwrap_or_default()
     }
 }
 

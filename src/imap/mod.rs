@@ -550,6 +550,21 @@ mod tests {
         assert_eq!(imap_date(t), "\"05-Nov-2026 08:03:09 +0000\"");
     }
 
+    /// async-imap parses INTERNALDATE with this chrono format; servers may
+    /// space-pad the day (RFC 3501 `date-day-fixed`).
+    #[test]
+    fn internaldate_forms_parse() {
+        let want = Utc.with_ymd_and_hms(2026, 11, 5, 6, 0, 0).unwrap();
+        for s in [
+            "05-Nov-2026 08:00:00 +0200",
+            " 5-Nov-2026 08:00:00 +0200",
+            "5-Nov-2026 08:00:00 +0200",
+        ] {
+            let t = DateTime::parse_from_str(s, "%d-%b-%Y %H:%M:%S %z");
+            assert_eq!(t.map(|t| t.with_timezone(&Utc)), Ok(want), "{s:?}");
+        }
+    }
+
     #[test]
     fn errors_say_what_and_where() {
         let e = ImapError::FolderMissing {

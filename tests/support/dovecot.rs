@@ -123,6 +123,16 @@ fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
 impl Dovecot {
     /// Start a fresh server with an empty mailbox (INBOX and Sent exist).
     pub fn start() -> Dovecot {
+        Dovecot::start_with_password("Test-Pa55word.7")
+    }
+
+    /// Like [`Dovecot::start`] with a chosen password (any text without
+    /// `:` or a line break, non-ASCII allowed).
+    pub fn start_with_password(password: &str) -> Dovecot {
+        assert!(
+            !password.contains([':', '\n', '\r']),
+            "password unusable in a passwd-file"
+        );
         let bin = dovecot_binary();
         let mut dir = tempfile::Builder::new()
             .prefix("replygate-dovecot-")
@@ -141,7 +151,7 @@ impl Dovecot {
         let maildir = home.join("Maildir");
 
         let user = "pasts@example.lv".to_string();
-        let password = "Test-Pa55word.7".to_string();
+        let password = password.to_string();
         let passwd = root.join("passwd");
         fs::write(
             &passwd,
