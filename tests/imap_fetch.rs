@@ -314,6 +314,42 @@ async fn large_message_is_cut_at_the_limit() {
 }
 
 #[tokio::test]
+async fn large_multipart_gives_its_text_parts_even_after_the_attachment() {
+    let d = Dovecot::start();
+    let mut b64 = String::new();
+    while b64.len() < (imap::FULL_FETCH_LIMIT as usize) + 500_000 {
+        b64.push_str("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA\n");
+    }
+    let raw = crlf(&format!(
+        "From: Jānis <janis@example.lv>\nTo: klients@example.com\nSubject: Re: Jautājums\n\
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"m\"\n\n\
+         --m\nContent-Type: text/plain; charset=utf-8\n\nSveiki, skat. pielikumu.\n\
+         --m\nContent-Type: image/png; name=\"scan.png\"\nContent-Disposition: attachment; filename=\"scan.png\"\n\
+         Content-Transfer-Encoding: base64\n\n{b64}\
+         --m\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n\
+         Ar cie=C5=86u,\nJ=C4=81nis B=C4=93rzi=C5=86=C5=A1\nTel. 67000000\n--m--\n"
+    ));
+    d.append("Sent", &raw, date(8));
+    let mut s = imap::connect(&d.imap_config(), &d.password).await.unwrap();
+    s.examine("Sent").await.unwrap();
+    let got = s.fetch_full(1).await.unwrap().unwrap();
+    assert!(got.len() < 10_000, "only text parts: {} bytes", got.len());
+    let m = mail_parser::MessageParser::default().parse(&got).unwrap();
+    assert_eq!(m.subject(), Some("Re: Jautājums"));
+    let texts: Vec<String> = (0..4)
+        .filter_map(|i| m.body_text(i))
+        .map(|t| t.into_owned())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("Sveiki")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("Ar cieņu,\r\nJānis Bērziņš")),
+        "{texts:?}"
+    );
+    s.logout().await;
+    assert_eq!(d.uid_flags("Sent").values().collect::<Vec<_>>(), vec![""]);
+}
+
+#[tokio::test]
 async fn idle_reports_new_mail_and_times_out_quietly() {
     let d = Dovecot::start();
     let mut s = imap::connect(&d.imap_config(), &d.password).await.unwrap();

@@ -92,6 +92,42 @@ fn walk(bs: &BodyStructure<'_>, count_text: bool, depth: usize, s: &mut Summary)
     }
 }
 
+/// Section numbers (e.g. `[2, 1]` for `2.1`) and sizes of the readable
+/// text parts of a multipart message, in order, not descending into
+/// attached messages. Empty for a single-part message.
+pub fn text_sections(bs: &BodyStructure<'_>) -> Vec<(Vec<u32>, u32)> {
+    let mut out = Vec::new();
+    if matches!(bs, BodyStructure::Multipart { .. }) {
+        sections(bs, &mut Vec::new(), 0, &mut out);
+    }
+    out
+}
+
+fn sections(bs: &BodyStructure<'_>, path: &mut Vec<u32>, depth: usize, out: &mut Vec<(Vec<u32>, u32)>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match bs {
+        BodyStructure::Multipart { bodies, .. } => {
+            for (i, b) in bodies.iter().enumerate() {
+                path.push(i as u32 + 1);
+                sections(b, path, depth + 1, out);
+                path.pop();
+            }
+        }
+        BodyStructure::Text { common, other, .. } => {
+            let disp = common.disposition.as_ref();
+            let attachment = disp.is_some_and(|d| d.ty.eq_ignore_ascii_case("attachment"))
+                || disp.is_some_and(|d| param_value(&owned(&d.params), "filename").is_some())
+                || param_value(&owned(&common.ty.params), "name").is_some();
+            if !attachment {
+                out.push((path.clone(), other.octets));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +211,28 @@ mod tests {
             assert_eq!(s.attachments, *att, "{bs}");
             assert_eq!(s.has_text_parts, *text, "{bs}");
         }
+    }
+
+    #[test]
+    fn text_sections_of_nested_parts() {
+        let bs = r#"(("image" "jpeg" ("name" "a.jpg") NIL NIL "base64" 3000000 NIL ("attachment" NIL) NIL NIL)(("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)("text" "html" NIL NIL NIL "7bit" 20 1 NIL NIL NIL NIL) "alternative" ("boundary" "a") NIL NIL NIL)("text" "plain" ("name" "x.txt") NIL NIL "7bit" 5 1 NIL NIL NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 50 (NIL "s" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" NIL NIL NIL "7bit" 1 1 NIL NIL NIL NIL) 5 NIL NIL NIL NIL)("text" "plain" NIL NIL NIL "7bit" 7 1 NIL NIL NIL NIL) "mixed" ("boundary" "o") NIL NIL NIL)"#;
+        let line = format!("* 1 FETCH (BODYSTRUCTURE {bs})\r\n");
+        let (_, resp) = Response::parse(line.as_bytes()).unwrap();
+        let Response::Fetch(_, attrs) = resp else { panic!() };
+        let Some(AttributeValue::BodyStructure(b)) = attrs.first() else {
+            panic!()
+        };
+        assert_eq!(
+            text_sections(b),
+            vec![(vec![2, 1], 10), (vec![2, 2], 20), (vec![5], 7)]
+        );
+        let single = r#"("text" "plain" NIL NIL NIL "7bit" 7 1 NIL NIL NIL NIL)"#;
+        let line = format!("* 1 FETCH (BODYSTRUCTURE {single})\r\n");
+        let (_, resp) = Response::parse(line.as_bytes()).unwrap();
+        let Response::Fetch(_, attrs) = resp else { panic!() };
+        let Some(AttributeValue::BodyStructure(b)) = attrs.first() else {
+            panic!()
+        };
+        assert!(text_sections(b).is_empty());
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! Memory stays bounded: headers are fetched in batches of at most
 //! [`MAX_BATCH`] messages, whole messages are capped at
-//! [`FULL_FETCH_LIMIT`] bytes, and the unsolicited-response channel is
+//! about [`FULL_FETCH_LIMIT`] bytes, and the unsolicited-response channel is
 //! drained after every command.
 //!
 //! Folder names are given in readable form (`Nosūtītās`) and sent in IMAP
@@ -24,22 +24,18 @@ pub mod utf7;
 use std::future::Future;
 use std::time::Duration;
 
-use async_imap::imap_proto::{MailboxDatum, NameAttribute, Response, Status};
+use async_imap::imap_proto::{MailboxDatum, MessageSection, NameAttribute, Response, SectionPath, Status};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 
-pub use bodystructure::{summarize, Summary};
+pub use bodystructure::{summarize, text_sections, Summary};
 pub use connect::{connect, is_loopback, Stream, CONNECT_TIMEOUT};
 
 /// Most messages asked for in one `UID FETCH` of headers.
 pub const MAX_BATCH: usize = 200;
 
-/// Largest number of bytes fetched of one whole message. Larger messages are
-/// fetched partially (`BODY.PEEK[]<0.LIMIT>`): the header and the first
-/// parts, which is where the text of a staff reply or a bounce lives; parts
-/// after the cut (usually big attachments) are lost or truncated. Callers
-/// parse the result leniently. The simpler choice over reassembling text
-/// parts from BODYSTRUCTURE, at the cost of a cut trailing part.
+/// Largest message fetched whole; see [`ImapSession::fetch_full`] for what
+/// larger ones give.
 pub const FULL_FETCH_LIMIT: u32 = 2 * 1024 * 1024;
 
 /// Time allowed for one command and its whole response.
@@ -193,6 +189,57 @@ pub fn uid_set(uids: &[u32]) -> String {
         }
         i += 1;
     }
+    out
+}
+
+/// Boundary of a reassembled text-parts message ("=_" never occurs in
+/// base64 or quoted-printable text).
+const PARTIAL_BOUNDARY: &str = "=_replygate_text_parts_=";
+
+/// A MIME message from the original `header` and `(MIME header, body)` of
+/// some parts: the original Content-Type/Content-Transfer-Encoding are
+/// replaced by a multipart/mixed holding the parts.
+pub fn reassemble(header: &[u8], parts: &[(&[u8], &[u8])], original_size: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + 256);
+    let mut dropping = false;
+    for line in header.split_inclusive(|b| *b == b'\n') {
+        let trimmed = line.strip_suffix(b"\n").unwrap_or(line);
+        let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+        if trimmed.is_empty() {
+            continue; // the blank line ending the header
+        }
+        if !matches!(line[0], b' ' | b'\t') {
+            let name = trimmed.split(|b| *b == b':').next().unwrap_or_default();
+            let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+            dropping = name == "content-type" || name == "content-transfer-encoding";
+        }
+        if !dropping {
+            out.extend_from_slice(trimmed);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(
+        format!(
+            "Content-Type: multipart/mixed; boundary=\"{PARTIAL_BOUNDARY}\"\r\n\
+             X-Replygate-Partial: text parts only; the message has {original_size} bytes\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    for (mime, body) in parts {
+        out.extend_from_slice(format!("--{PARTIAL_BOUNDARY}\r\n").as_bytes());
+        out.extend_from_slice(mime);
+        if !mime.ends_with(b"\r\n\r\n") && !mime.ends_with(b"\n\n") {
+            out.extend_from_slice(if mime.ends_with(b"\n") {
+                b"\r\n"
+            } else {
+                b"\r\n\r\n"
+            });
+        }
+        out.extend_from_slice(body);
+        // The CRLF before a boundary belongs to the boundary (RFC 2046).
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{PARTIAL_BOUNDARY}--\r\n").as_bytes());
     out
 }
 
@@ -351,11 +398,19 @@ impl ImapSession {
         self.fetch_headers_for(take).await
     }
 
-    /// The whole message (`BODY.PEEK[]`, so \Seen stays as it was), cut at
-    /// [`FULL_FETCH_LIMIT`] bytes; `None` if the UID no longer exists.
+    /// The whole message (`BODY.PEEK[]`, so \\Seen stays as it was); `None`
+    /// if the UID no longer exists.
+    ///
+    /// A message larger than [`FULL_FETCH_LIMIT`] is not fetched whole:
+    /// for a multipart one the result is a small valid MIME message made of
+    /// the original header and only its readable text parts (from
+    /// BODYSTRUCTURE, in order, while they fit the limit), marked with
+    /// `X-Replygate-Partial`; a large single-part message is cut at the
+    /// limit. So a staff reply whose signature follows a big attachment is
+    /// still read whole.
     pub async fn fetch_full(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
         let op = format!("UID FETCH {uid} BODY.PEEK[]");
-        let query = format!("(UID RFC822.SIZE BODY.PEEK[]<0.{FULL_FETCH_LIMIT}>)");
+        let query = format!("(UID RFC822.SIZE BODYSTRUCTURE BODY.PEEK[]<0.{FULL_FETCH_LIMIT}>)");
         let session = &mut self.session;
         let uid_s = uid.to_string();
         let res = timed(&self.server, &op, async {
@@ -365,11 +420,70 @@ impl ImapSession {
         .await;
         self.drain();
         let fetches = res?;
-        let body = fetches
+        let Some(f) = fetches.iter().find(|f| f.uid == Some(uid) && f.body().is_some()) else {
+            return Ok(None);
+        };
+        let body = f.body().map(<[u8]>::to_vec).unwrap_or_default();
+        let size = f.size.unwrap_or(0);
+        if size <= FULL_FETCH_LIMIT {
+            return Ok(Some(body));
+        }
+        let mut budget = FULL_FETCH_LIMIT;
+        let mut wanted: Vec<Vec<u32>> = Vec::new();
+        for (path, octets) in f.bodystructure().map(text_sections).unwrap_or_default() {
+            if octets <= budget {
+                budget -= octets;
+                wanted.push(path);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Some(body));
+        }
+        drop(fetches);
+        self.fetch_text_parts(uid, size, &wanted).await
+    }
+
+    async fn fetch_text_parts(
+        &mut self,
+        uid: u32,
+        size: u32,
+        wanted: &[Vec<u32>],
+    ) -> Result<Option<Vec<u8>>, ImapError> {
+        let names: Vec<String> = wanted
             .iter()
-            .filter(|f| f.uid == Some(uid))
-            .find_map(|f| f.body().map(<[u8]>::to_vec));
-        Ok(body)
+            .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
+            .collect();
+        let mut query = String::from("(UID BODY.PEEK[HEADER]");
+        for n in &names {
+            query.push_str(&format!(" BODY.PEEK[{n}.MIME] BODY.PEEK[{n}]"));
+        }
+        query.push(')');
+        let op = format!("UID FETCH {uid} text parts");
+        let session = &mut self.session;
+        let uid_s = uid.to_string();
+        let res = timed(&self.server, &op, async {
+            let stream = session.uid_fetch(&uid_s, &query).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.drain();
+        let fetches = res?;
+        let Some(f) = fetches
+            .iter()
+            .find(|f| f.uid == Some(uid) && f.header().is_some())
+        else {
+            return Ok(None);
+        };
+        let header = f.header().unwrap_or_default();
+        let mut parts = Vec::new();
+        for path in wanted {
+            let mime = f.section(&SectionPath::Part(path.clone(), Some(MessageSection::Mime)));
+            let body = f.section(&SectionPath::Part(path.clone(), None));
+            if let (Some(m), Some(b)) = (mime, body) {
+                parts.push((m, b));
+            }
+        }
+        Ok(Some(reassemble(header, &parts, size)))
     }
 
     /// APPEND `raw` to `folder`, optionally \Seen and with an INTERNALDATE
@@ -548,6 +662,39 @@ mod tests {
     fn append_date_format() {
         let t = Utc.with_ymd_and_hms(2026, 11, 5, 8, 3, 9).unwrap();
         assert_eq!(imap_date(t), "\"05-Nov-2026 08:03:09 +0000\"");
+    }
+
+    #[test]
+    fn reassembled_text_parts_parse_as_mime() {
+        let header = b"From: J\xc4\x81nis <j@example.lv>\r\nSubject: Atbilde\r\n\
+            Content-Type: multipart/mixed;\r\n boundary=\"orig\"\r\n\
+            Content-Transfer-Encoding: 7bit\r\nMessage-ID: <a@b>\r\n\r\n";
+        let parts: Vec<(&[u8], &[u8])> = vec![
+            (
+                b"Content-Type: text/plain; charset=utf-8\r\n\r\n",
+                b"Labdien!\r\n",
+            ),
+            (
+                b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                b"PHA+QXIgY2llxYZ1PC9wPg==",
+            ),
+        ];
+        let raw = reassemble(header, &parts, 3_000_000);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("orig"), "{text}");
+        assert!(text.contains("Message-ID: <a@b>\r\n"), "{text}");
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.subject(), Some("Atbilde"));
+        assert_eq!(m.body_text(0).as_deref(), Some("Labdien!\r\n"));
+        let html: Vec<String> = (0..3)
+            .filter_map(|i| m.body_html(i))
+            .map(|h| h.into_owned())
+            .collect();
+        assert!(html.iter().any(|h| h.contains("<p>Ar cieņu</p>")), "{html:?}");
+        assert_eq!(
+            m.header_raw("X-Replygate-Partial").map(str::trim),
+            Some("text parts only; the message has 3000000 bytes")
+        );
     }
 
     /// async-imap parses INTERNALDATE with this chrono format; servers may
