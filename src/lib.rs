@@ -22,6 +22,12 @@ pub mod cli;
 pub mod config;
 pub mod secret;
 
+// Edges
+pub mod imap;
+pub mod pipeline;
+pub mod sync;
+pub mod tls;
+
 // State and rules
 pub mod admin;
 pub mod engine;
@@ -30,5 +36,6 @@ pub mod tracker;
 
 // Outgoing mail
 pub mod compose;
+pub mod outbox;
 pub mod smtp;
 pub mod templates;

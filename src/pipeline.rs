@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crate::calendar::Calendar;
 use crate::classify::{ClassifySettings, FolderKind};
 use crate::config::Config;
-use crate::engine::{self, Action, History};
+use crate::engine::{self, History};
 use crate::imap::{self, ImapSession};
 use crate::interim::InterimMatcher;
 use crate::outbox::{self, Composer};
@@ -58,7 +58,7 @@ impl Context {
 
     /// The instant before which mail is history (SPEC §2 first start).
     pub fn cutoff(&self, store: &mut Store, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-        if let Some(t) = self.cfg.start_from(self.cal.tz())? {
+        if let Some(t) = self.cfg.start_from() {
             return Ok(t);
         }
         let first = store.read().meta("first_run_at")?;

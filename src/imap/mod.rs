@@ -1,0 +1,729 @@
+//! The IMAP edge: read-only access to the shared mailbox.
+//!
+//! Only these commands are ever sent: LOGIN, STARTTLS, EXAMINE (never
+//! SELECT), `UID SEARCH`, `UID FETCH` with `BODY.PEEK` (never a plain `BODY[`,
+//! which would set \Seen), LIST, APPEND (to the save-copy folder only),
+//! IDLE/DONE and LOGOUT. Nothing here can STORE, COPY, MOVE or EXPUNGE.
+//!
+//! Memory stays bounded: headers are fetched in batches of at most
+//! [`MAX_BATCH`] messages, whole messages are capped at
+//! about [`FULL_FETCH_LIMIT`] bytes, and the unsolicited-response channel is
+//! drained after every command.
+//!
+//! Folder names are given in readable form (`Nosūtītās`) and sent in IMAP
+//! modified UTF-7.
+//!
+//! After any error other than [`ImapError::FolderMissing`] the session may
+//! be mid-command: drop it and [`connect`] again.
+
+mod bodystructure;
+mod connect;
+pub mod decode;
+pub mod utf7;
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_imap::imap_proto::{MailboxDatum, MessageSection, NameAttribute, Response, SectionPath, Status};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+
+pub use bodystructure::{summarize, text_sections, Summary};
+pub use connect::{connect, is_loopback, Stream, CONNECT_TIMEOUT};
+
+/// Most messages asked for in one `UID FETCH` of headers.
+pub const MAX_BATCH: usize = 200;
+
+/// Largest message fetched whole; see [`ImapSession::fetch_full`] for what
+/// larger ones give.
+pub const FULL_FETCH_LIMIT: u32 = 2 * 1024 * 1024;
+
+/// Time allowed for one command and its whole response.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Everything that can go wrong at the IMAP edge. Messages never contain
+/// the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to IMAP server {host}:{port}: {source}; check imap.host and imap.port")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("timed out after {secs} s {what} IMAP server {host}:{port}")]
+    Timeout {
+        host: String,
+        port: u16,
+        what: &'static str,
+        secs: u64,
+    },
+    #[error("TLS with IMAP server {host}:{port} failed: {reason} (an internal CA? set imap.ca_file)")]
+    Tls { host: String, port: u16, reason: String },
+    #[error("IMAP server {host}:{port} refused STARTTLS: {reason}; try security = \"tls\" on port 993")]
+    NoStartTls { host: String, port: u16, reason: String },
+    #[error(transparent)]
+    TlsConfig(#[from] crate::tls::TlsError),
+    #[error("security = \"plain\" sends the password unencrypted and is allowed only to a loopback host; {host} is not one: use \"tls\" or \"starttls\"")]
+    PlainRefused { host: String },
+    #[error("IMAP server {host}:{port} refused the login of {user}: {reason}; check imap.username and the password file/variable")]
+    Auth {
+        host: String,
+        port: u16,
+        user: String,
+        reason: String,
+    },
+    #[error("IMAP folder \"{folder}\" does not exist on {server}; existing folders: {}", existing.join(", "))]
+    FolderMissing {
+        folder: String,
+        server: String,
+        existing: Vec<String>,
+    },
+    #[error("IMAP {op} on {server} timed out after {secs} s")]
+    CommandTimeout { op: String, server: String, secs: u64 },
+    #[error("IMAP {op} on {server} failed: {source}")]
+    Protocol {
+        op: String,
+        server: String,
+        #[source]
+        source: async_imap::error::Error,
+    },
+    #[error("IMAP server sent something unexpected during {op}: {detail}")]
+    Unexpected { op: String, detail: String },
+}
+
+/// State of an EXAMINE'd folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub uidvalidity: u32,
+    /// 0 when the server did not say (then UIDs are found by SEARCH anyway).
+    pub uidnext: u32,
+    pub exists: u32,
+}
+
+/// What the gateway knows of a message without reading its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedHeader {
+    pub uid: u32,
+    /// The server's delivery time (INTERNALDATE), the case's receipt time.
+    pub internaldate: DateTime<Utc>,
+    /// RFC822.SIZE in bytes.
+    pub size: u32,
+    /// The raw header block (`BODY.PEEK[HEADER]`).
+    pub header: Vec<u8>,
+    /// Attachment file names, decoded (RFC 2231 / RFC 2047).
+    pub attachments: Vec<String>,
+    /// At least one readable text part (text/plain or text/html, not an attachment).
+    pub has_text_parts: bool,
+    /// Top-level content type, lower case, e.g. `multipart/mixed`.
+    pub content_type: String,
+}
+
+/// How an [`ImapSession::idle_wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleOutcome {
+    /// The server reported a change (new message, expunge, flags).
+    Changed,
+    /// Nothing happened within the timeout.
+    Timeout,
+}
+
+type Session = async_imap::Session<Stream>;
+
+/// An authenticated IMAP session (see the module doc for what it may send).
+pub struct ImapSession {
+    session: Session,
+    server: String,
+}
+
+impl std::fmt::Debug for ImapSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapSession")
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+/// Run one command future under [`COMMAND_TIMEOUT`], mapping errors.
+async fn timed<T, F>(server: &str, op: &str, fut: F) -> Result<T, ImapError>
+where
+    F: Future<Output = Result<T, async_imap::error::Error>>,
+{
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Err(_) => Err(ImapError::CommandTimeout {
+            op: op.to_string(),
+            server: server.to_string(),
+            secs: COMMAND_TIMEOUT.as_secs(),
+        }),
+        Ok(Err(source)) => Err(ImapError::Protocol {
+            op: op.to_string(),
+            server: server.to_string(),
+            source,
+        }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// `1:5,7,9:12` from sorted, deduplicated UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut v: Vec<u32> = uids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < v.len() {
+        let start = v[i];
+        let mut end = start;
+        while i + 1 < v.len() && v[i + 1] == end + 1 {
+            end += 1;
+            i += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Boundary of a reassembled text-parts message ("=_" never occurs in
+/// base64 or quoted-printable text).
+const PARTIAL_BOUNDARY: &str = "=_replygate_text_parts_=";
+
+/// A MIME message from the original `header` and `(MIME header, body)` of
+/// some parts: the original Content-Type/Content-Transfer-Encoding are
+/// replaced by a multipart/mixed holding the parts.
+pub fn reassemble(header: &[u8], parts: &[(&[u8], &[u8])], original_size: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + 256);
+    let mut dropping = false;
+    for line in header.split_inclusive(|b| *b == b'\n') {
+        let trimmed = line.strip_suffix(b"\n").unwrap_or(line);
+        let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+        if trimmed.is_empty() {
+            continue; // the blank line ending the header
+        }
+        if !matches!(line[0], b' ' | b'\t') {
+            let name = trimmed.split(|b| *b == b':').next().unwrap_or_default();
+            let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+            dropping = name == "content-type" || name == "content-transfer-encoding";
+        }
+        if !dropping {
+            out.extend_from_slice(trimmed);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(
+        format!(
+            "Content-Type: multipart/mixed; boundary=\"{PARTIAL_BOUNDARY}\"\r\n\
+             X-Replygate-Partial: text parts only; the message has {original_size} bytes\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    for (mime, body) in parts {
+        out.extend_from_slice(format!("--{PARTIAL_BOUNDARY}\r\n").as_bytes());
+        out.extend_from_slice(mime);
+        if !mime.ends_with(b"\r\n\r\n") && !mime.ends_with(b"\n\n") {
+            out.extend_from_slice(if mime.ends_with(b"\n") {
+                b"\r\n"
+            } else {
+                b"\r\n\r\n"
+            });
+        }
+        out.extend_from_slice(body);
+        // The CRLF before a boundary belongs to the boundary (RFC 2046).
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{PARTIAL_BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+/// `"24-Nov-2026 10:00:00 +0000"` with the quotes, as APPEND wants it.
+pub fn imap_date(t: DateTime<Utc>) -> String {
+    format!("\"{}\"", t.format("%d-%b-%Y %H:%M:%S %z"))
+}
+
+fn is_no(e: &ImapError) -> bool {
+    matches!(
+        e,
+        ImapError::Protocol {
+            source: async_imap::error::Error::No(_) | async_imap::error::Error::Append,
+            ..
+        }
+    )
+}
+
+impl ImapSession {
+    fn new(session: Session, host: String, port: u16) -> ImapSession {
+        ImapSession {
+            session,
+            server: format!("{host}:{port}"),
+        }
+    }
+
+    /// `host:port` of the server, for messages.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Throw away unsolicited responses (the channel holds 100 and then
+    /// silently drops); the gateway re-reads state by UID instead.
+    fn drain(&mut self) {
+        while self.session.unsolicited_responses.try_recv().is_ok() {}
+    }
+
+    /// After a NO on `folder`: FolderMissing if it is not in LIST, else `err`.
+    async fn missing_or(&mut self, folder: &str, err: ImapError) -> ImapError {
+        if !is_no(&err) {
+            return err;
+        }
+        match self.list_folders().await {
+            Ok(existing) if !existing.iter().any(|f| f == folder) => ImapError::FolderMissing {
+                folder: folder.to_string(),
+                server: self.server.clone(),
+                existing,
+            },
+            _ => err,
+        }
+    }
+
+    /// Open `folder` read-only (EXAMINE). Flags and \Recent stay untouched.
+    pub async fn examine(&mut self, folder: &str) -> Result<FolderStatus, ImapError> {
+        let op = format!("EXAMINE {folder}");
+        let wire = utf7::encode(folder);
+        let res = timed(&self.server, &op, self.session.examine(&wire)).await;
+        self.drain();
+        let mbox = match res {
+            Ok(m) => m,
+            Err(e) => return Err(self.missing_or(folder, e).await),
+        };
+        let uidvalidity = mbox.uid_validity.ok_or_else(|| ImapError::Unexpected {
+            op: op.clone(),
+            detail: "no UIDVALIDITY in the response".into(),
+        })?;
+        Ok(FolderStatus {
+            uidvalidity,
+            uidnext: mbox.uid_next.unwrap_or(0),
+            exists: mbox.exists,
+        })
+    }
+
+    /// UIDs >= `from_uid` in the examined folder, ascending (`UID SEARCH`).
+    pub async fn uids_from(&mut self, from_uid: u32) -> Result<Vec<u32>, ImapError> {
+        let from = from_uid.max(1);
+        let op = format!("UID SEARCH UID {from}:*");
+        let res = timed(
+            &self.server,
+            &op,
+            self.session.uid_search(format!("UID {from}:*")),
+        )
+        .await;
+        self.drain();
+        // `n:*` matches the last message even when n > its UID: filter.
+        let mut uids: Vec<u32> = res?.into_iter().filter(|u| *u >= from).collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// Headers of the given UIDs (any order, fetched in chunks of at most
+    /// [`MAX_BATCH`]), ascending by UID. UIDs that no longer exist are
+    /// simply missing from the result.
+    pub async fn fetch_headers_for(&mut self, uids: &[u32]) -> Result<Vec<FetchedHeader>, ImapError> {
+        let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(MAX_BATCH) {
+            let set = uid_set(chunk);
+            let op = format!("UID FETCH {set} headers");
+            let session = &mut self.session;
+            let res = timed(&self.server, &op, async {
+                let stream = session
+                    .uid_fetch(
+                        &set,
+                        "(UID INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER])",
+                    )
+                    .await?;
+                stream.try_collect::<Vec<_>>().await
+            })
+            .await;
+            self.drain();
+            for f in res? {
+                let Some(uid) = f.uid else { continue };
+                if chunk.binary_search(&uid).is_err() {
+                    continue; // an unsolicited FETCH for another message
+                }
+                let Some(header) = f.header() else {
+                    continue; // e.g. a flags update for a requested UID
+                };
+                let internaldate = f.internal_date().ok_or_else(|| ImapError::Unexpected {
+                    op: op.clone(),
+                    detail: format!("no readable INTERNALDATE for UID {uid}"),
+                })?;
+                let summary = f.bodystructure().map(summarize).unwrap_or_default();
+                out.push(FetchedHeader {
+                    uid,
+                    internaldate: internaldate.with_timezone(&Utc),
+                    size: f.size.unwrap_or(0),
+                    header: header.to_vec(),
+                    attachments: summary.attachments,
+                    has_text_parts: summary.has_text_parts,
+                    content_type: summary.content_type,
+                });
+            }
+        }
+        out.sort_by_key(|h| h.uid);
+        out.dedup_by_key(|h| h.uid);
+        Ok(out)
+    }
+
+    /// The next at most `batch` (capped at [`MAX_BATCH`]) messages with
+    /// UID >= `from_uid`, ascending. Continue from the last UID + 1.
+    pub async fn fetch_headers(
+        &mut self,
+        from_uid: u32,
+        batch: u32,
+    ) -> Result<Vec<FetchedHeader>, ImapError> {
+        let n = (batch as usize).clamp(1, MAX_BATCH);
+        let uids = self.uids_from(from_uid).await?;
+        let take = &uids[..uids.len().min(n)];
+        if take.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.fetch_headers_for(take).await
+    }
+
+    /// The whole message (`BODY.PEEK[]`, so \\Seen stays as it was); `None`
+    /// if the UID no longer exists.
+    ///
+    /// A message larger than [`FULL_FETCH_LIMIT`] is not fetched whole:
+    /// for a multipart one the result is a small valid MIME message made of
+    /// the original header and only its readable text parts (from
+    /// BODYSTRUCTURE, in order, while they fit the limit), marked with
+    /// `X-Replygate-Partial`; a large single-part message is cut at the
+    /// limit. So a staff reply whose signature follows a big attachment is
+    /// still read whole.
+    pub async fn fetch_full(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
+        let op = format!("UID FETCH {uid} BODY.PEEK[]");
+        let query = format!("(UID RFC822.SIZE BODYSTRUCTURE BODY.PEEK[]<0.{FULL_FETCH_LIMIT}>)");
+        let session = &mut self.session;
+        let uid_s = uid.to_string();
+        let res = timed(&self.server, &op, async {
+            let stream = session.uid_fetch(&uid_s, &query).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.drain();
+        let fetches = res?;
+        let Some(f) = fetches.iter().find(|f| f.uid == Some(uid) && f.body().is_some()) else {
+            return Ok(None);
+        };
+        let body = f.body().map(<[u8]>::to_vec).unwrap_or_default();
+        let size = f.size.unwrap_or(0);
+        if size <= FULL_FETCH_LIMIT {
+            return Ok(Some(body));
+        }
+        let mut budget = FULL_FETCH_LIMIT;
+        let mut wanted: Vec<Vec<u32>> = Vec::new();
+        for (path, octets) in f.bodystructure().map(text_sections).unwrap_or_default() {
+            if octets <= budget {
+                budget -= octets;
+                wanted.push(path);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Some(body));
+        }
+        drop(fetches);
+        self.fetch_text_parts(uid, size, &wanted).await
+    }
+
+    async fn fetch_text_parts(
+        &mut self,
+        uid: u32,
+        size: u32,
+        wanted: &[Vec<u32>],
+    ) -> Result<Option<Vec<u8>>, ImapError> {
+        let names: Vec<String> = wanted
+            .iter()
+            .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
+            .collect();
+        let mut query = String::from("(UID BODY.PEEK[HEADER]");
+        for n in &names {
+            query.push_str(&format!(" BODY.PEEK[{n}.MIME] BODY.PEEK[{n}]"));
+        }
+        query.push(')');
+        let op = format!("UID FETCH {uid} text parts");
+        let session = &mut self.session;
+        let uid_s = uid.to_string();
+        let res = timed(&self.server, &op, async {
+            let stream = session.uid_fetch(&uid_s, &query).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.drain();
+        let fetches = res?;
+        let Some(f) = fetches
+            .iter()
+            .find(|f| f.uid == Some(uid) && f.header().is_some())
+        else {
+            return Ok(None);
+        };
+        let header = f.header().unwrap_or_default();
+        let mut parts = Vec::new();
+        for path in wanted {
+            let mime = f.section(&SectionPath::Part(path.clone(), Some(MessageSection::Mime)));
+            let body = f.section(&SectionPath::Part(path.clone(), None));
+            if let (Some(m), Some(b)) = (mime, body) {
+                parts.push((m, b));
+            }
+        }
+        Ok(Some(reassemble(header, &parts, size)))
+    }
+
+    /// APPEND `raw` to `folder`, optionally \Seen and with an INTERNALDATE
+    /// (for `smtp.save_copy_to`). The folder must exist.
+    pub async fn append(
+        &mut self,
+        folder: &str,
+        raw: &[u8],
+        seen: bool,
+        internaldate: Option<DateTime<Utc>>,
+    ) -> Result<(), ImapError> {
+        let op = format!("APPEND {folder}");
+        let wire = utf7::encode(folder);
+        let date = internaldate.map(imap_date);
+        let flags = if seen { Some("(\\Seen)") } else { None };
+        let res = timed(
+            &self.server,
+            &op,
+            self.session.append(&wire, flags, date.as_deref(), raw),
+        )
+        .await;
+        self.drain();
+        match res {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.missing_or(folder, e).await),
+        }
+    }
+
+    /// Names of all selectable folders (decoded from modified UTF-7).
+    pub async fn list_folders(&mut self) -> Result<Vec<String>, ImapError> {
+        let session = &mut self.session;
+        let res = timed(&self.server, "LIST", async {
+            let stream = session.list(Some(""), Some("*")).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.drain();
+        let mut names: Vec<String> = res?
+            .iter()
+            .filter(|n| {
+                !n.attributes().iter().any(|a| match a {
+                    NameAttribute::NoSelect => true,
+                    NameAttribute::Extension(x) => x.eq_ignore_ascii_case("\\NonExistent"),
+                    _ => false,
+                })
+            })
+            .map(|n| utf7::decode(n.name()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Wait up to `timeout` for a change in the examined folder with IDLE,
+    /// then end IDLE. Call again to keep waiting (servers drop IDLE after
+    /// ~30 minutes, so keep `timeout` below that). A connection that drops
+    /// while idling is an error, never a quiet wake-up.
+    pub async fn idle_wait(&mut self, timeout: Duration) -> Result<IdleOutcome, ImapError> {
+        let server = self.server.clone();
+        let proto = |op: &str, source: async_imap::error::Error| ImapError::Protocol {
+            op: op.to_string(),
+            server: server.clone(),
+            source,
+        };
+        let lost = |op: &str| ImapError::Protocol {
+            op: op.to_string(),
+            server: server.clone(),
+            source: async_imap::error::Error::ConnectionLost,
+        };
+        let tag = self
+            .session
+            .run_command("IDLE")
+            .await
+            .map_err(|e| proto("IDLE", e))?;
+        // Wait for the continuation.
+        loop {
+            let resp = tokio::time::timeout(COMMAND_TIMEOUT, self.session.read_response())
+                .await
+                .map_err(|_| ImapError::CommandTimeout {
+                    op: "IDLE".into(),
+                    server: server.clone(),
+                    secs: COMMAND_TIMEOUT.as_secs(),
+                })?
+                .map_err(|e| proto("IDLE", e.into()))?
+                .ok_or_else(|| lost("IDLE"))?;
+            match resp.parsed() {
+                Response::Continue(_) => break,
+                Response::Done { tag: t, outcome, .. } if *t == tag => {
+                    return Err(ImapError::Unexpected {
+                        op: "IDLE".into(),
+                        detail: format!("refused: {}", outcome.information.as_deref().unwrap_or("")),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut outcome = IdleOutcome::Timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.session.read_response()).await;
+            let Ok(read) = next else { break };
+            let resp = read
+                .map_err(|e| proto("IDLE", e.into()))?
+                .ok_or_else(|| lost("IDLE"))?;
+            match resp.parsed() {
+                Response::Data {
+                    status: Status::Bye, ..
+                } => return Err(lost("IDLE (server said BYE)")),
+                Response::Data { .. } | Response::Continue(_) => {} // "* OK Still here"
+                Response::MailboxData(MailboxDatum::Exists(_))
+                | Response::MailboxData(MailboxDatum::Recent(_))
+                | Response::Expunge(_)
+                | Response::Vanished { .. }
+                | Response::Fetch(..) => {
+                    outcome = IdleOutcome::Changed;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        self.session
+            .run_command_untagged("DONE")
+            .await
+            .map_err(|e| proto("DONE", e))?;
+        loop {
+            let resp = tokio::time::timeout(COMMAND_TIMEOUT, self.session.read_response())
+                .await
+                .map_err(|_| ImapError::CommandTimeout {
+                    op: "DONE".into(),
+                    server: server.clone(),
+                    secs: COMMAND_TIMEOUT.as_secs(),
+                })?
+                .map_err(|e| proto("DONE", e.into()))?
+                .ok_or_else(|| lost("DONE"))?;
+            if let Response::Done { tag: t, status, .. } = resp.parsed() {
+                if *t == tag {
+                    if *status != Status::Ok {
+                        return Err(ImapError::Unexpected {
+                            op: "DONE".into(),
+                            detail: format!("status {status:?}"),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        self.drain();
+        Ok(outcome)
+    }
+
+    /// LOGOUT, best effort (errors ignored, 5 s at most).
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn uid_sets() {
+        let cases: &[(&[u32], &str)] = &[
+            (&[], ""),
+            (&[7], "7"),
+            (&[1, 2, 3], "1:3"),
+            (&[5, 1, 2, 3, 9, 10, 12], "1:3,5,9:10,12"),
+            (&[4, 4, 5], "4:5"),
+        ];
+        for (uids, want) in cases {
+            assert_eq!(uid_set(uids), *want, "{uids:?}");
+        }
+    }
+
+    #[test]
+    fn append_date_format() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 5, 8, 3, 9).unwrap();
+        assert_eq!(imap_date(t), "\"05-Nov-2026 08:03:09 +0000\"");
+    }
+
+    #[test]
+    fn reassembled_text_parts_parse_as_mime() {
+        let header = b"From: J\xc4\x81nis <j@example.lv>\r\nSubject: Atbilde\r\n\
+            Content-Type: multipart/mixed;\r\n boundary=\"orig\"\r\n\
+            Content-Transfer-Encoding: 7bit\r\nMessage-ID: <a@b>\r\n\r\n";
+        let parts: Vec<(&[u8], &[u8])> = vec![
+            (
+                b"Content-Type: text/plain; charset=utf-8\r\n\r\n",
+                b"Labdien!\r\n",
+            ),
+            (
+                b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                b"PHA+QXIgY2llxYZ1PC9wPg==",
+            ),
+        ];
+        let raw = reassemble(header, &parts, 3_000_000);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("orig"), "{text}");
+        assert!(text.contains("Message-ID: <a@b>\r\n"), "{text}");
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.subject(), Some("Atbilde"));
+        assert_eq!(m.body_text(0).as_deref(), Some("Labdien!\r\n"));
+        let html: Vec<String> = (0..3)
+            .filter_map(|i| m.body_html(i))
+            .map(|h| h.into_owned())
+            .collect();
+        assert!(html.iter().any(|h| h.contains("<p>Ar cieņu</p>")), "{html:?}");
+        assert_eq!(
+            m.header_raw("X-Replygate-Partial").map(str::trim),
+            Some("text parts only; the message has 3000000 bytes")
+        );
+    }
+
+    /// async-imap parses INTERNALDATE with this chrono format; servers may
+    /// space-pad the day (RFC 3501 `date-day-fixed`).
+    #[test]
+    fn internaldate_forms_parse() {
+        let want = Utc.with_ymd_and_hms(2026, 11, 5, 6, 0, 0).unwrap();
+        for s in [
+            "05-Nov-2026 08:00:00 +0200",
+            " 5-Nov-2026 08:00:00 +0200",
+            "5-Nov-2026 08:00:00 +0200",
+        ] {
+            let t = DateTime::parse_from_str(s, "%d-%b-%Y %H:%M:%S %z");
+            assert_eq!(t.map(|t| t.with_timezone(&Utc)), Ok(want), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = ImapError::FolderMissing {
+            folder: "Iesūtne".into(),
+            server: "127.0.0.1:143".into(),
+            existing: vec!["INBOX".into(), "Sent".into()],
+        };
+        let m = e.to_string();
+        assert!(m.contains("\"Iesūtne\"") && m.contains("INBOX, Sent"), "{m}");
+        let e = ImapError::PlainRefused {
+            host: "imap.example.lv".into(),
+        };
+        assert!(e.to_string().contains("imap.example.lv"));
+    }
+}
