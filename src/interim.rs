@@ -302,6 +302,19 @@ pub fn is_acceptable(
     }
 }
 
+/// A finding judged in one step: the date to extend the case to, or why not.
+pub fn judge(
+    finding: &InterimFinding,
+    received_local_date: NaiveDate,
+    now_local_date: NaiveDate,
+    limit: Option<NaiveDate>,
+) -> Result<NaiveDate, Refusal> {
+    match finding {
+        InterimFinding::Date(d) => is_acceptable(*d, received_local_date, now_local_date, limit).map(|()| *d),
+        InterimFinding::Unparseable(_) => Err(Refusal::Unparseable),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,5 +497,14 @@ mod tests {
             Err(Refusal::BeyondLimit(limit))
         );
         assert_eq!(submission_limit(d(2026, 10, 31)), d(2027, 2, 28));
+        assert_eq!(
+            judge(&InterimFinding::Date(d(2026, 12, 3)), rec, now, Some(limit)),
+            Ok(d(2026, 12, 3))
+        );
+        assert_eq!(
+            judge(&InterimFinding::Unparseable("x".into()), rec, now, None),
+            Err(Refusal::Unparseable)
+        );
+        assert!(Refusal::BeyondLimit(limit).to_string().contains("2027-03-24"));
     }
 }

@@ -496,7 +496,22 @@ fn person_present(person: &Person, words: &[Word], text: &str) -> (bool, bool) {
             (name_ok, surname_ok)
         }
         Person::Unknown => {
+            const CLOSINGS: [&str; 9] = [
+                "regards",
+                "sincerely",
+                "wishes",
+                "dear",
+                "thank",
+                "cienu",
+                "уважением",
+                "gru",
+                "hello",
+            ];
             let found = text.lines().any(|l| {
+                let f = fold(l);
+                if CLOSINGS.iter().any(|c| f.contains(c)) {
+                    return false;
+                }
                 let ws: Vec<&str> = l.split_whitespace().collect();
                 (2..=3).contains(&ws.len())
                     && ws
@@ -885,6 +900,8 @@ mod tests {
         );
         assert!(v.compliant, "{v:?}");
         let v = check("Atbilde.\nAr cieņu\nSIF\n67078111", &from, &[], &org(), &all());
+        assert_eq!(v.missing, vec![Name, Surname]);
+        let v = check("Answer.\nKind Regards\nSIF\n67078111", &from, &[], &org(), &all());
         assert_eq!(v.missing, vec![Name, Surname]);
     }
 }
