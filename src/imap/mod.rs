@@ -82,7 +82,7 @@ pub enum ImapError {
     },
     #[error("IMAP {op} on {server} timed out after {secs} s")]
     CommandTimeout { op: String, server: String, secs: u64 },
-    #[error("IMAP {op} on {server} failed: {source}")]
+    #[error("IMAP {op} on {server} failed: {}", short(source))]
     Protocol {
         op: String,
         server: String,
@@ -91,6 +91,18 @@ pub enum ImapError {
     },
     #[error("IMAP server sent something unexpected during {op}: {detail}")]
     Unexpected { op: String, detail: String },
+}
+
+/// An error's text cut to a readable length: async-imap puts the whole
+/// unparsable buffer (mail headers and all) into its parse errors.
+fn short(e: &dyn std::fmt::Display) -> String {
+    const MAX: usize = 300;
+    let s = e.to_string();
+    if s.chars().count() <= MAX {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("{cut}… ({} more characters)", s.chars().count() - MAX)
 }
 
 /// State of an EXAMINE'd folder.
@@ -695,6 +707,19 @@ mod tests {
             m.header_raw("X-Replygate-Partial").map(str::trim),
             Some("text parts only; the message has 3000000 bytes")
         );
+    }
+
+    #[test]
+    fn protocol_errors_are_cut_short() {
+        let long = "x".repeat(5000);
+        let e = ImapError::Protocol {
+            op: "UID FETCH 1:200 headers".into(),
+            server: "h:993".into(),
+            source: async_imap::error::Error::Bad(long),
+        };
+        let m = e.to_string();
+        assert!(m.len() < 500 && m.contains("more characters"), "{m}");
+        assert!(m.starts_with("IMAP UID FETCH 1:200 headers on h:993 failed: "));
     }
 
     /// async-imap parses INTERNALDATE with this chrono format; servers may

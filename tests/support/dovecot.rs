@@ -208,6 +208,8 @@ impl Dovecot {
     /// Run the master in its own process group and wait for both listeners.
     /// On failure returns Dovecot's log text.
     fn spawn(&mut self, bin: &Path) -> Result<(), String> {
+        let stderr_path = self.dir.path().join("dovecot.stderr");
+        let stderr = fs::File::create(&stderr_path).map_err(|e| format!("create stderr file: {e}"))?;
         let child = Command::new(bin)
             .arg("-F")
             .arg("-c")
@@ -215,17 +217,31 @@ impl Dovecot {
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        // If the test process dies without dropping us (killed, Ctrl-C:
+        // the server is in its own process group and gets no SIGINT), a
+        // watcher in yet another group takes the server down with it.
+        let watcher = format!(
+            "while kill -0 {parent} 2>/dev/null && kill -0 -{pg} 2>/dev/null; do sleep 1; done; \
+             kill -TERM -{pg} 2>/dev/null",
+            parent = std::process::id(),
+            pg = child.id()
+        );
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(watcher)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.as_mut().and_then(|c| c.stderr.take()) {
-                    let _ = e.read_to_string(&mut err);
-                }
+                let err = fs::read_to_string(&stderr_path).unwrap_or_default();
                 self.child = None;
                 return Err(format!(
                     "dovecot exited with {status}\nstderr: {err}\nlog:\n{}",
