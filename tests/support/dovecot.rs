@@ -30,9 +30,18 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, FixedOffset, Utc};
 use tempfile::TempDir;
 
-/// uid/gid of the unprivileged mail user (`nobody`/`nogroup` on Debian).
-const MAIL_UID: u32 = 65534;
-const MAIL_GID: u32 = 65534;
+/// uid/gid of the unprivileged mail user `nobody` (65534 on Debian).
+fn mail_ids() -> (u32, u32) {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] == "nobody").then(|| (f[2].parse().ok(), f[3].parse().ok()))
+        })
+        .and_then(|(u, g)| Some((u?, g?)))
+        .unwrap_or((65534, 65534))
+}
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
@@ -79,7 +88,8 @@ fn free_ports() -> (u16, u16) {
 }
 
 fn chown_nobody(p: &Path) {
-    std::os::unix::fs::chown(p, Some(MAIL_UID), Some(MAIL_GID))
+    let (uid, gid) = mail_ids();
+    std::os::unix::fs::chown(p, Some(uid), Some(gid))
         .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
 }
 
@@ -153,12 +163,10 @@ impl Dovecot {
         let user = "pasts@example.lv".to_string();
         let password = password.to_string();
         let passwd = root.join("passwd");
+        let (uid, gid) = mail_ids();
         fs::write(
             &passwd,
-            format!(
-                "{user}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_GID}::{}::\n",
-                home.display()
-            ),
+            format!("{user}:{{PLAIN}}{password}:{uid}:{gid}::{}::\n", home.display()),
         )
         .unwrap();
         fs::set_permissions(&passwd, fs::Permissions::from_mode(0o644)).unwrap();
