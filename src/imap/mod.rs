@@ -1,6 +1,7 @@
 //! The IMAP edge: read-only access to the shared mailbox.
 //!
-//! Only these commands are ever sent: LOGIN, STARTTLS, EXAMINE (never
+//! Only these commands are ever sent: LOGIN (AUTHENTICATE PLAIN when the
+//! credentials are not ASCII), STARTTLS, EXAMINE (never
 //! SELECT), `UID SEARCH`, `UID FETCH` with `BODY.PEEK` (never a plain `BODY[`,
 //! which would set \Seen), LIST, APPEND (to the save-copy folder only),
 //! IDLE/DONE and LOGOUT. Nothing here can STORE, COPY, MOVE or EXPUNGE.
