@@ -87,6 +87,9 @@ macro_rules! promise_lv_ru {
             r"|(?:atbild[ēe]|snieg|inform[ēe]|nos[ūu]t[īi]|pazi[ņn]o|sagatavo|izskat[īi])(?:šu|su)|sazin[āa](?:šos|sos)",
             r"|tiks\s+(?:\p{L}+\s+){0,2}?(?:sniegt|nos[ūu]t[īi]t|sagatavot|pazi[ņn]ot|izskat[īi]t|dot)\p{L}*",
             r"|l[ēe]mum\p{L}*\s+tiks",
+            // "Plānojam atbildēt", "paredzamais atbildes datums": a plan or an
+            // expectation tied to a reply word (not "projektu paredzēts īstenot").
+            r"|(?:pl[āa]no|paredz)\p{L}*\s+(?:\p{L}+\s+){0,2}?(?:atbild|snieg|inform|nos[ūu]t|sazin|l[ēe]mum)\p{L}*",
             r"|ответим|ответ\s+(?:\p{L}+\s+){0,2}?будет|сообщим|проинформируем|свяжемся|рассмотрим|предоставим|направим|дадим)"
         )
     };
@@ -378,6 +381,9 @@ mod tests {
             ("A decision will be made by 7 Dec 2026.", d(2026, 12, 7)),
             ("Ответ предоставим до 3 декабря 2026 года.", d(2026, 12, 3)),
             ("Мы ответим не позднее 03.12.2026.", d(2026, 12, 3)),
+            ("Plānojam atbildēt līdz 03.12.2026.", d(2026, 12, 3)),
+            ("Plānojam sniegt atbildi līdz 03.12.2026.", d(2026, 12, 3)),
+            ("Paredzamais atbildes datums – līdz 03.12.2026.", d(2026, 12, 3)),
         ];
         for (text, want) in cases {
             assert_eq!(m.find(text), Some(InterimFinding::Date(want)), "{text}");
@@ -400,6 +406,8 @@ mod tests {
             "Atbildot uz Jūsu jautājumu: pieteikumus var iesniegt līdz 15.01.2027.",
             "Jūsu pašu dokumentus latviešu valodā iesniedziet līdz 15.01.2027.",
             "Pieteikumi tiks pieņemti līdz 2027. gada 15. janvārim.",
+            "Projektu paredzēts īstenot līdz 2027. gada 31. decembrim.",
+            "Plānots, ka būvdarbi noslēgsies līdz 30.06.2027.",
             "В ответ на Ваш вопрос: документы принимаются до 15 января 2027 года.",
         ] {
             assert_eq!(m.find(text), None, "{text}");

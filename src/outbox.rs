@@ -37,9 +37,15 @@ pub enum OutboxError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("template {name}: {source}")]
-    Template { name: &'static str, source: templates::TemplateError },
+    Template {
+        name: &'static str,
+        source: templates::TemplateError,
+    },
     #[error("composing {what}: {source}")]
-    Compose { what: String, source: compose::ComposeError },
+    Compose {
+        what: String,
+        source: compose::ComposeError,
+    },
 }
 
 /// Renders and composes the gateway's messages.
@@ -53,8 +59,18 @@ pub struct Composer<'a> {
 
 impl<'a> Composer<'a> {
     pub fn new(cfg: &'a Config, cal: &'a Calendar, templates: &'a Templates) -> Self {
-        let domain = cfg.organization.domains.first().cloned().unwrap_or_else(|| "localhost".into());
-        Composer { cfg, cal, templates, domain }
+        let domain = cfg
+            .organization
+            .domains
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "localhost".into());
+        Composer {
+            cfg,
+            cal,
+            templates,
+            domain,
+        }
     }
 
     fn dt(&self, t: DateTime<Utc>) -> String {
@@ -72,8 +88,14 @@ impl<'a> Composer<'a> {
         })
     }
 
-    fn render(&self, name: &'static str, ctx: &serde_json::Value) -> Result<templates::Rendered, OutboxError> {
-        self.templates.render(name, ctx).map_err(|source| OutboxError::Template { name, source })
+    fn render(
+        &self,
+        name: &'static str,
+        ctx: &serde_json::Value,
+    ) -> Result<templates::Rendered, OutboxError> {
+        self.templates
+            .render(name, ctx)
+            .map_err(|source| OutboxError::Template { name, source })
     }
 
     pub fn ack(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
@@ -103,7 +125,10 @@ impl<'a> Composer<'a> {
             message_id: &mid,
             date: now,
         })
-        .map_err(|source| OutboxError::Compose { what: format!("the acknowledgement of {}", c.id), source })
+        .map_err(|source| OutboxError::Compose {
+            what: format!("the acknowledgement of {}", c.id),
+            source,
+        })
     }
 
     fn notice(
@@ -116,8 +141,17 @@ impl<'a> Composer<'a> {
         related: Option<&str>,
     ) -> Result<Outgoing, OutboxError> {
         let mid = compose::new_message_id(&self.domain);
-        compose::staff_notice(&self.cfg.smtp.from, to, cc, &r.subject, &r.text, &mid, now, related)
-            .map_err(|source| OutboxError::Compose { what, source })
+        compose::staff_notice(
+            &self.cfg.smtp.from,
+            to,
+            cc,
+            &r.subject,
+            &r.text,
+            &mid,
+            now,
+            related,
+        )
+        .map_err(|source| OutboxError::Compose { what, source })
     }
 
     pub fn reminder(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
@@ -127,7 +161,14 @@ impl<'a> Composer<'a> {
         ctx["org_name"] = json!(self.cfg.organization.name);
         let r = self.render("reminder", &ctx)?;
         let to = vec![self.cfg.reminders.team.clone()];
-        self.notice(format!("the reminder for {}", c.id), &to, &[], &r, now, c.last_client_msgid.as_deref())
+        self.notice(
+            format!("the reminder for {}", c.id),
+            &to,
+            &[],
+            &r,
+            now,
+            c.last_client_msgid.as_deref(),
+        )
     }
 
     pub fn escalation(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
@@ -137,7 +178,14 @@ impl<'a> Composer<'a> {
         let r = self.render("escalation", &ctx)?;
         let to = self.cfg.reminders.escalate_to.clone();
         let cc = vec![self.cfg.reminders.team.clone()];
-        self.notice(format!("the escalation for {}", c.id), &to, &cc, &r, now, c.last_client_msgid.as_deref())
+        self.notice(
+            format!("the escalation for {}", c.id),
+            &to,
+            &cc,
+            &r,
+            now,
+            c.last_client_msgid.as_deref(),
+        )
     }
 
     pub fn digest(
@@ -181,7 +229,14 @@ impl<'a> Composer<'a> {
         });
         let r = self.render("signature_warning", &ctx)?;
         let rcpt = vec![author.email.clone()];
-        self.notice(format!("the signature warning to {}", author.email), &rcpt, &self.cfg.signature.cc, &r, now, None)
+        self.notice(
+            format!("the signature warning to {}", author.email),
+            &rcpt,
+            &self.cfg.signature.cc,
+            &r,
+            now,
+            None,
+        )
     }
 }
 
@@ -274,13 +329,25 @@ pub fn apply_actions(
                 }
                 c.acked_cycle = c.cycle;
                 tx.update_case(&c, now)?;
-                tx.audit(now, Some(&c.id), "ack-queued", &format!("acknowledgement to {} queued", c.reply_to), "replygate")?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "ack-queued",
+                    &format!("acknowledgement to {} queued", c.reply_to),
+                    "replygate",
+                )?;
             }
             Action::AckSuppressed { case_id, reason } => {
                 let Some(mut c) = r.case(case_id)? else { continue };
                 c.acked_cycle = c.cycle;
                 tx.update_case(&c, now)?;
-                tx.audit(now, Some(&c.id), "ack-suppressed", &format!("no acknowledgement to {}: {reason}", c.reply_to), "replygate")?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "ack-suppressed",
+                    &format!("no acknowledgement to {}: {reason}", c.reply_to),
+                    "replygate",
+                )?;
                 done.acks_suppressed += 1;
             }
             Action::AckDeferred { case_id } => {
@@ -296,7 +363,13 @@ pub fn apply_actions(
                 }
                 c.reminded_for = Some(c.deadline);
                 tx.update_case(&c, now)?;
-                tx.audit(now, Some(&c.id), "reminder-queued", "reminder to the team queued", "replygate")?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "reminder-queued",
+                    "reminder to the team queued",
+                    "replygate",
+                )?;
             }
             Action::Escalation { case_id } => {
                 let Some(mut c) = r.case(case_id)? else { continue };
@@ -307,9 +380,19 @@ pub fn apply_actions(
                 }
                 c.escalated_for = Some(c.deadline);
                 tx.update_case(&c, now)?;
-                tx.audit(now, Some(&c.id), "escalation-queued", "escalation queued: the deadline has passed", "replygate")?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "escalation-queued",
+                    "escalation queued: the deadline has passed",
+                    "replygate",
+                )?;
             }
-            Action::Digest { date, due_today, overdue } => {
+            Action::Digest {
+                date,
+                due_today,
+                overdue,
+            } => {
                 tx.set_meta("last_digest_date", &date.to_string())?;
                 if due_today.is_empty() && overdue.is_empty() {
                     continue;
@@ -325,7 +408,12 @@ pub fn apply_actions(
                 };
                 let due = load(due_today)?;
                 let over = load(overdue)?;
-                let out = composer.digest(*date, &due.iter().collect::<Vec<_>>(), &over.iter().collect::<Vec<_>>(), now)?;
+                let out = composer.digest(
+                    *date,
+                    &due.iter().collect::<Vec<_>>(),
+                    &over.iter().collect::<Vec<_>>(),
+                    now,
+                )?;
                 if enqueue(tx, "digest", None, &format!("digest:{date}"), &out, now, now)? {
                     done.digests += 1;
                 }
@@ -347,13 +435,36 @@ pub fn apply_notices(
     let not_before = composer.cal.next_opening(now);
     for notice in notices {
         match notice {
-            Notice::SignatureWarning { case_id, author, message_id, subject, to, sent_at, missing } => {
+            Notice::SignatureWarning {
+                case_id,
+                author,
+                message_id,
+                subject,
+                to,
+                sent_at,
+                missing,
+            } => {
                 let out = composer.signature_warning(author, subject, to, *sent_at, missing, now)?;
-                if enqueue(tx, "signature_warning", case_id.as_deref(), &format!("sigwarn:{message_id}"), &out, not_before, now)? {
+                if enqueue(
+                    tx,
+                    "signature_warning",
+                    case_id.as_deref(),
+                    &format!("sigwarn:{message_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
                     n += 1;
                 }
             }
-            Notice::InterimRefused { case_id, author, message_id, subject, sent_at, reason } => {
+            Notice::InterimRefused {
+                case_id,
+                author,
+                message_id,
+                subject,
+                sent_at,
+                reason,
+            } => {
                 let ctx = json!({
                     "case_id": case_id,
                     "author": author.email,
@@ -365,8 +476,23 @@ pub fn apply_notices(
                 });
                 let r = composer.render("interim_refused", &ctx)?;
                 let rcpt = vec![author.email.clone()];
-                let out = composer.notice(format!("the interim-reply notice to {}", author.email), &rcpt, &[], &r, now, None)?;
-                if enqueue(tx, "interim_refused", Some(case_id), &format!("interim:{message_id}"), &out, not_before, now)? {
+                let out = composer.notice(
+                    format!("the interim-reply notice to {}", author.email),
+                    &rcpt,
+                    &[],
+                    &r,
+                    now,
+                    None,
+                )?;
+                if enqueue(
+                    tx,
+                    "interim_refused",
+                    Some(case_id),
+                    &format!("interim:{message_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
                     n += 1;
                 }
             }
@@ -393,7 +519,12 @@ pub fn backoff(attempts: i64) -> Duration {
 /// Send what is due at `now`. With `ignore_backoff` (one-shot runs) every
 /// pending entry is tried, else only those whose retry time has come
 /// (measured on the wall clock).
-pub async fn flush(store: &mut Store, mailer: &Mailer, now: DateTime<Utc>, ignore_backoff: bool) -> Result<Flushed, OutboxError> {
+pub async fn flush(
+    store: &mut Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    ignore_backoff: bool,
+) -> Result<Flushed, OutboxError> {
     let mut f = Flushed::default();
     let wall = Utc::now();
     let due: Vec<OutboxEntry> = store.read().outbox_due(now)?;
@@ -408,7 +539,13 @@ pub async fn flush(store: &mut Store, mailer: &Mailer, now: DateTime<Utc>, ignor
                 if c.as_ref().is_none_or(|c| c.state != CaseState::Open) {
                     store.transaction(|tx| -> Result<(), OutboxError> {
                         tx.outbox_mark(e.id, "cancelled", now, Some("the case is no longer open"))?;
-                        tx.audit(now, Some(cid), "cancelled", &format!("{} not sent: the case is no longer open", e.kind), "replygate")?;
+                        tx.audit(
+                            now,
+                            Some(cid),
+                            "cancelled",
+                            &format!("{} not sent: the case is no longer open", e.kind),
+                            "replygate",
+                        )?;
                         Ok(())
                     })?;
                     f.cancelled += 1;
@@ -416,7 +553,10 @@ pub async fn flush(store: &mut Store, mailer: &Mailer, now: DateTime<Utc>, ignor
                 }
             }
         }
-        store.transaction(|tx| tx.outbox_mark(e.id, "sending", now, None).map_err(OutboxError::from))?;
+        store.transaction(|tx| {
+            tx.outbox_mark(e.id, "sending", now, None)
+                .map_err(OutboxError::from)
+        })?;
         let out = Outgoing {
             message_id: e.message_id.clone(),
             from: e.mail_from.clone(),
@@ -446,7 +586,13 @@ pub async fn flush(store: &mut Store, mailer: &Mailer, now: DateTime<Utc>, ignor
             Err(SendError::Permanent(msg)) => {
                 store.transaction(|tx| -> Result<(), OutboxError> {
                     tx.outbox_mark(e.id, "failed", now, Some(&msg))?;
-                    tx.audit(now, e.case_id.as_deref(), "send-failed", &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")), "replygate")?;
+                    tx.audit(
+                        now,
+                        e.case_id.as_deref(),
+                        "send-failed",
+                        &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")),
+                        "replygate",
+                    )?;
                     tx.bump_counter("outbox_failed", 1)?;
                     Ok(())
                 })?;

@@ -39,7 +39,8 @@ impl Context {
         use anyhow::Context as _;
         let cal = Calendar::from_config(&cfg.calendar).context("[calendar]")?;
         let templates = Templates::load(cfg.templates.directory.as_deref()).context("templates")?;
-        let interim = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
+        let interim =
+            InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
         let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M")
             .context("reminders.digest_at: expected HH:MM")?;
         let settings = engine::Settings {
@@ -53,7 +54,15 @@ impl Context {
         let imap_password = cfg.imap_password().context("IMAP password")?.expose().to_string();
         let smtp_password = cfg.smtp_password().context("SMTP password")?;
         let mailer = Mailer::new(&cfg.smtp, smtp_password.as_ref().map(|s| s.expose())).context("[smtp]")?;
-        Ok(Context { cfg, cal, templates, interim, settings, imap_password, mailer })
+        Ok(Context {
+            cfg,
+            cal,
+            templates,
+            interim,
+            settings,
+            imap_password,
+            mailer,
+        })
     }
 
     /// The instant before which mail is history (SPEC §2 first start).
@@ -131,7 +140,11 @@ pub async fn sync_all(
     now: DateTime<Utc>,
 ) -> anyhow::Result<SyncStats> {
     let cutoff = ctx.cutoff(store, now)?;
-    let ingest = Ingest { cfg: &ctx.cfg, settings: ClassifySettings::from_config(&ctx.cfg), cutoff };
+    let ingest = Ingest {
+        cfg: &ctx.cfg,
+        settings: ClassifySettings::from_config(&ctx.cfg),
+        cutoff,
+    };
     let mut total = SyncStats::default();
     let folders = ctx
         .cfg
@@ -151,8 +164,18 @@ pub async fn sync_all(
 }
 
 /// Process recorded messages up to `now` and carry out what is due.
-pub fn track_and_decide(ctx: &Context, store: &mut Store, now: DateTime<Utc>, dry_run: bool, r: &mut Report) -> anyhow::Result<()> {
-    let tracker = Tracker { cfg: &ctx.cfg, cal: &ctx.cal, interim: &ctx.interim };
+pub fn track_and_decide(
+    ctx: &Context,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    r: &mut Report,
+) -> anyhow::Result<()> {
+    let tracker = Tracker {
+        cfg: &ctx.cfg,
+        cal: &ctx.cal,
+        interim: &ctx.interim,
+    };
     let composer = Composer::new(&ctx.cfg, &ctx.cal, &ctx.templates);
     let pending = store.read().pending_messages(now)?;
     for chunk in pending.chunks(500) {
@@ -228,13 +251,17 @@ fn history(store: &Store, open: &[crate::store::Case], now: DateTime<Utc>) -> Re
         }
     }
     h.acks_last_hour = r.acks_between(now - Duration::hours(1), now)? as u32;
-    h.last_digest_date = r.meta("last_digest_date")?.and_then(|s| s.parse::<NaiveDate>().ok());
+    h.last_digest_date = r
+        .meta("last_digest_date")?
+        .and_then(|s| s.parse::<NaiveDate>().ok());
     Ok(h)
 }
 
 /// Save copies of sent acknowledgements to `smtp.save_copy_to`.
 pub async fn save_copies(ctx: &Context, session: &mut ImapSession, store: &mut Store) -> anyhow::Result<u32> {
-    let Some(folder) = &ctx.cfg.smtp.save_copy_to else { return Ok(0) };
+    let Some(folder) = &ctx.cfg.smtp.save_copy_to else {
+        return Ok(0);
+    };
     let mut n = 0;
     for e in store.read().outbox_copies_pending()? {
         match session.append(folder, &e.raw, true, e.sent_at).await {
@@ -270,7 +297,12 @@ pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow
 }
 
 /// One whole cycle (`run --once`).
-pub async fn run_once(ctx: &Context, store: &mut Store, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<Report> {
+pub async fn run_once(
+    ctx: &Context,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> anyhow::Result<Report> {
     let mut r = Report::default();
     let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
     r.sync = sync_all(ctx, &mut session, store, now).await?;

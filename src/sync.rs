@@ -134,11 +134,23 @@ impl Ingest<'_> {
             FolderKind::Inbox => "inbox",
             FolderKind::Sent => "sent",
         };
-        let mut last_uid = if stats.uidvalidity_reset { 0 } else { known.as_ref().map_or(0, |k| k.last_uid) };
-        let uids: Vec<u32> = session.uids_from(from_uid).await?.into_iter().filter(|&u| u >= from_uid).collect();
+        let mut last_uid = if stats.uidvalidity_reset {
+            0
+        } else {
+            known.as_ref().map_or(0, |k| k.last_uid)
+        };
+        let uids: Vec<u32> = session
+            .uids_from(from_uid)
+            .await?
+            .into_iter()
+            .filter(|&u| u >= from_uid)
+            .collect();
         if uids.is_empty() {
             if known.as_ref().is_none_or(|k| k.uidvalidity != status.uidvalidity) {
-                let st = FolderState { uidvalidity: status.uidvalidity, last_uid };
+                let st = FolderState {
+                    uidvalidity: status.uidvalidity,
+                    last_uid,
+                };
                 store.transaction(|tx| tx.set_folder_state(folder, kind_s, &st, now))?;
             }
             return Ok(stats);
@@ -154,11 +166,16 @@ impl Ingest<'_> {
                 rows.push(self.row(session, h, kind, folder, &mut stats).await?);
             }
             let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
-            let st = FolderState { uidvalidity: status.uidvalidity, last_uid: max_uid };
+            let st = FolderState {
+                uidvalidity: status.uidvalidity,
+                last_uid: max_uid,
+            };
             let dup = store.transaction(|tx| -> Result<u64, StoreError> {
                 let mut dup = 0;
                 for r in &rows {
-                    let existing = tx.reader().known_message(r.message_id.as_deref(), &r.fingerprint)?;
+                    let existing = tx
+                        .reader()
+                        .known_message(r.message_id.as_deref(), &r.fingerprint)?;
                     if existing.is_some() {
                         dup += 1;
                     }
@@ -242,7 +259,11 @@ impl Ingest<'_> {
             _ => None,
         };
         if meta.from.is_none() {
-            tracing::warn!(folder, uid = h.uid, "message has no From; recorded, cannot open a case");
+            tracing::warn!(
+                folder,
+                uid = h.uid,
+                "message has no From; recorded, cannot open a case"
+            );
         }
         let recipients: Vec<String> = meta.recipients().map(|a| a.email.clone()).collect();
         let mut p = Pending {

@@ -421,3 +421,23 @@ async fn non_ascii_password_logs_in_with_authenticate_plain() {
     assert!(matches!(err, ImapError::Auth { .. }), "{err}");
     assert!(!err.to_string().contains("Pārbaude"), "{err}");
 }
+
+#[tokio::test]
+async fn idle_on_a_dropped_connection_is_an_error_not_a_wake_up() {
+    let d = Dovecot::start();
+    let mut s = imap::connect(&d.imap_config(), &d.password).await.unwrap();
+    s.examine("INBOX").await.unwrap();
+    let stopper = tokio::task::spawn_blocking(move || {
+        let mut d = d;
+        d.stop();
+        d
+    });
+    let res = s.idle_wait(Duration::from_secs(10)).await;
+    let mut d = stopper.await.unwrap();
+    assert!(res.is_err(), "{res:?}");
+    // After a restart on the same port a new session works.
+    d.restart();
+    let mut s = imap::connect(&d.imap_config(), &d.password).await.unwrap();
+    assert_eq!(s.examine("INBOX").await.unwrap().exists, 0);
+    s.logout().await;
+}

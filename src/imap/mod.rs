@@ -1,6 +1,7 @@
 //! The IMAP edge: read-only access to the shared mailbox.
 //!
-//! Only these commands are ever sent: LOGIN, STARTTLS, EXAMINE (never
+//! Only these commands are ever sent: LOGIN (AUTHENTICATE PLAIN when the
+//! credentials are not ASCII), STARTTLS, EXAMINE (never
 //! SELECT), `UID SEARCH`, `UID FETCH` with `BODY.PEEK` (never a plain `BODY[`,
 //! which would set \Seen), LIST, APPEND (to the save-copy folder only),
 //! IDLE/DONE and LOGOUT. Nothing here can STORE, COPY, MOVE or EXPUNGE.
@@ -82,7 +83,7 @@ pub enum ImapError {
     },
     #[error("IMAP {op} on {server} timed out after {secs} s")]
     CommandTimeout { op: String, server: String, secs: u64 },
-    #[error("IMAP {op} on {server} failed: {source}")]
+    #[error("IMAP {op} on {server} failed: {}", short(source))]
     Protocol {
         op: String,
         server: String,
@@ -91,6 +92,18 @@ pub enum ImapError {
     },
     #[error("IMAP server sent something unexpected during {op}: {detail}")]
     Unexpected { op: String, detail: String },
+}
+
+/// An error's text cut to a readable length: async-imap puts the whole
+/// unparsable buffer (mail headers and all) into its parse errors.
+fn short(e: &dyn std::fmt::Display) -> String {
+    const MAX: usize = 300;
+    let s = e.to_string();
+    if s.chars().count() <= MAX {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("{cut}… ({} more characters)", s.chars().count() - MAX)
 }
 
 /// State of an EXAMINE'd folder.
@@ -695,6 +708,19 @@ mod tests {
             m.header_raw("X-Replygate-Partial").map(str::trim),
             Some("text parts only; the message has 3000000 bytes")
         );
+    }
+
+    #[test]
+    fn protocol_errors_are_cut_short() {
+        let long = "x".repeat(5000);
+        let e = ImapError::Protocol {
+            op: "UID FETCH 1:200 headers".into(),
+            server: "h:993".into(),
+            source: async_imap::error::Error::Bad(long),
+        };
+        let m = e.to_string();
+        assert!(m.len() < 500 && m.contains("more characters"), "{m}");
+        assert!(m.starts_with("IMAP UID FETCH 1:200 headers on h:993 failed: "));
     }
 
     /// async-imap parses INTERNALDATE with this chrono format; servers may

@@ -30,9 +30,18 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, FixedOffset, Utc};
 use tempfile::TempDir;
 
-/// uid/gid of the unprivileged mail user (`nobody`/`nogroup` on Debian).
-const MAIL_UID: u32 = 65534;
-const MAIL_GID: u32 = 65534;
+/// uid/gid of the unprivileged mail user `nobody` (65534 on Debian).
+fn mail_ids() -> (u32, u32) {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] == "nobody").then(|| (f[2].parse().ok(), f[3].parse().ok()))
+        })
+        .and_then(|(u, g)| Some((u?, g?)))
+        .unwrap_or((65534, 65534))
+}
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
@@ -79,7 +88,8 @@ fn free_ports() -> (u16, u16) {
 }
 
 fn chown_nobody(p: &Path) {
-    std::os::unix::fs::chown(p, Some(MAIL_UID), Some(MAIL_GID))
+    let (uid, gid) = mail_ids();
+    std::os::unix::fs::chown(p, Some(uid), Some(gid))
         .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
 }
 
@@ -153,12 +163,10 @@ impl Dovecot {
         let user = "pasts@example.lv".to_string();
         let password = password.to_string();
         let passwd = root.join("passwd");
+        let (uid, gid) = mail_ids();
         fs::write(
             &passwd,
-            format!(
-                "{user}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_GID}::{}::\n",
-                home.display()
-            ),
+            format!("{user}:{{PLAIN}}{password}:{uid}:{gid}::{}::\n", home.display()),
         )
         .unwrap();
         fs::set_permissions(&passwd, fs::Permissions::from_mode(0o644)).unwrap();
@@ -208,6 +216,8 @@ impl Dovecot {
     /// Run the master in its own process group and wait for both listeners.
     /// On failure returns Dovecot's log text.
     fn spawn(&mut self, bin: &Path) -> Result<(), String> {
+        let stderr_path = self.dir.path().join("dovecot.stderr");
+        let stderr = fs::File::create(&stderr_path).map_err(|e| format!("create stderr file: {e}"))?;
         let child = Command::new(bin)
             .arg("-F")
             .arg("-c")
@@ -215,17 +225,31 @@ impl Dovecot {
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        // If the test process dies without dropping us (killed, Ctrl-C:
+        // the server is in its own process group and gets no SIGINT), a
+        // watcher in yet another group takes the server down with it.
+        let watcher = format!(
+            "while kill -0 {parent} 2>/dev/null && kill -0 -{pg} 2>/dev/null; do sleep 1; done; \
+             kill -TERM -{pg} 2>/dev/null",
+            parent = std::process::id(),
+            pg = child.id()
+        );
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(watcher)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.as_mut().and_then(|c| c.stderr.take()) {
-                    let _ = e.read_to_string(&mut err);
-                }
+                let err = fs::read_to_string(&stderr_path).unwrap_or_default();
                 self.child = None;
                 return Err(format!(
                     "dovecot exited with {status}\nstderr: {err}\nlog:\n{}",
