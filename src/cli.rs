@@ -50,6 +50,57 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Watch the mailbox and keep its promises (the daemon). With --once:
+    /// one cycle (sync every folder, update cases, send what is due), then exit.
+    Run {
+        /// One cycle, then exit (exit 1 on a fault).
+        #[arg(long)]
+        once: bool,
+        /// Act as if it were this instant (RFC 3339); only with --once.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339, requires = "once")]
+        now: Option<DateTime<FixedOffset>>,
+        /// Decide and log what would be sent, record case changes, send nothing;
+        /// only with --once.
+        #[arg(long, requires = "once")]
+        dry_run: bool,
+    },
+    /// List cases (open ones unless --all) and outbox problems.
+    Status {
+        /// Judge "overdue" at this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339)]
+        now: Option<DateTime<FixedOffset>>,
+        /// Every case, not only open ones.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a case by hand (answered by phone, spam, ...). Audited.
+    Close {
+        /// The case reference, e.g. SIF-2026-00042.
+        case: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The instant of the action (RFC 3339); default now.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339, hide = true)]
+        now: Option<DateTime<FixedOffset>>,
+    },
+    /// Record an interim reply made outside e-mail: move the deadline. Audited.
+    Extend {
+        /// The case reference, e.g. SIF-2026-00042.
+        case: String,
+        /// The promised date (YYYY-MM-DD); the deadline is its closing time.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: NaiveDate,
+        /// How the client was told (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The instant of the action (RFC 3339); default now.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339, hide = true)]
+        now: Option<DateTime<FixedOffset>>,
+    },
     /// When the acknowledgement would go and when the reply is due.
     Deadline {
         /// Receipt time, RFC 3339 (e.g. 2026-11-24T17:01:00+02:00).
@@ -73,6 +124,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig => check_config(&cli.config),
+        Command::Run { once, now, dry_run } => crate::commands::run(&cli.config, once, now, dry_run),
+        Command::Status { now, all, json } => crate::commands::status(&cli.config, now, all, json),
+        Command::Close { case, reason, now } => crate::commands::close(&cli.config, &case, &reason, now),
+        Command::Extend {
+            case,
+            until,
+            reason,
+            now,
+        } => crate::commands::extend(&cli.config, &case, until, &reason, now),
         Command::CheckSignature { file, json } => {
             crate::signature::run_check_signature(&cli.config, &file, json)
         }

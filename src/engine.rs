@@ -7,7 +7,8 @@
 //!   once per case cycle (a reopened case may get another), at most one per
 //!   sender address per `ack_min_interval`, none for 7 days to an address
 //!   whose acknowledgement bounced, at most `ack_max_per_hour` in all (the
-//!   rest wait for a later run);
+//!   rest wait for a later run); none for a case that already has an
+//!   interim reply or whose deadline has passed;
 //! - a reminder `reminders.before` of working time before the deadline, an
 //!   escalation once the deadline has passed, each once per deadline;
 //! - the daily digest at `reminders.digest_at` on working days;
@@ -59,6 +60,11 @@ pub enum SuppressReason {
     Interval { last: DateTime<Utc> },
     /// An acknowledgement to this address bounced recently.
     Bounced { at: DateTime<Utc> },
+    /// Staff already sent an interim reply: the client has a human answer.
+    InterimSent,
+    /// The reply deadline has passed: an acknowledgement would promise a
+    /// date already gone (the daemon was down at the acknowledgement time).
+    Stale,
 }
 
 impl std::fmt::Display for SuppressReason {
@@ -73,6 +79,8 @@ impl std::fmt::Display for SuppressReason {
             SuppressReason::Bounced { at } => {
                 write!(f, "an acknowledgement to this address bounced at {at}")
             }
+            SuppressReason::InterimSent => write!(f, "staff already sent an interim reply"),
+            SuppressReason::Stale => write!(f, "the reply deadline has already passed"),
         }
     }
 }
@@ -126,6 +134,20 @@ pub fn decide(
         }
         let due = deadline::ack_at(cal, c.received, s.ack);
         if due > now {
+            continue;
+        }
+        let silent = if c.extended {
+            Some(SuppressReason::InterimSent)
+        } else if now >= c.deadline {
+            Some(SuppressReason::Stale)
+        } else {
+            None
+        };
+        if let Some(reason) = silent {
+            actions.push(Action::AckSuppressed {
+                case_id: c.id.clone(),
+                reason,
+            });
             continue;
         }
         let addr = c.reply_to.to_lowercase();
@@ -406,6 +428,36 @@ mod tests {
         assert_eq!(
             acks(&decide(std::slice::from_ref(&b), &h, &cal, &settings(), now)),
             vec!["B"]
+        );
+        // No acknowledgement after an interim reply, nor past the deadline.
+        let mut x = b.clone();
+        x.extended = true;
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&x),
+                &History::default(),
+                &cal,
+                &settings(),
+                now
+            ),
+            vec![Action::AckSuppressed {
+                case_id: "B".into(),
+                reason: SuppressReason::InterimSent
+            }]
+        );
+        let late = t("2026-11-26T09:00:00+02:00");
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&b),
+                &History::default(),
+                &cal,
+                &settings(),
+                late
+            )[0],
+            Action::AckSuppressed {
+                case_id: "B".into(),
+                reason: SuppressReason::Stale
+            }
         );
         // The hourly cap defers.
         let h = History {

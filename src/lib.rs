@@ -19,7 +19,9 @@ pub mod thread;
 
 // Configuration
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod secret;
 
 // Edges

@@ -1,0 +1,183 @@
+//! The commands that work on the mailbox and the case store: `run`,
+//! `status`, `close`, `extend`. Errors are printed for people; exit codes
+//! follow SPEC §9 (0 ok, 1 a fault during `run --once`, 2 bad input).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+
+use crate::admin;
+use crate::calendar::Calendar;
+use crate::config::{self, Config};
+use crate::pipeline::{self, Context};
+use crate::store::Store;
+
+/// Log to stderr (journald keeps it); `RUST_LOG` wins over `log.level`.
+pub fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprintln!("{}: configuration refused:\n{e}", path.display());
+        ExitCode::from(2)
+    })
+}
+
+fn open_store(cfg: &Config) -> Result<Store, ExitCode> {
+    Store::open(&cfg.storage.database).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
+}
+
+fn calendar(cfg: &Config) -> Result<Calendar, ExitCode> {
+    Calendar::from_config(&cfg.calendar).map_err(|e| {
+        eprintln!("error: [calendar]: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn instant(now: Option<DateTime<FixedOffset>>) -> DateTime<Utc> {
+    now.map(|t| t.with_timezone(&Utc)).unwrap_or_else(Utc::now)
+}
+
+/// `run` and `run --once`.
+pub fn run(path: &Path, once: bool, now: Option<DateTime<FixedOffset>>, dry_run: bool) -> ExitCode {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    init_logging(cfg.log.level.as_deref());
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if !once {
+        return rt.block_on(crate::daemon::run(path.to_path_buf(), cfg));
+    }
+    let ctx = match Context::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut store = match open_store(&ctx.cfg) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let now = instant(now);
+    let result = rt.block_on(async { pipeline::run_once(&ctx, &mut store, now, dry_run).await });
+    // The SMTP pool must be dropped inside the runtime.
+    rt.block_on(async move { drop(ctx) });
+    match result {
+        Ok(report) => {
+            tracing::info!(dry_run, "cycle done: {report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("cycle failed: {e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `status [--now T] [--all] [--json]`.
+pub fn status(path: &Path, now: Option<DateTime<FixedOffset>>, all: bool, json: bool) -> ExitCode {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (cal, store) = match (calendar(&cfg), open_store(&cfg)) {
+        (Ok(c), Ok(s)) => (c, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match admin::status(&store, &cal, instant(now), all) {
+        Ok(s) if json => match serde_json::to_string(&s) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Ok(s) => {
+            print!("{}", admin::status_text(&s));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn manual(
+    path: &Path,
+    f: impl FnOnce(&mut Store, &Calendar) -> Result<String, admin::AdminError>,
+) -> ExitCode {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (cal, mut store) = match (calendar(&cfg), open_store(&cfg)) {
+        (Ok(c), Ok(s)) => (c, s),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match f(&mut store, &cal) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `close CASE --reason TEXT`.
+pub fn close(path: &Path, case: &str, reason: &str, now: Option<DateTime<FixedOffset>>) -> ExitCode {
+    manual(path, |store, _| {
+        let c = admin::close(store, case, reason, instant(now))?;
+        Ok(format!("{} closed: {reason}", c.id))
+    })
+}
+
+/// `extend CASE --until D --reason TEXT`.
+pub fn extend(
+    path: &Path,
+    case: &str,
+    until: NaiveDate,
+    reason: &str,
+    now: Option<DateTime<FixedOffset>>,
+) -> ExitCode {
+    manual(path, |store, cal| {
+        let c = admin::extend(store, cal, case, until, reason, instant(now))?;
+        Ok(format!(
+            "{} extended: reply due {}",
+            c.id,
+            cal.to_local(c.deadline).format("%a %Y-%m-%d %H:%M")
+        ))
+    })
+}
