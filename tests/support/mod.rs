@@ -7,3 +7,4 @@
 pub mod dovecot;
 pub mod smtp_sink;
 pub mod tls_smtp;
+pub mod world;
