@@ -501,6 +501,108 @@ pub fn apply_notices(
     Ok(n)
 }
 
+/// Mark `e` sent (and its case acknowledged, for an acknowledgement).
+fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    tx.outbox_mark(e.id, "sent", now, None)?;
+    if e.kind == "ack" {
+        if let Some(cid) = &e.case_id {
+            if let Some(mut c) = tx.reader().case(cid)? {
+                c.acknowledged_at = Some(now);
+                tx.update_case(&c, now)?;
+            }
+        }
+    }
+    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
+    Ok(())
+}
+
+/// Test-only crash points for the end-to-end crash tests: when the
+/// environment variable `var` is `1`, abort the process at once (no unwinding,
+/// no destructors, no SQLite commit: as close to `kill -9` as a process can do
+/// to itself). Compiled only into debug builds (`cfg(debug_assertions)`),
+/// which is what `cargo test` runs; a release build has no such hook, so a
+/// stray variable in production cannot stop the gateway.
+#[inline]
+fn test_crash_point(var: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os(var).is_some_and(|v| v == "1") {
+        eprintln!("{var}=1: aborting on purpose (test crash hook)");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = var;
+}
+
+/// What [`recover_interrupted`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// Interrupted entries whose copy was found in a sent folder: marked sent.
+    pub found: u32,
+    /// Interrupted entries not found: left for [`flush`] to send again with
+    /// the same Message-ID.
+    pub resend: u32,
+}
+
+/// Entries left `sending` by a crash (between marking `sending` and marking
+/// `sent`): the SMTP server may or may not have accepted them. Look for each
+/// one's Message-ID in `folders` (the IMAP sent folders: `imap.sent` and
+/// `smtp.save_copy_to`, where servers such as Exchange and Gmail file
+/// submitted mail); found → mark it sent without sending again; not found
+/// (or the search failed) → leave it for [`flush`], which sends it again
+/// with the same Message-ID (a duplicate acknowledgement is better than a
+/// lost escalation). Read-only on the mailbox (EXAMINE + UID SEARCH).
+pub async fn recover_interrupted(
+    store: &mut Store,
+    session: &mut crate::imap::ImapSession,
+    folders: &[String],
+    now: DateTime<Utc>,
+) -> Result<Recovered, OutboxError> {
+    let mut r = Recovered::default();
+    let interrupted = store.read().outbox_interrupted()?;
+    for e in interrupted {
+        let mut found_in = None;
+        for folder in folders {
+            match session.has_message_id(folder, &e.message_id).await {
+                Ok(true) => {
+                    found_in = Some(folder.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(folder = %folder, message_id = %e.message_id, error = %err, "cannot search the sent folder for an interrupted message");
+                }
+            }
+        }
+        match found_in {
+            Some(folder) => {
+                store.transaction(|tx| -> Result<(), OutboxError> {
+                    mark_sent(tx, &e, now)?;
+                    tx.audit(
+                        now,
+                        e.case_id.as_deref(),
+                        "sent-recovered",
+                        &format!(
+                            "{} to {} was interrupted by a crash; its copy {} is in {folder}: not sent again",
+                            e.kind,
+                            e.rcpts.join(","),
+                            e.message_id
+                        ),
+                        "replygate",
+                    )?;
+                    Ok(())
+                })?;
+                tracing::info!(kind = %e.kind, message_id = %e.message_id, folder = %folder, "interrupted message found in a sent folder: marked sent, not sent again");
+                r.found += 1;
+            }
+            None => {
+                tracing::warn!(kind = %e.kind, message_id = %e.message_id, to = %e.rcpts.join(","), "interrupted message not found in any sent folder: sending it again with the same Message-ID");
+                r.resend += 1;
+            }
+        }
+    }
+    Ok(r)
+}
+
 /// What a flush did.
 #[derive(Debug, Default, Clone)]
 pub struct Flushed {
@@ -557,6 +659,7 @@ pub async fn flush(
             tx.outbox_mark(e.id, "sending", now, None)
                 .map_err(OutboxError::from)
         })?;
+        test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
         let out = Outgoing {
             message_id: e.message_id.clone(),
             from: e.mail_from.clone(),
@@ -567,19 +670,8 @@ pub async fn flush(
         };
         match mailer.send(&out).await {
             Ok(()) => {
-                store.transaction(|tx| -> Result<(), OutboxError> {
-                    tx.outbox_mark(e.id, "sent", now, None)?;
-                    if e.kind == "ack" {
-                        if let Some(cid) = &e.case_id {
-                            if let Some(mut c) = tx.reader().case(cid)? {
-                                c.acknowledged_at = Some(now);
-                                tx.update_case(&c, now)?;
-                            }
-                        }
-                    }
-                    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
-                    Ok(())
-                })?;
+                test_crash_point("REPLYGATE_TEST_CRASH_AFTER_SENDING");
+                store.transaction(|tx| mark_sent(tx, &e, now))?;
                 tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
                 f.sent += 1;
             }

@@ -99,6 +99,7 @@ pub struct Report {
     pub notices: u32,
     pub flushed: outbox::Flushed,
     pub copies_saved: u32,
+    pub recovered: outbox::Recovered,
     pub dry_run_actions: Vec<String>,
 }
 
@@ -278,6 +279,33 @@ pub async fn save_copies(ctx: &Context, session: &mut ImapSession, store: &mut S
     Ok(n)
 }
 
+/// The folders where a copy of a sent message may be: `imap.sent` and
+/// `smtp.save_copy_to`, each once.
+pub fn sent_folders(cfg: &Config) -> Vec<String> {
+    let mut v: Vec<String> = cfg.imap.sent.clone();
+    if let Some(f) = &cfg.smtp.save_copy_to {
+        if !v.contains(f) {
+            v.push(f.clone());
+        }
+    }
+    v
+}
+
+/// Before a flush: settle entries left `sending` by a crash (found in a
+/// sent folder → sent; else sent again by the flush). Call it on every
+/// start before the first flush (the daemon too).
+pub async fn recover_interrupted(
+    ctx: &Context,
+    session: &mut ImapSession,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<outbox::Recovered> {
+    if store.read().outbox_interrupted()?.is_empty() {
+        return Ok(outbox::Recovered::default());
+    }
+    Ok(outbox::recover_interrupted(store, session, &sent_folders(&ctx.cfg), now).await?)
+}
+
 /// Purge by `storage.retention`, at most once a day.
 pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     let today = now.date_naive().to_string();
@@ -308,6 +336,7 @@ pub async fn run_once(
     r.sync = sync_all(ctx, &mut session, store, now).await?;
     track_and_decide(ctx, store, now, dry_run, &mut r)?;
     if !dry_run {
+        r.recovered = recover_interrupted(ctx, &mut session, store, now).await?;
         r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
         r.copies_saved = save_copies(ctx, &mut session, store).await?;
         retention(ctx, store, now)?;

@@ -750,6 +750,15 @@ impl Reader<'_> {
         rows.map(|r| r?).collect()
     }
 
+    /// Entries left `sending` by a crash (see [`crate::outbox::recover_interrupted`]).
+    pub fn outbox_interrupted(&self) -> Result<Vec<OutboxEntry>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
+        rows.map(|r| r?).collect()
+    }
+
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
         let mut st = self.conn.prepare("SELECT * FROM outbox ORDER BY id")?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;

@@ -326,6 +326,32 @@ impl ImapSession {
         })
     }
 
+    /// Whether `folder` holds a message whose Message-ID header contains
+    /// `message_id` (`EXAMINE` + `UID SEARCH HEADER Message-ID "<id>"`;
+    /// read-only: no flag changes). Used to find out whether a message
+    /// interrupted by a crash was in fact submitted (servers such as
+    /// Exchange and Gmail file submitted mail in Sent). The search is a
+    /// substring match as IMAP defines it; Message-IDs are unique enough
+    /// for that. A Message-ID with CR, LF or NUL is refused.
+    pub async fn has_message_id(&mut self, folder: &str, message_id: &str) -> Result<bool, ImapError> {
+        if message_id.is_empty() || message_id.contains(['\r', '\n', '\0']) {
+            return Err(ImapError::Unexpected {
+                op: format!("UID SEARCH HEADER Message-ID in {folder}"),
+                detail: format!("unusable Message-ID {message_id:?}"),
+            });
+        }
+        self.examine(folder).await?;
+        let quoted = format!(
+            "\"{}\"",
+            message_id.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let query = format!("HEADER Message-ID {quoted}");
+        let op = format!("UID SEARCH {query} in {folder}");
+        let res = timed(&self.server, &op, self.session.uid_search(query)).await;
+        self.drain();
+        Ok(!res?.is_empty())
+    }
+
     /// UIDs >= `from_uid` in the examined folder, ascending (`UID SEARCH`).
     pub async fn uids_from(&mut self, from_uid: u32) -> Result<Vec<u32>, ImapError> {
         let from = from_uid.max(1);
