@@ -629,7 +629,7 @@ pub async fn flush(
 ) -> Result<Flushed, OutboxError> {
     let mut f = Flushed::default();
     let wall = Utc::now();
-    let due: Vec<OutboxEntry> = store.read().outbox_due(now)?;
+    let due: Vec<OutboxEntry> = store.read().outbox_sendable(now)?;
     for e in due {
         if !ignore_backoff && e.next_attempt_at > wall && e.attempts > 0 {
             continue;

@@ -750,6 +750,17 @@ impl Reader<'_> {
         rows.map(|r| r?).collect()
     }
 
+    /// Pending (or interrupted) entries whose `not_before` has come, whatever
+    /// their retry time: the caller applies the backoff on the wall clock
+    /// (so `run --once --now T` with T in the past still retries).
+    pub fn outbox_sendable(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
+        let mut st = self.conn.prepare(
+            "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
+        rows.map(|r| r?).collect()
+    }
+
     /// Entries left `sending` by a crash (see [`crate::outbox::recover_interrupted`]).
     pub fn outbox_interrupted(&self) -> Result<Vec<OutboxEntry>> {
         let mut st = self

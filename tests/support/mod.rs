@@ -8,3 +8,4 @@ pub mod dovecot;
 pub mod smtp_sink;
 pub mod tls_smtp;
 pub mod world;
+pub mod mail;
