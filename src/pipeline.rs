@@ -338,6 +338,7 @@ pub async fn run_once(
     if !dry_run {
         r.recovered = recover_interrupted(ctx, &mut session, store, now).await?;
         r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
+        ctx.mailer.close().await;
         r.copies_saved = save_copies(ctx, &mut session, store).await?;
         retention(ctx, store, now)?;
     }
