@@ -100,7 +100,9 @@ pub fn status(
     let outbox = r
         .outbox_all()?
         .into_iter()
-        .filter(|e| matches!(e.state.as_str(), "failed" | "sending") || (e.state == "pending" && e.attempts > 0))
+        .filter(|e| {
+            matches!(e.state.as_str(), "failed" | "sending") || (e.state == "pending" && e.attempts > 0)
+        })
         .map(|e| OutboxProblem {
             kind: e.kind,
             case: e.case_id,

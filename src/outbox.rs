@@ -5,18 +5,53 @@
 //! - Nothing is queued twice: each entry has a dedup key (`ack:CASE:CYCLE`,
 //!   `reminder:CASE:DEADLINE`, `escalation:CASE:DEADLINE`, `digest:DATE`,
 //!   `sigwarn:MESSAGE-ID`, `interim:MESSAGE-ID`) with a UNIQUE constraint.
-//! - Before the SMTP transaction the entry is marked `sending` and committed;
-//!   after the server accepts it, `sent`. An entry found `sending` at start
-//!   was interrupted: the pipeline first looks for its Message-ID in the IMAP
-//!   sent folders (servers that file submitted mail in Sent) and otherwise
-//!   sends it again with the same Message-ID. The remaining window, between
-//!   the server's 250 reply to DATA and the commit of `sent`, is one
-//!   SQLite commit long; a crash inside it repeats that one message.
+//! - Each entry has its own two commits: `sending` before its SMTP
+//!   transaction, `sent` right after the server's 250 to the final `.`
+//!   (never batched: batching would widen the crash window).
 //! - Temporary failures are retried with capped exponential backoff (1 min
 //!   doubling to 1 h) by the daemon; `run --once` retries everything due.
-//!   Permanent failures are marked `failed`, logged and shown by `status`.
+//!   An unreachable server stops the flush (the rest would fail the same
+//!   way); the cycle still succeeds (`run --once` exits 0 with a warning):
+//!   an SMTP outage only delays. Permanent failures (5xx) are marked
+//!   `failed`, logged, shown by `status` and never retried.
 //! - Acknowledgements, reminders and escalations whose case is no longer
 //!   open when their turn comes are `cancelled`, not sent.
+//!
+//! # Crashes
+//!
+//! What a crash (kill -9, power loss, OOM) at each point leaves, and what
+//! the next start does:
+//!
+//! 1. before the queueing transaction commits: nothing queued, the case not
+//!    marked; the next cycle decides again and queues it;
+//! 2. queued (`pending`), not yet `sending`: sent by the next flush;
+//! 3. `sending` committed, SMTP transaction not finished (the server has not
+//!    answered the final `.`): the server discards an unfinished
+//!    transaction, so nothing was delivered;
+//! 4. the server answered 250, `sent` not yet committed: delivered, but the
+//!    outbox does not know.
+//!
+//! Cases 3 and 4 both leave the entry `sending` and cannot be told apart
+//! locally. On the next start, [`recover_interrupted`] (called by
+//! [`crate::pipeline::run_once`] before the flush) looks for the entry's
+//! Message-ID in the IMAP sent folders (`imap.sent` and
+//! `smtp.save_copy_to`) with a read-only `UID SEARCH HEADER Message-ID`:
+//! servers that file submitted mail in Sent (Exchange, Gmail, many
+//! submission setups with Sieve/BCC-to-Sent) show case 4 there, and the
+//! entry is marked sent without resending. Otherwise it is sent again with
+//! the same Message-ID, so a case-4 crash on a server that files nothing
+//! repeats that one message (recipients' clients that thread by Message-ID
+//! show it once). The remaining window is therefore: the time between the
+//! server's 250 and the commit of `sent` (one small SQLite WAL commit,
+//! well under a millisecond), on a server that does not file submitted
+//! mail, for the one message in flight. SMTP allows no better: there is no
+//! way to ask a server whether it accepted a transaction.
+//!
+//! Test hooks (debug builds only, see [`test_crash_point`]):
+//! `REPLYGATE_TEST_CRASH_BEFORE_SEND=1` aborts after `sending` is committed,
+//! before SMTP (case 3); `REPLYGATE_TEST_CRASH_AFTER_SENDING=1` aborts right
+//! after the server accepted the first message (case 4). tests/e2e_crash.rs
+//! uses them.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;

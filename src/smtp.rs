@@ -2,8 +2,9 @@
 //! configured submission server with lettre (async, tokio, rustls).
 //!
 //! Security (`smtp.security`):
-//! - `tls`: implicit TLS from the first byte (lettre `Tls::Wrapper`);
-//! - `starttls`: STARTTLS is required (lettre `Tls::Required`): a server that
+//! - `tls`: implicit TLS from the first byte (tokio-rustls, the TLS
+//!   configuration shared with IMAP, see [`crate::tls`]);
+//! - `starttls`: STARTTLS is required (lettre's `starttls`): a server that
 //!   does not offer it gets no credentials and no mail;
 //! - `plain`: no encryption, refused unless the host is loopback
 //!   (`localhost`, 127.0.0.0/8, `::1`).
@@ -127,13 +128,21 @@ struct Live {
 struct TlsTcp(tokio_rustls::client::TlsStream<TcpStream>);
 
 impl AsyncRead for TlsTcp {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for TlsTcp {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -208,10 +217,15 @@ impl Mailer {
                 // Same checks and messages as for STARTTLS, then the rustls
                 // configuration shared with IMAP (webpki roots + ca_file).
                 tls_params()?;
-                let cc = crate::tls::client_config(cfg.ca_file.as_deref()).map_err(|e| SmtpError::CaFile {
-                    path: cfg.ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-                    reason: e.to_string(),
-                })?;
+                let cc =
+                    crate::tls::client_config(cfg.ca_file.as_deref()).map_err(|e| SmtpError::CaFile {
+                        path: cfg
+                            .ca_file
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        reason: e.to_string(),
+                    })?;
                 Mode::Tls(cc)
             }
             Security::Starttls => Mode::Starttls(tls_params()?),
@@ -243,13 +257,18 @@ impl Mailer {
 
     /// Open, secure and log in a new connection (each step within [`TIMEOUT`]).
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let tmp = |what: &str, e: &dyn std::fmt::Display| SendError::Temporary(format!("{}: {what}: {e}", self.server));
-        let timed = |what: &'static str| move |_| SendError::Temporary(format!("{}: {what} (timed out)", self.server));
+        let tmp = |what: &str, e: &dyn std::fmt::Display| {
+            SendError::Temporary(format!("{}: {what}: {e}", self.server))
+        };
+        let timed = |what: &'static str| {
+            move |_| SendError::Temporary(format!("{}: {what} (timed out)", self.server))
+        };
         let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect((self.host.as_str(), self.port)))
             .await
             .map_err(timed("connecting"))?
             .map_err(|e| tmp("cannot connect", &e))?;
-        tcp.set_nodelay(true).map_err(|e| tmp("setting TCP_NODELAY", &e))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| tmp("setting TCP_NODELAY", &e))?;
         let stream: Box<dyn AsyncTokioStream> = match &self.mode {
             Mode::Tls(cc) => {
                 let name = rustls::pki_types::ServerName::try_from(self.host.clone())
@@ -265,10 +284,13 @@ impl Mailer {
             }
             _ => Box::new(tcp),
         };
-        let mut conn = tokio::time::timeout(TIMEOUT, AsyncSmtpConnection::connect_with_transport(stream, &self.hello))
-            .await
-            .map_err(timed("greeting and EHLO"))?
-            .map_err(|e| classify(&e, &self.server))?;
+        let mut conn = tokio::time::timeout(
+            TIMEOUT,
+            AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
+        )
+        .await
+        .map_err(timed("greeting and EHLO"))?
+        .map_err(|e| classify(&e, &self.server))?;
         if let Mode::Starttls(params) = &self.mode {
             tokio::time::timeout(TIMEOUT, conn.starttls(params.clone(), &self.hello))
                 .await

@@ -39,7 +39,9 @@ fn run_crashing(w: &World, now: &str, hook: &str) -> Output {
 
 fn states(w: &World) -> Vec<(String, String)> {
     let db = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();
-    let mut st = db.prepare("SELECT message_id, state FROM outbox ORDER BY id").unwrap();
+    let mut st = db
+        .prepare("SELECT message_id, state FROM outbox ORDER BY id")
+        .unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(|r| r.unwrap())
@@ -68,7 +70,11 @@ fn two_clients() -> World {
 #[test]
 fn crash_before_smtp_sends_exactly_once_after_restart() {
     let w = two_clients();
-    run_crashing(&w, "2026-11-23T19:05:00+02:00", "REPLYGATE_TEST_CRASH_BEFORE_SEND");
+    run_crashing(
+        &w,
+        "2026-11-23T19:05:00+02:00",
+        "REPLYGATE_TEST_CRASH_BEFORE_SEND",
+    );
     assert!(w.sent().is_empty(), "nothing reached the server");
     let s = states(&w);
     assert_eq!(
@@ -77,7 +83,10 @@ fn crash_before_smtp_sends_exactly_once_after_restart() {
         "queued and committed before the crash"
     );
     let st = w.status("2026-11-23T19:05:00+02:00");
-    assert_eq!(st["outbox"][0]["state"], "sending", "status shows the interrupted entry");
+    assert_eq!(
+        st["outbox"][0]["state"], "sending",
+        "status shows the interrupted entry"
+    );
 
     let log = w.run("2026-11-23T19:10:00+02:00");
     assert!(log.contains("not found in any sent folder"), "{log}");
@@ -87,7 +96,11 @@ fn crash_before_smtp_sends_exactly_once_after_restart() {
     let ids = by_message_id(&sent);
     assert!(ids.values().all(|n| *n == 1), "{ids:?}");
     for (mid, _) in &s {
-        assert_eq!(ids.get(&format!("<{mid}>")), Some(&1), "{mid} sent once with its queued Message-ID");
+        assert_eq!(
+            ids.get(&format!("<{mid}>")),
+            Some(&1),
+            "{mid} sent once with its queued Message-ID"
+        );
     }
     assert!(states(&w).iter().all(|x| x.1 == "sent"));
 }
@@ -95,7 +108,11 @@ fn crash_before_smtp_sends_exactly_once_after_restart() {
 #[test]
 fn crash_after_acceptance_without_a_copy_repeats_that_one_message() {
     let w = two_clients();
-    run_crashing(&w, "2026-11-23T19:05:00+02:00", "REPLYGATE_TEST_CRASH_AFTER_SENDING");
+    run_crashing(
+        &w,
+        "2026-11-23T19:05:00+02:00",
+        "REPLYGATE_TEST_CRASH_AFTER_SENDING",
+    );
     let first = w.sent();
     assert_eq!(first.len(), 1, "the server accepted one message before the crash");
     let mid = first[0].header("Message-ID").unwrap().to_string();
@@ -109,14 +126,21 @@ fn crash_after_acceptance_without_a_copy_repeats_that_one_message() {
     // The in-flight message once more, with the same Message-ID; the
     // rest exactly once. Nothing lost.
     assert_eq!(ids[&mid], 2, "{ids:?}");
-    assert!(ids.iter().filter(|(k, _)| **k != mid).all(|(_, n)| *n == 1), "{ids:?}");
+    assert!(
+        ids.iter().filter(|(k, _)| **k != mid).all(|(_, n)| *n == 1),
+        "{ids:?}"
+    );
     assert!(states(&w).iter().all(|x| x.1 == "sent"));
 }
 
 #[test]
 fn crash_after_acceptance_with_a_copy_in_sent_is_not_repeated() {
     let w = two_clients();
-    run_crashing(&w, "2026-11-23T19:05:00+02:00", "REPLYGATE_TEST_CRASH_AFTER_SENDING");
+    run_crashing(
+        &w,
+        "2026-11-23T19:05:00+02:00",
+        "REPLYGATE_TEST_CRASH_AFTER_SENDING",
+    );
     let first = w.sent();
     assert_eq!(first.len(), 1);
     let mid = first[0].header("Message-ID").unwrap().to_string();
@@ -140,5 +164,10 @@ fn crash_after_acceptance_with_a_copy_in_sent_is_not_repeated() {
     let st = w.status("2026-11-23T19:15:00+02:00");
     let cases = st["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 2, "{st:#}");
-    assert!(cases.iter().all(|c| c["state"] == "open" && c["acknowledged_at"].is_string()), "{st:#}");
+    assert!(
+        cases
+            .iter()
+            .all(|c| c["state"] == "open" && c["acknowledged_at"].is_string()),
+        "{st:#}"
+    );
 }

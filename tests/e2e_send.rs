@@ -53,7 +53,13 @@ fn ack_at_closing_only_when_unanswered_with_the_right_headers() {
     deliver(
         &w,
         "INBOX",
-        client("Helēna <helena@example.lv>", "<h1@example.lv>", "Svētku jautājums", "Wed, 18 Nov 2026 10:00:00 +0200", &[]),
+        client(
+            "Helēna <helena@example.lv>",
+            "<h1@example.lv>",
+            "Svētku jautājums",
+            "Wed, 18 Nov 2026 10:00:00 +0200",
+            &[],
+        ),
         "2026-11-18T10:00:00+02:00",
     );
     // Mon 23 Nov before closing, Reply-To and References; then a second new
@@ -76,7 +82,13 @@ fn ack_at_closing_only_when_unanswered_with_the_right_headers() {
     deliver(
         &w,
         "INBOX",
-        client("Juris <yuri@example.lv>", "<y1@example.lv>", "Par līgumu", "Mon, 23 Nov 2026 11:00:00 +0200", &[]),
+        client(
+            "Juris <yuri@example.lv>",
+            "<y1@example.lv>",
+            "Par līgumu",
+            "Mon, 23 Nov 2026 11:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T11:00:00+02:00",
     );
     deliver(
@@ -95,43 +107,81 @@ fn ack_at_closing_only_when_unanswered_with_the_right_headers() {
     deliver(
         &w,
         "Sent",
-        mail::staff_reply("yuri@example.lv", "<y1@example.lv>", "Par līgumu", "Mon, 23 Nov 2026 15:00:00 +0200", "<s1@sif.gov.lv>"),
+        mail::staff_reply(
+            "yuri@example.lv",
+            "<y1@example.lv>",
+            "Par līgumu",
+            "Mon, 23 Nov 2026 15:00:00 +0200",
+            "<s1@sif.gov.lv>",
+        ),
         "2026-11-23T15:00:00+02:00",
     );
     // After closing: at once.
     deliver(
         &w,
         "INBOX",
-        client("Zelma <zelma@example.lv>", "<z1@example.lv>", "Vakara jautājums", "Mon, 23 Nov 2026 19:00:00 +0200", &[]),
+        client(
+            "Zelma <zelma@example.lv>",
+            "<z1@example.lv>",
+            "Vakara jautājums",
+            "Mon, 23 Nov 2026 19:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T19:00:00+02:00",
     );
 
     w.run("2026-11-18T10:05:00+02:00");
-    assert_eq!(acks_to(&w.sent(), "helena@example.lv").len(), 1, "holiday mail is acknowledged at once");
+    assert_eq!(
+        acks_to(&w.sent(), "helena@example.lv").len(),
+        1,
+        "holiday mail is acknowledged at once"
+    );
 
-    for now in ["2026-11-23T09:00:00+02:00", "2026-11-23T12:30:00+02:00", "2026-11-23T15:30:00+02:00", "2026-11-23T17:59:00+02:00"] {
+    for now in [
+        "2026-11-23T09:00:00+02:00",
+        "2026-11-23T12:30:00+02:00",
+        "2026-11-23T15:30:00+02:00",
+        "2026-11-23T17:59:00+02:00",
+    ] {
         w.run(now);
-        assert_eq!(acks(&w.sent()).len(), 1, "no acknowledgement before closing ({now})");
+        assert_eq!(
+            acks(&w.sent()).len(),
+            1,
+            "no acknowledgement before closing ({now})"
+        );
     }
     w.run("2026-11-23T18:00:00+02:00");
     let sent = w.sent();
     assert_eq!(acks(&sent).len(), 2, "{:#?}", acks(&sent));
-    assert!(acks_to(&sent, "yuri@example.lv").is_empty(), "answered before closing: no ack");
+    assert!(
+        acks_to(&sent, "yuri@example.lv").is_empty(),
+        "answered before closing: no ack"
+    );
     let xa = acks_to(&sent, "xenia.work@example.lv");
     assert_eq!(xa.len(), 1, "one ack per sender per ack_min_interval");
     let a = xa[0];
 
     // Headers.
     assert_eq!(a.rcpt_to, ["xenia.work@example.lv"]);
-    assert!(a.header("To").unwrap().contains("xenia.work@example.lv"), "{:?}", a.header("To"));
+    assert!(
+        a.header("To").unwrap().contains("xenia.work@example.lv"),
+        "{:?}",
+        a.header("To")
+    );
     assert_eq!(a.header("Auto-Submitted"), Some("auto-replied"));
     assert_eq!(a.header("X-Auto-Response-Suppress"), Some("All"));
     assert!(a.header("X-Replygate-Loop").is_some());
     assert_eq!(a.header("In-Reply-To"), Some("<x1@example.lv>"));
     let refs: Vec<&str> = a.header("References").unwrap().split_whitespace().collect();
-    assert_eq!(refs, ["<older1@example.lv>", "<older2@example.lv>", "<x1@example.lv>"]);
+    assert_eq!(
+        refs,
+        ["<older1@example.lv>", "<older2@example.lv>", "<x1@example.lv>"]
+    );
     let mid = a.header("Message-ID").unwrap();
-    assert!(mid.starts_with("<replygate.") && mid.ends_with("@sif.gov.lv>"), "{mid}");
+    assert!(
+        mid.starts_with("<replygate.") && mid.ends_with("@sif.gov.lv>"),
+        "{mid}"
+    );
     assert_eq!(a.mail_from, "pasts@sif.gov.lv");
     assert_eq!(mail::subject(a), "Auto: Jautājums par projektu");
 
@@ -148,19 +198,32 @@ fn ack_at_closing_only_when_unanswered_with_the_right_headers() {
     assert!(body.contains("25.11.2026"), "{body}");
     assert!(body.contains(case["id"].as_str().unwrap()), "{body}");
     assert_eq!(case["acknowledged_at"], "2026-11-23T18:00:00+02:00");
-    assert_eq!(World::case_of(&st, "xenia@example.lv").len(), 2, "two cases, one ack");
+    assert_eq!(
+        World::case_of(&st, "xenia@example.lv").len(),
+        2,
+        "two cases, one ack"
+    );
 
     w.run("2026-11-23T19:05:00+02:00");
-    assert_eq!(acks_to(&w.sent(), "zelma@example.lv").len(), 1, "after-hours mail at once");
+    assert_eq!(
+        acks_to(&w.sent(), "zelma@example.lv").len(),
+        1,
+        "after-hours mail at once"
+    );
     w.run("2026-11-23T20:00:00+02:00");
     let sent = w.sent();
     assert_eq!(acks(&sent).len(), 3);
-    assert!(by_message_id(&sent).values().all(|n| *n == 1), "a message went twice");
+    assert!(
+        by_message_id(&sent).values().all(|n| *n == 1),
+        "a message went twice"
+    );
 }
 
 #[test]
 fn immediate_mode_and_hourly_limit() {
-    let w = World::new(&format!("[reply]\n{REPLY}ack = \"immediate\"\nack_max_per_hour = 2\n"));
+    let w = World::new(&format!(
+        "[reply]\n{REPLY}ack = \"immediate\"\nack_max_per_hour = 2\n"
+    ));
     for (i, m) in ["10:00", "10:01", "10:02"].iter().enumerate() {
         deliver(
             &w,
@@ -209,13 +272,18 @@ fn no_ack_for_automatic_mail() {
         if m["category"] == "automatic" {
             let from = m["from"].as_str().unwrap().to_lowercase();
             assert!(
-                !sent.iter().any(|s| s.rcpt_to.iter().any(|r| from.contains(r.as_str()))),
+                !sent
+                    .iter()
+                    .any(|s| s.rcpt_to.iter().any(|r| from.contains(r.as_str()))),
                 "mail to the automatic sender of {}",
                 m["file"]
             );
         }
     }
-    assert!(w.status("2026-11-26T20:00:00+02:00")["cases"].as_array().unwrap().is_empty());
+    assert!(w.status("2026-11-26T20:00:00+02:00")["cases"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -230,7 +298,12 @@ fn bounced_ack_blocks_acks_for_seven_days() {
             &[],
         )
     };
-    deliver(&w, "INBOX", q(1, "2026-11-23", "Mon"), "2026-11-23T19:00:00+02:00");
+    deliver(
+        &w,
+        "INBOX",
+        q(1, "2026-11-23", "Mon"),
+        "2026-11-23T19:00:00+02:00",
+    );
     w.run("2026-11-23T19:05:00+02:00");
     let sent = w.sent();
     let first = acks_to(&sent, "anete@example.lv");
@@ -244,15 +317,31 @@ fn bounced_ack_blocks_acks_for_seven_days() {
     );
     w.run("2026-11-23T19:35:00+02:00");
     // Wed, two days later (past ack_min_interval): still blocked.
-    deliver(&w, "INBOX", q(2, "2026-11-25", "Wed"), "2026-11-25T19:00:00+02:00");
+    deliver(
+        &w,
+        "INBOX",
+        q(2, "2026-11-25", "Wed"),
+        "2026-11-25T19:00:00+02:00",
+    );
     w.run("2026-11-25T19:05:00+02:00");
-    assert_eq!(acks_to(&w.sent(), "anete@example.lv").len(), 1, "no ack within 7 days of a bounce");
+    assert_eq!(
+        acks_to(&w.sent(), "anete@example.lv").len(),
+        1,
+        "no ack within 7 days of a bounce"
+    );
     // Tue 1 Dec, 8 days after the bounce: acknowledged again.
     let mut m = q(3, "2026-11-01", "Tue");
-    m = String::from_utf8(m).unwrap().replace("01 Nov 2026", "01 Dec 2026").into_bytes();
+    m = String::from_utf8(m)
+        .unwrap()
+        .replace("01 Nov 2026", "01 Dec 2026")
+        .into_bytes();
     deliver(&w, "INBOX", m, "2026-12-01T19:00:00+02:00");
     w.run("2026-12-01T19:05:00+02:00");
-    assert_eq!(acks_to(&w.sent(), "anete@example.lv").len(), 2, "acknowledged after 7 days");
+    assert_eq!(
+        acks_to(&w.sent(), "anete@example.lv").len(),
+        2,
+        "acknowledged after 7 days"
+    );
 }
 
 /// Instants a daemon might wake at, Mon 23 – Fri 27 Nov: before opening,
@@ -260,7 +349,9 @@ fn bounced_ack_blocks_acks_for_seven_days() {
 fn many_instants() -> Vec<String> {
     let mut v = Vec::new();
     for d in 23..=27 {
-        for hm in ["07:00", "09:00", "09:15", "11:00", "13:00", "15:00", "16:30", "17:00", "18:00", "20:00"] {
+        for hm in [
+            "07:00", "09:00", "09:15", "11:00", "13:00", "15:00", "16:30", "17:00", "18:00", "20:00",
+        ] {
             v.push(format!("2026-11-{d}T{hm}:00+02:00"));
         }
     }
@@ -273,7 +364,13 @@ fn reminder_escalation_digest_once_and_in_working_hours() {
     deliver(
         &w,
         "INBOX",
-        client("Pēteris <peteris@example.lv>", "<p1@example.lv>", "Nekad neatbildēts", "Mon, 23 Nov 2026 10:00:00 +0200", &[]),
+        client(
+            "Pēteris <peteris@example.lv>",
+            "<p1@example.lv>",
+            "Nekad neatbildēts",
+            "Mon, 23 Nov 2026 10:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T10:00:00+02:00",
     );
     // Message-ID → the instant it was first received by the sink.
@@ -281,25 +378,37 @@ fn reminder_escalation_digest_once_and_in_working_hours() {
     for now in many_instants() {
         w.run(&now);
         for m in w.sent() {
-            when.entry(m.header("Message-ID").unwrap().to_string()).or_insert(now.clone());
+            when.entry(m.header("Message-ID").unwrap().to_string())
+                .or_insert(now.clone());
         }
     }
     let sent = w.sent();
-    assert!(by_message_id(&sent).values().all(|n| *n == 1), "a message went twice");
+    assert!(
+        by_message_id(&sent).values().all(|n| *n == 1),
+        "a message went twice"
+    );
     let rows = outbox(&w);
     let of_kind = |k: &str| -> Vec<String> {
         rows.iter()
             .filter(|r| r.0 == k)
             .map(|r| {
                 assert_eq!(r.1, "sent", "{r:?}");
-                when.get(&format!("<{}>", r.2)).cloned().unwrap_or_else(|| panic!("{r:?} not received; {when:?}"))
+                when.get(&format!("<{}>", r.2))
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{r:?} not received; {when:?}"))
             })
             .collect()
     };
     let open_hours = |now: &str| {
         let d: u32 = now[8..10].parse().unwrap();
         let hm = &now[11..16];
-        let close = if d == 23 { "18:00" } else if d == 27 { "16:00" } else { "17:00" };
+        let close = if d == 23 {
+            "18:00"
+        } else if d == 27 {
+            "16:00"
+        } else {
+            "17:00"
+        };
         ("09:00"..close).contains(&hm)
     };
     // Deadline Wed 25 Nov 17:00; reminder 4 working hours before.
@@ -309,10 +418,18 @@ fn reminder_escalation_digest_once_and_in_working_hours() {
     let digests = of_kind("digest");
     assert_eq!(
         digests,
-        ["2026-11-25T09:15:00+02:00", "2026-11-26T09:15:00+02:00", "2026-11-27T09:15:00+02:00"],
+        [
+            "2026-11-25T09:15:00+02:00",
+            "2026-11-26T09:15:00+02:00",
+            "2026-11-27T09:15:00+02:00"
+        ],
         "one digest a working day when something is due or overdue"
     );
-    for n in of_kind("reminder").iter().chain(&of_kind("escalation")).chain(&digests) {
+    for n in of_kind("reminder")
+        .iter()
+        .chain(&of_kind("escalation"))
+        .chain(&digests)
+    {
         assert!(open_hours(n), "staff notice outside working hours at {n}");
     }
     assert_eq!(of_kind("ack"), ["2026-11-23T18:00:00+02:00"]);
@@ -354,7 +471,10 @@ fn smtp_outage_delays_and_loses_nothing() {
     assert_eq!(ids.len(), 3);
     assert!(ids.values().all(|n| *n == 1), "{ids:?}");
     assert!(outbox(&w).iter().all(|r| r.1 == "sent"));
-    assert!(w.status("2026-11-23T19:30:00+02:00")["outbox"].as_array().unwrap().is_empty());
+    assert!(w.status("2026-11-23T19:30:00+02:00")["outbox"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -363,7 +483,13 @@ fn permanent_refusal_is_failed_and_not_retried() {
     deliver(
         &w,
         "INBOX",
-        client("Rūta <ruta@example.lv>", "<r1@example.lv>", "Jautājums", "Mon, 23 Nov 2026 19:00:00 +0200", &[]),
+        client(
+            "Rūta <ruta@example.lv>",
+            "<r1@example.lv>",
+            "Jautājums",
+            "Mon, 23 Nov 2026 19:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T19:00:00+02:00",
     );
     w.sink = SmtpSink::start_rejecting(Reject::Permanent);
@@ -385,7 +511,14 @@ fn permanent_refusal_is_failed_and_not_retried() {
     w.run("2026-11-23T19:30:00+02:00");
     w.run("2026-11-24T09:30:00+02:00");
     assert!(acks(&w.sent()).is_empty(), "a failed message was retried");
-    assert_eq!(outbox(&w).iter().filter(|r| r.0 == "ack").map(|r| r.1.as_str()).collect::<Vec<_>>(), ["failed"]);
+    assert_eq!(
+        outbox(&w)
+            .iter()
+            .filter(|r| r.0 == "ack")
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>(),
+        ["failed"]
+    );
 }
 
 #[test]
@@ -395,7 +528,13 @@ fn save_copy_to_sent_is_seen_and_not_a_message() {
     deliver(
         &w,
         "INBOX",
-        client("Sandra <sandra@example.lv>", "<sa1@example.lv>", "Jautājums par kopiju", "Mon, 23 Nov 2026 19:00:00 +0200", &[]),
+        client(
+            "Sandra <sandra@example.lv>",
+            "<sa1@example.lv>",
+            "Jautājums par kopiju",
+            "Mon, 23 Nov 2026 19:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T19:00:00+02:00",
     );
     let before = w.dovecot.uid_flags("Sent");
@@ -428,7 +567,11 @@ fn save_copy_to_sent_is_seen_and_not_a_message() {
     assert_eq!(cases[0]["state"], "open");
     assert!(cases[0]["answered_at"].is_null());
     assert_eq!(acks(&w.sent()).len(), 1);
-    assert_eq!(w.dovecot.uid_flags("Sent").len(), before.len() + 1, "one copy only");
+    assert_eq!(
+        w.dovecot.uid_flags("Sent").len(),
+        before.len() + 1,
+        "one copy only"
+    );
 }
 
 #[test]
@@ -437,7 +580,13 @@ fn dry_run_sends_and_queues_nothing() {
     deliver(
         &w,
         "INBOX",
-        client("Daina <daina@example.lv>", "<d1@example.lv>", "Sausais jautājums", "Mon, 23 Nov 2026 19:00:00 +0200", &[]),
+        client(
+            "Daina <daina@example.lv>",
+            "<d1@example.lv>",
+            "Sausais jautājums",
+            "Mon, 23 Nov 2026 19:00:00 +0200",
+            &[],
+        ),
         "2026-11-23T19:00:00+02:00",
     );
     let out = w.cmd(&["run", "--once", "--dry-run", "--now", "2026-11-23T19:05:00+02:00"]);
@@ -445,5 +594,9 @@ fn dry_run_sends_and_queues_nothing() {
     assert!(w.sent().is_empty());
     assert!(outbox(&w).is_empty(), "dry run queued {:?}", outbox(&w));
     w.run("2026-11-23T19:10:00+02:00");
-    assert_eq!(acks_to(&w.sent(), "daina@example.lv").len(), 1, "a real run after a dry run still sends");
+    assert_eq!(
+        acks_to(&w.sent(), "daina@example.lv").len(),
+        1,
+        "a real run after a dry run still sends"
+    );
 }

@@ -341,10 +341,7 @@ impl ImapSession {
             });
         }
         self.examine(folder).await?;
-        let quoted = format!(
-            "\"{}\"",
-            message_id.replace('\\', "\\\\").replace('"', "\\\"")
-        );
+        let quoted = format!("\"{}\"", message_id.replace('\\', "\\\\").replace('"', "\\\""));
         let query = format!("HEADER Message-ID {quoted}");
         let op = format!("UID SEARCH {query} in {folder}");
         let res = timed(&self.server, &op, self.session.uid_search(query)).await;

@@ -15,7 +15,9 @@ pub fn client(from: &str, message_id: &str, subject: &str, date: &str, extra: &[
     h.push_str(
         "Authentication-Results: mx.sif.gov.lv;\r\n\tdkim=pass header.d=example.lv;\r\n\tspf=pass smtp.mailfrom=example.lv;\r\n\tdmarc=pass (p=none dis=none) header.from=example.lv\r\n",
     );
-    h.push_str(&format!("From: {from}\r\nTo: pasts@sif.gov.lv\r\nDate: {date}\r\n"));
+    h.push_str(&format!(
+        "From: {from}\r\nTo: pasts@sif.gov.lv\r\nDate: {date}\r\n"
+    ));
     h.push_str(&format!("Message-ID: {message_id}\r\nSubject: {subject}\r\n"));
     for e in extra {
         h.push_str(e);
@@ -76,7 +78,8 @@ pub fn text(m: &SinkMessage) -> String {
 pub fn by_message_id(msgs: &[SinkMessage]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for x in msgs {
-        *m.entry(x.header("Message-ID").unwrap_or("").to_string()).or_insert(0) += 1;
+        *m.entry(x.header("Message-ID").unwrap_or("").to_string())
+            .or_insert(0) += 1;
     }
     m
 }
