@@ -58,11 +58,18 @@ pub fn run(path: &Path, once: bool, now: Option<DateTime<FixedOffset>>, dry_run:
         Err(code) => return code,
     };
     init_logging(cfg.log.level.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // `run --once` is one sequential cycle: a current-thread runtime spares
+    // every socket read a wake-up hop between threads (measured by
+    // scripts/bench-send: most of the send path's time went to those).
+    let built = if once {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

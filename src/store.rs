@@ -478,6 +478,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statements are prepared once per connection and reused (the send
+        // path runs the same few statements per message).
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
@@ -544,6 +547,12 @@ impl<'c> std::ops::Deref for Tx<'c> {
 }
 
 impl Tx<'_> {
+    /// `execute` with the connection's prepared-statement cache (shadows
+    /// `Connection::execute` for every write below).
+    pub fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
+
     pub fn reader(&self) -> Reader<'_> {
         Reader { conn: &self.tx }
     }
@@ -618,7 +627,7 @@ impl Reader<'_> {
 
     /// Unprocessed messages received at or before `until`, oldest first.
     pub fn pending_messages(&self, until: DateTime<Utc>) -> Result<Vec<StoredMessage>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM messages WHERE processed = 0 AND internaldate <= ?1 \
              ORDER BY internaldate, id",
         )?;
@@ -649,7 +658,7 @@ impl Reader<'_> {
 
     pub fn case(&self, id: &str) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = ?1");
-        let mut st = self.conn.prepare(&sql)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query([id])?;
         match rows.next()? {
             Some(r) => Ok(Some(Case::from_row(r)?)),
@@ -659,7 +668,7 @@ impl Reader<'_> {
 
     fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases {clause}");
-        let mut st = self.conn.prepare(&sql)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query(p)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -698,11 +707,8 @@ impl Reader<'_> {
     pub fn last_ack_to(&self, address: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> = self
             .conn
-            .query_row(
-                "SELECT MAX(created_at) FROM outbox WHERE kind = 'ack' AND rcpts = ?1",
-                [address],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT MAX(created_at) FROM outbox WHERE kind = 'ack' AND rcpts = ?1")?
+            .query_row([address], |r| r.get(0))
             .optional()?
             .flatten();
         opt_ts("outbox.created_at", s)
@@ -721,9 +727,8 @@ impl Reader<'_> {
     pub fn last_bounce(&self, address: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> = self
             .conn
-            .query_row("SELECT MAX(at) FROM bounces WHERE address = ?1", [address], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT MAX(at) FROM bounces WHERE address = ?1")?
+            .query_row([address], |r| r.get(0))
             .optional()?
             .flatten();
         opt_ts("bounces.at", s)
@@ -742,7 +747,7 @@ impl Reader<'_> {
     /// Outbox entries that may be sent at `now` (pending and due, or left
     /// `sending` by a crash).
     pub fn outbox_due(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 \
              AND next_attempt_at <= ?1 ORDER BY id",
         )?;
@@ -754,7 +759,7 @@ impl Reader<'_> {
     /// their retry time: the caller applies the backoff on the wall clock
     /// (so `run --once --now T` with T in the past still retries).
     pub fn outbox_sendable(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 ORDER BY id",
         )?;
         let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
@@ -771,14 +776,14 @@ impl Reader<'_> {
     }
 
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare("SELECT * FROM outbox ORDER BY id")?;
+        let mut st = self.conn.prepare_cached("SELECT * FROM outbox ORDER BY id")?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
         rows.map(|r| r?).collect()
     }
 
     /// Sent entries whose copy is still to be saved to `smtp.save_copy_to`.
     pub fn outbox_copies_pending(&self) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM outbox WHERE state = 'sent' AND copy_saved = 0 AND kind = 'ack' ORDER BY id",
         )?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
@@ -794,7 +799,7 @@ impl Reader<'_> {
     }
 
     pub fn message_counts(&self) -> Result<Vec<(String, Option<String>, i64)>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT class, reason, COUNT(*) FROM messages WHERE duplicate_of IS NULL GROUP BY class, reason",
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -835,7 +840,7 @@ impl Reader<'_> {
     }
 
     pub fn signature_checks(&self) -> Result<Vec<(String, String, bool, String)>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT message_id, author, compliant, missing FROM signature_checks ORDER BY sent_at",
         )?;
         let rows = st.query_map([], |r| {
