@@ -33,7 +33,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
@@ -85,9 +85,10 @@ impl SendError {
 /// one connection).
 ///
 /// One connection is opened on the first [`Mailer::send`] and reused for
-/// the following messages (one SMTP transaction each); before reuse it is
-/// checked with NOOP, and one that failed in any way is closed and replaced
-/// on the next send. The socket has
+/// the following messages (one SMTP transaction each); one idle for more
+/// than [`IDLE_CHECK`] is checked with NOOP before reuse, one that failed in
+/// any way is closed and replaced, and a transaction that fails on a reused
+/// connection without any SMTP reply is tried once more on a new one. The socket has
 /// `TCP_NODELAY` set: lettre writes the message and the final `.` in two
 /// writes, and with Nagle's algorithm the second waits for the server's
 /// delayed ACK (40 ms on Linux), which capped sending at ~22 messages/s
@@ -121,7 +122,11 @@ enum Mode {
 /// An open, reusable connection.
 struct Live {
     conn: AsyncSmtpConnection,
+    last_used: Instant,
 }
+
+/// A connection idle longer than this is checked with NOOP before reuse.
+pub const IDLE_CHECK: Duration = Duration::from_secs(10);
 
 /// Implicit TLS stream handed to lettre (which needs its `AsyncTokioStream`).
 #[derive(Debug)]
@@ -326,42 +331,56 @@ impl Mailer {
         let envelope = Envelope::new(Some(self.gateway.clone()), rcpts)
             .map_err(|e| SendError::Permanent(format!("cannot build the envelope: {e}")))?;
         let mut slot = self.conn.lock().await;
-        // Reuse the open connection when it is sound.
+        // A connection idle for a while is checked with NOOP first (as
+        // lettre's pool does): servers close idle connections.
         if let Some(live) = slot.as_mut() {
-            // NOOP first, as lettre's pool does: a connection the server
-            // closed (idle timeout, restart) is found here, before a
-            // transaction could be half done on it.
             let sound = !live.conn.has_broken()
-                && tokio::time::timeout(TIMEOUT, live.conn.test_connected())
-                    .await
-                    .unwrap_or(false);
+                && (live.last_used.elapsed() < IDLE_CHECK
+                    || tokio::time::timeout(TIMEOUT, live.conn.test_connected())
+                        .await
+                        .unwrap_or(false));
             if !sound {
                 *slot = None;
             }
         }
-        let live = match slot.as_mut() {
-            Some(l) => l,
-            None => slot.insert(Live {
-                conn: self.connect().await?,
-            }),
-        };
         // MAIL, RCPT, DATA and the message: each command has TIMEOUT, so the
         // whole transaction gets at most (3 + recipients) of them.
         let limit = TIMEOUT * (3 + envelope.to().len() as u32);
-        let res = tokio::time::timeout(limit, live.conn.send(&envelope, &out.raw)).await;
-        match res {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => {
-                // lettre closes the connection after any error.
-                *slot = None;
-                Err(classify(&e, &self.server))
-            }
-            Err(_) => {
-                *slot = None;
-                Err(SendError::Temporary(format!(
-                    "{}: the SMTP transaction timed out",
-                    self.server
-                )))
+        let mut reused = slot.is_some();
+        loop {
+            let live = match slot.as_mut() {
+                Some(l) => l,
+                None => slot.insert(Live {
+                    conn: self.connect().await?,
+                    last_used: Instant::now(),
+                }),
+            };
+            let res = tokio::time::timeout(limit, live.conn.send(&envelope, &out.raw)).await;
+            live.last_used = Instant::now();
+            match res {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => {
+                    // lettre closes the connection after any error.
+                    *slot = None;
+                    // A reused connection that failed without an SMTP reply
+                    // (the server closed or restarted meanwhile): once more
+                    // on a new connection. This can repeat a message only
+                    // if the server accepted it and the reply was lost,
+                    // which a later retry would repeat just the same.
+                    if reused && e.status().is_none() {
+                        tracing::debug!(server = %self.server, error = %e, "reused SMTP connection failed; reconnecting");
+                        reused = false;
+                        continue;
+                    }
+                    return Err(classify(&e, &self.server));
+                }
+                Err(_) => {
+                    *slot = None;
+                    return Err(SendError::Temporary(format!(
+                        "{}: the SMTP transaction timed out",
+                        self.server
+                    )));
+                }
             }
         }
     }
