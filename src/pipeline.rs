@@ -181,7 +181,7 @@ pub fn track_and_decide(
     for chunk in pending.chunks(500) {
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in chunk {
-                let (outcome, notices) = match tracker.process(tx, m, now) {
+                let (outcome, notices) = match tx.isolated(|tx| tracker.process(tx, m, now)) {
                     Ok(x) => x,
                     Err(e) => {
                         // A bad message never blocks the rest.
@@ -209,8 +209,11 @@ pub fn track_and_decide(
                     for n in &notices {
                         r.dry_run_actions.push(format!("would notify: {n:?}"));
                     }
-                } else {
-                    r.notices += outbox::apply_notices(tx, &notices, &composer, now)?;
+                    continue;
+                }
+                match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {
+                    Ok(n) => r.notices += n,
+                    Err(e) => tracing::error!(message = m.id, error = %e, "a staff notice could not be queued; skipped"),
                 }
             }
             Ok(())

@@ -1100,8 +1100,28 @@ impl Tx<'_> {
 }
 
 impl Tx<'_> {
-    /// Keep the underlying transaction reachable for rare raw statements.
-    pub fn raw(&self) -> &Transaction<'_> {
-        &self.tx
+    /// Run `f` inside a savepoint: when it fails, everything it wrote is
+    /// rolled back and the rest of the transaction stands. This is how one
+    /// bad message or action is kept from spoiling a whole batch.
+    pub fn isolated<T, E>(
+        &self,
+        f: impl FnOnce(&Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.execute_batch("SAVEPOINT isolated")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(v) => {
+                self.execute_batch("RELEASE isolated").map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.execute_batch("ROLLBACK TO isolated; RELEASE isolated")
+                    .map_err(StoreError::from)?;
+                Err(e)
+            }
+        }
     }
 }
