@@ -194,7 +194,7 @@ pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> R
         c.state = CaseState::Closed;
         c.closed_at = Some(now);
         c.close_reason = Some(reason.to_string());
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
         Ok(c)
     })
@@ -242,7 +242,7 @@ pub fn extend(
         let old = c.deadline;
         c.deadline = deadline::date_deadline(cal, until);
         c.extended = true;
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(
             now,
             Some(&c.id),

@@ -346,7 +346,7 @@ fn give_up(tx: &Tx, a: &Action, why: &str, now: DateTime<Utc>) -> Result<(), Out
             Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
             _ => c.acked_cycle = c.cycle,
         }
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(
             now,
             Some(id),
@@ -379,7 +379,7 @@ fn apply_action(
                     done.acks += 1;
                 }
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -393,7 +393,7 @@ fn apply_action(
                     return Ok(());
                 };
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -417,7 +417,7 @@ fn apply_action(
                     done.reminders += 1;
                 }
                 c.reminded_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -436,7 +436,7 @@ fn apply_action(
                     done.escalations += 1;
                 }
                 c.escalated_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -630,7 +630,7 @@ pub async fn flush(
                         if let Some(cid) = &e.case_id {
                             if let Some(mut c) = tx.reader().case(cid)? {
                                 c.acknowledged_at = Some(now);
-                                tx.update_case(&c, now)?;
+                                tx.save_case(&c, now)?;
                             }
                         }
                     }

@@ -29,8 +29,6 @@ pub enum StoreError {
         "database has schema version {found}, newer than this replygate knows ({known}); upgrade replygate"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("no case {0}; `replygate status --all` lists the cases")]
-    NoCase(String),
     #[error("bad value in database column {column}: {value}")]
     BadValue { column: &'static str, value: String },
 }
@@ -909,13 +907,23 @@ impl Tx<'_> {
         Ok(self.query_row("SELECT last FROM case_seq WHERE year = ?1", [year], |r| r.get(0))?)
     }
 
-    pub fn insert_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
+    /// Write a case: insert a new one, or write back every mutable field of
+    /// an existing one (what the opening mail said never changes).
+    pub fn save_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
         self.execute(
             "INSERT INTO cases (id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, \
              received, deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, \
              acknowledged_at, answered_at, closed_at, close_reason, reminded_for, escalated_for, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-             ?20, ?21, ?22, ?23)",
+             ?20, ?21, ?22, ?23) \
+             ON CONFLICT(id) DO UPDATE SET reply_to = excluded.reply_to, kind = excluded.kind, \
+             received = excluded.received, deadline = excluded.deadline, state = excluded.state, \
+             extended = excluded.extended, cycle = excluded.cycle, last_client_msgid = excluded.last_client_msgid, \
+             last_client_refs = excluded.last_client_refs, acked_cycle = excluded.acked_cycle, \
+             acknowledged_at = excluded.acknowledged_at, answered_at = excluded.answered_at, \
+             closed_at = excluded.closed_at, close_reason = excluded.close_reason, \
+             reminded_for = excluded.reminded_for, escalated_for = excluded.escalated_for, \
+             updated_at = excluded.updated_at",
             params![
                 c.id,
                 c.client,
@@ -942,40 +950,6 @@ impl Tx<'_> {
                 ts(now),
             ],
         )?;
-        Ok(())
-    }
-
-    /// Write back every mutable field of a case.
-    pub fn update_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
-        let n = self.execute(
-            "UPDATE cases SET reply_to = ?2, kind = ?3, received = ?4, deadline = ?5, state = ?6, \
-             extended = ?7, cycle = ?8, last_client_msgid = ?9, last_client_refs = ?10, acked_cycle = ?11, \
-             acknowledged_at = ?12, answered_at = ?13, closed_at = ?14, close_reason = ?15, \
-             reminded_for = ?16, escalated_for = ?17, updated_at = ?18 WHERE id = ?1",
-            params![
-                c.id,
-                c.reply_to,
-                c.kind.to_string(),
-                ts(c.received),
-                ts(c.deadline),
-                c.state.as_str(),
-                c.extended as i64,
-                c.cycle,
-                c.last_client_msgid,
-                c.last_client_refs.join(" "),
-                c.acked_cycle,
-                c.acknowledged_at.map(ts),
-                c.answered_at.map(ts),
-                c.closed_at.map(ts),
-                c.close_reason,
-                c.reminded_for.map(ts),
-                c.escalated_for.map(ts),
-                ts(now),
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NoCase(c.id.clone()));
-        }
         Ok(())
     }
 

@@ -224,7 +224,7 @@ impl Tracker<'_> {
                         c.deadline = d;
                     }
                 }
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -251,7 +251,7 @@ impl Tracker<'_> {
                 if let Some(id) = &m.message_id {
                     tx.link_thread(id, Some(&c.id))?;
                 }
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -296,7 +296,7 @@ impl Tracker<'_> {
                     reminded_for: None,
                     escalated_for: None,
                 };
-                tx.insert_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 if let Some(mid) = &m.message_id {
                     tx.link_thread(mid, Some(&id))?;
                 }
@@ -410,7 +410,7 @@ impl Tracker<'_> {
                     Ok(d) => {
                         c.deadline = deadline::date_deadline(self.cal, d);
                         c.extended = true;
-                        tx.update_case(&c, now)?;
+                        tx.save_case(&c, now)?;
                         tx.audit(
                             m.internaldate,
                             Some(&c.id),
@@ -450,7 +450,7 @@ impl Tracker<'_> {
         if c.answered_at.is_none_or(|a| a < m.internaldate) {
             c.answered_at = Some(m.internaldate);
         }
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(
             m.internaldate,
             Some(&c.id),
