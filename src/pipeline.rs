@@ -99,7 +99,6 @@ pub struct Report {
     pub notices: u32,
     pub flushed: outbox::Flushed,
     pub copies_saved: u32,
-    pub dry_run_actions: Vec<String>,
 }
 
 impl std::fmt::Display for Report {
@@ -154,7 +153,17 @@ pub async fn sync_all(
         .map(|f| (f, FolderKind::Inbox))
         .chain(ctx.cfg.imap.sent.iter().map(|f| (f, FolderKind::Sent)));
     for (folder, kind) in folders {
-        let s = ingest.folder(session, store, folder, kind, now).await?;
+        let s = match ingest.folder(session, store, folder, kind, now).await {
+            Ok(s) => s,
+            // A misnamed folder must not stop the others: say so every cycle.
+            Err(crate::sync::SyncError::Imap(e @ crate::imap::ImapError::FolderMissing { .. })) => {
+                tracing::error!(
+                    "{e}; fix imap.inbox / imap.sent in the config (the other folders are still watched)"
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if s.fetched > 0 {
             tracing::info!(folder = %folder, fetched = s.fetched, new = s.recorded, duplicates = s.duplicates, history = s.history, unreadable = s.bad, "folder synced");
         }
@@ -168,7 +177,6 @@ pub fn track_and_decide(
     ctx: &Context,
     store: &mut Store,
     now: DateTime<Utc>,
-    dry_run: bool,
     r: &mut Report,
 ) -> anyhow::Result<()> {
     let tracker = Tracker {
@@ -205,12 +213,6 @@ pub fn track_and_decide(
                     Outcome::Extended(_) => r.extended += 1,
                     _ => r.ignored += 1,
                 }
-                if dry_run {
-                    for n in &notices {
-                        r.dry_run_actions.push(format!("would notify: {n:?}"));
-                    }
-                    continue;
-                }
                 match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {
                     Ok(n) => r.notices += n,
                     Err(e) => tracing::error!(message = m.id, error = %e, "a staff notice could not be queued; skipped"),
@@ -223,12 +225,8 @@ pub fn track_and_decide(
     let open = store.read().open_cases()?;
     let history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
-    if dry_run {
-        for a in &actions {
-            tracing::info!(action = ?a, "dry run: would do");
-            r.dry_run_actions.push(format!("{a:?}"));
-        }
-        return Ok(());
+    for a in &actions {
+        tracing::info!(action = ?a, "due");
     }
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
@@ -309,8 +307,16 @@ pub async fn run_once(
     let mut r = Report::default();
     let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
     r.sync = sync_all(ctx, &mut session, store, now).await?;
-    track_and_decide(ctx, store, now, dry_run, &mut r)?;
-    if !dry_run {
+    if dry_run {
+        // Decide and log as a real run would, then undo: the fetched mail
+        // stays recorded and waits for a real run, which then does exactly
+        // what this one showed.
+        store.rehearse(|store| track_and_decide(ctx, store, now, &mut r))??;
+        tracing::info!(
+            "dry run: every case change and queued message above was rolled back; nothing was sent"
+        );
+    } else {
+        track_and_decide(ctx, store, now, &mut r)?;
         r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
         r.copies_saved = save_copies(ctx, &mut session, store).await?;
         retention(ctx, store, now)?;

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
 
 use crate::deadline::CaseKind;
 
@@ -511,10 +511,22 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        // A savepoint is a transaction of its own when none is open, and
+        // nests inside [`Store::rehearse`].
+        let tx = self.conn.savepoint().map_err(StoreError::from)?;
         let wrapped = Tx { tx };
         let out = f(&wrapped)?;
         wrapped.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Run `f` and then undo everything it wrote, whatever it returns
+    /// (`run --once --dry-run`: decide and log, change nothing).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT rehearsal")?;
+        let out = f(self);
+        self.conn
+            .execute_batch("ROLLBACK TO rehearsal; RELEASE rehearsal")?;
         Ok(out)
     }
 
@@ -531,7 +543,7 @@ pub struct Reader<'c> {
 
 /// A write transaction.
 pub struct Tx<'c> {
-    tx: Transaction<'c>,
+    tx: Savepoint<'c>,
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
@@ -1040,15 +1052,17 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Delete closed cases (and their messages, thread ids and audit rows)
-    /// closed or last answered before `before`, and message metadata of mail
+    /// Delete finished cases — closed, or answered and not reopened — whose
+    /// closing or last answer is older than `before` (with their messages,
+    /// thread ids, audit rows and signature verdicts), and message metadata of mail
     /// that opened no case and is older than `before`. Returns the number of
     /// cases purged.
     pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
-                "SELECT id FROM cases WHERE state = 'closed' AND COALESCE(closed_at, updated_at) < ?1",
+                "SELECT id FROM cases WHERE (state = 'closed' AND COALESCE(closed_at, updated_at) < ?1) \
+                 OR (state = 'answered' AND COALESCE(answered_at, updated_at) < ?1)",
             )?;
             let rows = st.query_map([&b], |r| r.get(0))?;
             rows.collect::<std::result::Result<_, _>>()?

@@ -43,3 +43,43 @@ fn an_unsendable_address_does_not_block_other_acknowledgements() {
         .iter()
         .any(|c| c["client"] == "anna@example.lv" && c["acknowledged_at"].is_string()));
 }
+
+#[test]
+fn a_dry_run_sends_nothing_and_loses_nothing() {
+    let w = World::new("[reply]\nstart_from = \"2026-11-01\"\nack = \"immediate\"\n");
+    w.dovecot.append(
+        "INBOX",
+        &mail("Anna <anna@example.lv>", "Jautājums", "q1@example.lv"),
+        t("2026-11-23T10:00:00+02:00"),
+    );
+    let reply = "From: Jānis Bērziņš <janis.berzins@sif.gov.lv>\r\nTo: anna@example.lv\r\nSubject: Re: Jautājums\r\n\
+        Message-ID: <r1@sif.gov.lv>\r\nIn-Reply-To: <q1@example.lv>\r\nDate: Mon, 23 Nov 2026 11:00:00 +0200\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\nLabdien! Atbilde ir jā.\r\n\r\nJānis Bērziņš\r\n";
+    w.dovecot
+        .append("Sent", reply.as_bytes(), t("2026-11-23T11:00:00+02:00"));
+    let out = w.cmd(&["run", "--once", "--dry-run", "--now", "2026-11-23T10:30:00+02:00"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Ack"),
+        "the dry run logs what it would do"
+    );
+    assert!(w.sent().is_empty());
+    assert!(
+        w.status("2026-11-23T10:30:00+02:00")["cases"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "rolled back"
+    );
+    // The real runs do everything the dry run showed, and the staff reply's
+    // signature warning (no organisation, no contact) is not lost either.
+    w.run("2026-11-23T10:30:00+02:00");
+    w.run("2026-11-23T12:00:00+02:00");
+    let sent = w.sent();
+    let rcpts: Vec<_> = sent.iter().map(|m| m.rcpt_to.join(",")).collect();
+    assert_eq!(
+        rcpts,
+        vec!["anna@example.lv", "janis.berzins@sif.gov.lv"],
+        "{sent:#?}"
+    );
+}
