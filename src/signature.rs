@@ -98,6 +98,12 @@ pub fn check(
     org: &OrganizationConfig,
     require: &[SignatureElement],
 ) -> Verdict {
+    // No-break and other Unicode spaces (from `&nbsp;` in HTML) separate
+    // words and phone digit groups like ordinary spaces.
+    let author_text: &str = &author_text
+        .chars()
+        .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
+        .collect::<String>();
     let words_text = remove_addresses(author_text);
     let words = words(&words_text);
     let person = person(from, staff, org);
@@ -402,8 +408,15 @@ fn person(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> Pe
             }
             [first, .., last] => {
                 let upper = |s: &str| s.chars().any(char::is_alphabetic) && s.to_uppercase() == *s;
+                // "Krūmiņa Inese" from inese.krumina@: the address local
+                // part tells which word is the first name.
+                let local_says_reversed = matches!(
+                    &from_local,
+                    Some(Person::Known { name: n, surname: Some(s) })
+                        if fold(n) == fold(last) && fold(s) == fold(first)
+                );
                 // "BĒRZIŅŠ Jānis": the surname in capitals comes first.
-                let (name, surname) = if upper(first) && !upper(last) {
+                let (name, surname) = if local_says_reversed || (upper(first) && !upper(last)) {
                     (last, first)
                 } else {
                     (first, last)
@@ -523,20 +536,16 @@ fn person_present(person: &Person, words: &[Word], text: &str) -> (bool, bool) {
     }
 }
 
-/// Are words `a` and `b` on the same line of `text`? (Words are found in
-/// order, so locate them by scanning.)
+/// Are words `a` and `b` on the same line of `text`? Each word is a slice
+/// of `text`, so its offset is known; only the span between them is read.
 fn same_line(text: &str, words: &[Word], a: usize, b: usize) -> bool {
-    let mut pos = 0;
-    let mut line_of = Vec::with_capacity(b + 1);
-    for w in words.iter().take(b + 1) {
-        let Some(off) = text[pos..].find(w.orig) else {
-            return true;
-        };
-        let at = pos + off;
-        line_of.push(text[..at].matches('\n').count());
-        pos = at + w.orig.len();
+    let offset = |w: &Word| (w.orig.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+    match (words.get(a).and_then(offset), words.get(b).and_then(offset)) {
+        (Some(x), Some(y)) if x <= y && y <= text.len() => {
+            text.get(x..y).is_none_or(|span| !span.contains('\n'))
+        }
+        _ => true,
     }
-    line_of.get(a) == line_of.get(b)
 }
 
 // ---------------------------------------------------------------- contact

@@ -393,8 +393,10 @@ impl Tracker<'_> {
             return Ok(Outcome::Ignored);
         }
         if c.state == CaseState::Open {
-            if let Some(found) = self.interim.find(&text) {
-                let received_day = self.cal.local_date(c.received);
+            let received_day = self.cal.local_date(c.received);
+            // A date without a year ("līdz 10. decembrim") is the first such
+            // date on or after the case's receipt.
+            if let Some(found) = self.interim.find_after(&text, received_day) {
                 let sent_day = self.cal.local_date(m.internaldate);
                 let limit = (c.kind == CaseKind::Submission)
                     .then(|| deadline::submission_limit(self.cal, c.opened_at));
