@@ -289,8 +289,8 @@ fn hostile_html_returns() {
 /// Plain text with many quote-like lines: strip_quotes stays linear.
 #[test]
 fn many_header_like_lines_return() {
-    let t = "No: 1. decembra\nLabdien\n".repeat(200_000);
-    assert_eq!(strip_quotes(&t).lines().count(), 400_000);
-    let t = "> q\nOn Mon, 1 Dec 2026, A <a@b.lv> wrote:\n".repeat(100_000);
+    let t = "No: 1. decembra\nLabdien\n".repeat(50_000);
+    assert_eq!(strip_quotes(&t).lines().count(), 100_000);
+    let t = "> q\nOn Mon, 1 Dec 2026, A <a@b.lv> wrote:\n".repeat(25_000);
     let _ = strip_quotes(&t);
 }
