@@ -313,7 +313,7 @@ pub fn html_to_text(html: &str) -> String {
     }
     if skip_depth.is_empty() && quote_depth == 0 && skip_elem.is_none() && text_start < bytes.len() {
         let raw = &html[text_start..];
-        if !(after_attribution && !decode_entities(raw).trim().is_empty()) {
+        if !after_attribution || decode_entities(raw).trim().is_empty() {
             push_text(&mut out, raw, pre > 0);
         }
     }
@@ -930,6 +930,34 @@ mod tests {
         assert_eq!(html_to_text(h), "Mine\n");
         let h2 = "<p>Mine</p><div style=\"border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt\"><p>No: x</p></div><p>Sabiedrības integrācijas fonds</p>";
         assert_eq!(html_to_text(h2), "Mine\n");
+    }
+
+    #[test]
+    fn html_bottom_posting_below_a_quote_element() {
+        // Thunderbird: attribution element, blockquote, then the answer.
+        let h = "<div class=\"moz-cite-prefix\">30.11.2026 10:12, Anna rakstīja:<br></div>\n<blockquote type=\"cite\">q</blockquote>\n<p>Answer</p><div class=\"moz-signature\">-- <br>Jānis</div>";
+        assert_eq!(html_to_text(h), "Answer\n--\nJānis\n");
+        // Gmail: the whole quote is one container; the answer follows it.
+        let h = "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On x wrote:</div><blockquote class=\"gmail_quote\"><div>q<div>nested</div></div></blockquote></div><div>Answer</div>";
+        assert_eq!(html_to_text(h), "Answer\n");
+        // An attribution not followed by a quote element: the rest is quoted.
+        let h = "<p>Mine</p><div class=\"moz-cite-prefix\">Anna wrote:</div><p>theirs</p><p>SIF</p>";
+        assert_eq!(html_to_text(h), "Mine\n");
+        // Zimbra's divider starts the quoted header block.
+        let h = "<div>Mine</div><hr id=\"zwchr\"><div><b>From: </b>x</div><div>theirs</div>";
+        assert_eq!(html_to_text(h), "Mine\n");
+    }
+
+    #[test]
+    fn mailto_and_tel_links_show_their_address() {
+        let h = "<p><a href=\"mailto:anna@sif.gov.lv?subject=x\">Rakstiet man</a><br><a href=\"tel:+37167078190\">Zvanīt</a></p>";
+        assert_eq!(
+            html_to_text(h),
+            "Rakstiet man <anna@sif.gov.lv>\nZvanīt <+37167078190>\n"
+        );
+        // Already visible: unchanged.
+        let h = "<a href=\"mailto:Anna@sif.gov.lv\">anna@sif.gov.lv</a> <a href=\"tel:+371 67078190\">+371 67 078 190</a>";
+        assert_eq!(html_to_text(h), "anna@sif.gov.lv +371 67 078 190\n");
     }
 
     #[test]

@@ -28,7 +28,8 @@
 //!   international (`+371 67078190`, `00371…`), Latvian national (8 digits
 //!   starting with 2, 6 or 8, with optional spaces or dashes), or any 6–15
 //!   digit number right after "tel.", "tālr.", "phone", "mob." and the like.
-//!   Dates, amounts and postcodes are not phones.
+//!   Dates, amounts, postcodes and labelled numbers ("Nr. 26123456",
+//!   "ID: 20261234") are not phones.
 
 use std::sync::LazyLock;
 
@@ -572,7 +573,47 @@ fn digit_count(s: &str) -> usize {
 
 fn plausible(text: &str, m: &regex::Match) -> bool {
     let s = m.as_str().trim();
-    !ISO_DATE.is_match(s) && !CURRENCY_AFTER.is_match(&text[m.end()..]) && !s.contains(" 000")
+    !ISO_DATE.is_match(s)
+        && !CURRENCY_AFTER.is_match(&text[m.end()..])
+        && !s.contains(" 000")
+        && !after_number_label(&text[..m.start()])
+}
+
+/// Does the text before a bare number end in a label that makes it a
+/// registration, document or account number ("Nr.", "No.", "ID:", "#",
+/// "kods")? Such a number is not a phone; "Tālr. Nr. 67078190" is still
+/// found by the phone-keyword rule.
+fn after_number_label(before: &str) -> bool {
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(24)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let tail = fold(&tail);
+    let tail = tail.trim_end_matches(|c: char| c.is_whitespace() || c == ':' || c == '.');
+    if tail.ends_with(['#', '№']) {
+        return true;
+    }
+    let last = tail.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    matches!(
+        last,
+        "nr" | "no"
+            | "num"
+            | "numurs"
+            | "numuru"
+            | "numura"
+            | "id"
+            | "kods"
+            | "kodu"
+            | "reg"
+            | "regnr"
+            | "number"
+            | "ref"
+            | "номер"
+    )
 }
 
 /// A phone number or an e-mail address.
@@ -707,6 +748,30 @@ mod tests {
                 other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
                 vec![Surname],
             ),
+            // display name "Surname Name", oriented by the local part
+            (
+                "Ar cieņu,\nInese\nSIF\n+371 67078250",
+                other(Some("Krūmiņa Inese"), "inese.krumina@sif.gov.lv"),
+                vec![Surname],
+            ),
+            (
+                "Inese Krūmiņa\nSIF\n+371 67078250",
+                other(Some("Krūmiņa Inese"), "inese.krumina@sif.gov.lv"),
+                vec![],
+            ),
+            // no-break spaces inside the phone number
+            (
+                "Jānis Bērziņš\nSIF\nTālr.\u{a0}67\u{a0}078\u{a0}190",
+                j.clone(),
+                vec![],
+            ),
+            // a labelled number is not a phone
+            (
+                "Pieteikums reģistrēts ar Nr. 26123456.\nJānis Bērziņš\nSIF",
+                j.clone(),
+                vec![Contact],
+            ),
+            ("Jānis Bērziņš\nSIF\nTālr. Nr. 67078190", j.clone(), vec![]),
             // display name in capitals first
             (
                 "Anna Liepa, SIF, +371 67078111",

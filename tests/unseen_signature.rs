@@ -220,11 +220,7 @@ fn unseen_report() {
         false_warnings.is_empty(),
         "false warnings on visibly complete signatures: {false_warnings:?}"
     );
-    assert!(
-        exact.pct() >= 95.0,
-        "exact verdicts {:.1}% < 95%",
-        exact.pct()
-    );
+    assert!(exact.pct() >= 95.0, "exact verdicts {:.1}% < 95%", exact.pct());
     assert!(interim_failures.is_empty(), "{}", interim_failures.join("\n"));
 }
 
@@ -249,10 +245,8 @@ fn huge_html_body_returns() {
     let raw = format!(
         "From: Dace Kļaviņa <dace.klavina@sif.gov.lv>\r\nTo: a@b.lv\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{h}Dace K&#316;avi&#326;a 67078231</body></html>\r\n"
     );
-    let m: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir().join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap()).unwrap();
     let v = check_message(raw.as_bytes(), &config(&m)).unwrap();
     assert!(v.compliant, "{v:?}");
 }
