@@ -393,11 +393,13 @@ impl Tracker<'_> {
             return Ok(Outcome::Ignored);
         }
         if c.state == CaseState::Open {
-            let sent_day = self.cal.local_date(m.internaldate);
-            // A date without a year ("līdz 10. decembrim") is the next such
-            // date from the day the reply was written.
-            if let Some(found) = self.interim.find_after(&text, sent_day) {
-                let received_day = self.cal.local_date(c.received);
+            let received_day = self.cal.local_date(c.received);
+            // A date without a year ("līdz 10. decembrim") is the first such
+            // date on or after the case's receipt: one just before the reply
+            // is then refused as past (and the author told), not silently
+            // moved a year ahead.
+            if let Some(found) = self.interim.find_after(&text, received_day) {
+                let sent_day = self.cal.local_date(m.internaldate);
                 let limit = (c.kind == CaseKind::Submission)
                     .then(|| deadline::submission_limit(self.cal, c.opened_at));
                 let verdict = match found {
