@@ -53,6 +53,8 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
     }
 
     let mut has_status_part = false;
+    let mut status_failures = 0usize;
+    let mut has_mdn_part = false;
     let mut text_parts: Vec<String> = Vec::new();
     for part in &msg.parts {
         let (ctype, subtype) = match part.content_type() {
@@ -66,7 +68,7 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
             ("message", "delivery-status") | ("message", "global-delivery-status") => {
                 has_status_part = true;
                 let text = String::from_utf8_lossy(part.contents());
-                failed_from_delivery_status(&text, &mut b.failed_recipients);
+                status_failures += failed_from_delivery_status(&text, &mut b.failed_recipients);
             }
             ("text", "rfc822-headers") | ("message", "rfc822") | ("message", "global") => {
                 let bytes: &[u8] = match &part.body {
@@ -81,6 +83,9 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
                     }
                 }
             }
+            ("message", "disposition-notification")
+            | ("message", "global-disposition-notification")
+            | ("message", "feedback-report") => has_mdn_part = true,
             ("text", "plain") => {
                 if let Some(t) = part.text_contents() {
                     text_parts.push(t.to_string());
@@ -101,6 +106,31 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
         || robot;
     if !is_report {
         return None;
+    }
+    // Reports that are not about a failed delivery: a read receipt (RFC
+    // 8098), an abuse report (RFC 5965), a DSN whose recipients were only
+    // delayed, delivered, relayed or expanded. They name the original
+    // message but nothing failed: suppressing acknowledgements on them would
+    // silence a client whose mail box works.
+    let report_type = meta
+        .header("content-type")
+        .and_then(|v| {
+            v.split(';').skip(1).find_map(|p| {
+                let (n, v) = p.split_once('=')?;
+                n.trim()
+                    .eq_ignore_ascii_case("report-type")
+                    .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+            })
+        })
+        .unwrap_or_default();
+    let failed_header = meta.header("x-failed-recipients").is_some();
+    if !failed_header {
+        if has_mdn_part || (!report_type.is_empty() && !report_type.contains("delivery-status")) {
+            return None;
+        }
+        if has_status_part && status_failures == 0 {
+            return None;
+        }
     }
 
     if b.original_message_ids.is_empty() && robot {
@@ -134,7 +164,9 @@ fn push_addr(out: &mut Vec<String>, a: &str) {
 
 /// RFC 3464 body: a per-message block, then one block per recipient,
 /// separated by empty lines; fields may be folded.
-fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
+/// Returns how many recipient blocks say `failed`.
+fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) -> usize {
+    let mut failures = 0;
     let mut blocks: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -163,6 +195,7 @@ fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
         if !failed {
             continue;
         }
+        failures += 1;
         for (n, v) in block {
             if n == "final-recipient" || n == "original-recipient" {
                 // `rfc822; addr` (the address type is optional in practice).
@@ -171,6 +204,7 @@ fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
             }
         }
     }
+    failures
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ pub struct MessageMeta {
     pub content_type: String,
     /// File names of attachments (decoded), when known.
     pub attachments: Vec<String>,
+    /// The iTIP method (`REPLY`, `REQUEST`, ...) of the first `text/calendar`
+    /// part, upper-case, from its `method` parameter (or its `METHOD:` line).
+    /// From a header block alone only a top-level `text/calendar` is seen.
+    pub calendar_method: Option<String>,
 }
 
 impl MessageMeta {
@@ -116,6 +120,12 @@ impl MessageMeta {
             .header("content-type")
             .map(content_type_of)
             .unwrap_or_else(|| "text/plain".to_string());
+        if meta.content_type == "text/calendar" {
+            meta.calendar_method = meta
+                .header("content-type")
+                .and_then(|v| content_type_param(v, "method"))
+                .map(|m| m.to_ascii_uppercase());
+        }
 
         let mut buf = Vec::with_capacity(fixed_head.len() + body.len());
         buf.extend_from_slice(fixed_head.as_bytes());
@@ -167,6 +177,50 @@ fn fill_from_parsed(meta: &mut MessageMeta, msg: &mail_parser::Message<'_>) {
         .date()
         .and_then(|d| DateTime::parse_from_rfc3339(&d.to_rfc3339()).ok());
     meta.attachments = attachment_names(msg);
+    if meta.calendar_method.is_none() {
+        meta.calendar_method = calendar_method(msg);
+    }
+}
+
+/// The iTIP method of the first `text/calendar` part (not inside an attached
+/// message: a forwarded invitation reply is not this message's).
+fn calendar_method(msg: &mail_parser::Message<'_>) -> Option<String> {
+    use mail_parser::MimeHeaders;
+    for part in &msg.parts {
+        let Some(ct) = part.content_type() else { continue };
+        if !ct.c_type.eq_ignore_ascii_case("text")
+            || !ct.c_subtype.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+        {
+            continue;
+        }
+        if let Some(m) = ct.attribute("method") {
+            let m = m.trim();
+            if !m.is_empty() {
+                return Some(m.to_ascii_uppercase());
+            }
+        }
+        if let Some(text) = part.text_contents() {
+            for line in text.lines() {
+                let l = line.trim();
+                if l.len() > 7 && l[..7].eq_ignore_ascii_case("method:") {
+                    return Some(l[7..].trim().to_ascii_uppercase());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A parameter of a Content-Type value (`text/calendar; method=REPLY`),
+/// unquoted; names compared case-insensitively.
+fn content_type_param(value: &str, name: &str) -> Option<String> {
+    value.split(';').skip(1).find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').trim().to_string())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 fn collect_addresses(msg: &mail_parser::Message<'_>, name: mail_parser::HeaderName<'_>) -> Vec<Address> {
