@@ -397,31 +397,79 @@ fn unfold_headers(head: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Message-IDs in a header value (`<a@b> <c@d>`), without angle brackets.
-/// Values without brackets are split on white space and commas; only tokens
-/// that look like an id (contain `@`) are kept then.
+/// Message-IDs in a header value (`<a@b> <c@d>`), without angle brackets,
+/// in order, without duplicates.
+///
+/// Tolerates what real mailers write: ids without angle brackets (kept when
+/// they contain `@`), ids separated by commas or nothing, RFC 5322 comments
+/// `(…)` (skipped, nested ones too, so an id quoted in a comment is not
+/// taken), white space folded inside an id (removed), a last `<` never
+/// closed (its text is still taken when it contains `@`).
 pub fn split_message_ids(value: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
-    let mut rest = value;
-    let mut bracketed = false;
-    while let Some(start) = rest.find('<') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else { break };
-        let id: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        if !id.is_empty() && !ids.contains(&id) {
+    fn push(ids: &mut Vec<String>, raw: &str, bracketed: bool) {
+        let id: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .trim_matches(['"', '\'', ',', ';', '.'])
+            .to_string();
+        if id.is_empty() || (!bracketed && !id.contains('@')) || (bracketed && id.contains('<')) {
+            return;
+        }
+        if !ids.contains(&id) {
             ids.push(id);
         }
-        bracketed = true;
-        rest = &after[end + 1..];
     }
-    if !bracketed {
-        for tok in value.split(|c: char| c.is_whitespace() || c == ',') {
-            let tok = tok.trim_matches(['<', '>', '"']);
-            if tok.contains('@') && !ids.iter().any(|i| i == tok) {
-                ids.push(tok.to_string());
+    let mut chars = value.chars().peekable();
+    let mut token = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => {
+                push(&mut ids, &token, false);
+                token.clear();
+                let mut depth = 1usize;
+                for d in chars.by_ref() {
+                    match d {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
             }
+            '<' => {
+                push(&mut ids, &token, false);
+                token.clear();
+                let mut inner = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == '>' {
+                        closed = true;
+                        break;
+                    }
+                    inner.push(d);
+                }
+                if closed {
+                    push(&mut ids, &inner, true);
+                } else {
+                    for t in inner.split(|c: char| c.is_whitespace() || c == ',') {
+                        push(&mut ids, t, false);
+                    }
+                }
+            }
+            c if c.is_whitespace() || c == ',' || c == '>' => {
+                push(&mut ids, &token, false);
+                token.clear();
+            }
+            c => token.push(c),
         }
     }
+    push(&mut ids, &token, false);
     ids
 }
 
