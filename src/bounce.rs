@@ -307,6 +307,54 @@ Message-ID: <replygate.1@sif.gov.lv>\r\n";
         assert_eq!(b.original_message_ids, ["replygate.1@sif.gov.lv"]);
     }
 
+    /// A report with the original's headers but no failure gives nothing.
+    #[test]
+    fn reports_without_a_failure() {
+        let report = |report_type: &str, second_ct: &str, second: &str| {
+            format!(
+                "From: MAILER-DAEMON@mx.sif.gov.lv\r\nContent-Type: multipart/report; \
+report-type={report_type}; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+info\r\n--B\r\nContent-Type: {second_ct}\r\n\r\n{second}\r\n--B\r\n\
+Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: <replygate.1@sif.gov.lv>\r\n--B--\r\n"
+            )
+        };
+        let status = |action: &str| {
+            format!(
+                "Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; a@b.lv\r\nAction: {action}\r\n\
+Status: 4.4.1\r\n"
+            )
+        };
+        for action in ["delayed", "delivered", "relayed", "expanded"] {
+            let raw = report("delivery-status", "message/delivery-status", &status(action));
+            assert_eq!(parse_bounce(raw.as_bytes()), None, "{action}");
+        }
+        let raw = report("delivery-status", "message/delivery-status", &status("failed"));
+        let b = parse_bounce(raw.as_bytes()).expect("failed is a bounce");
+        assert_eq!(b.failed_recipients, ["a@b.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.1@sif.gov.lv"]);
+        // Read receipt (RFC 8098) and abuse report (RFC 5965).
+        let mdn = report(
+            "disposition-notification",
+            "message/disposition-notification",
+            "Final-Recipient: rfc822; a@b.lv\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n",
+        );
+        assert_eq!(parse_bounce(mdn.as_bytes()), None);
+        let arf = report(
+            "feedback-report",
+            "message/feedback-report",
+            "Feedback-Type: abuse\r\n",
+        );
+        assert_eq!(parse_bounce(arf.as_bytes()), None);
+        // X-Failed-Recipients wins over a delay block.
+        let raw = report("delivery-status", "message/delivery-status", &status("delayed")).replacen(
+            "\r\n",
+            "\r\nX-Failed-Recipients: c@d.lv\r\n",
+            1,
+        );
+        let b = parse_bounce(raw.as_bytes()).expect("X-Failed-Recipients is a failure");
+        assert_eq!(b.failed_recipients, ["c@d.lv"]);
+    }
+
     #[test]
     fn not_a_bounce() {
         // A forwarded message is not a bounce.

@@ -534,12 +534,16 @@ const CALENDAR_RESPONSE_PREFIXES: &[&str] = &[
 /// meeting-response subject (`Accepted:`, `Pieņemts:`, ...). An invitation
 /// (`METHOD:REQUEST`) or a counter-proposal from a client stays a client mail.
 pub fn is_calendar_reply(m: &MessageMeta) -> bool {
-    if m.calendar_method.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("reply")) {
+    if m.calendar_method
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("reply"))
+    {
         return true;
     }
-    let calendar_class = m
-        .header_values("content-class")
-        .any(|v| v.trim().eq_ignore_ascii_case("urn:content-classes:calendarmessage"));
+    let calendar_class = m.header_values("content-class").any(|v| {
+        v.trim()
+            .eq_ignore_ascii_case("urn:content-classes:calendarmessage")
+    });
     if !calendar_class || m.calendar_method.is_some() {
         return false;
     }
@@ -802,11 +806,98 @@ mod tests {
             ("requests@example.org", Class::Client),
             ("owner@example.org", Class::Client),
             ("reply@example.org", Class::Client),
+            // never_ack words match whole runs of the local part's words.
+            ("no_reply.notifications@portal.example", auto(&[NeverAck])),
+            ("noreply2@portal.example", auto(&[NeverAck])),
+            ("portal-noreply@portal.example", auto(&[NeverAck])),
+            ("do-not-reply@portal.example", auto(&[NeverAck])),
+            ("do_not_reply@portal.example", auto(&[NeverAck])),
+            ("no.reply@portal.example", auto(&[NeverAck])),
+            ("noreplyjanis@gmail.com", Class::Client),
+            ("janisnoreply@gmail.com", Class::Client),
+            ("replyno@gmail.com", Class::Client),
+            ("norepl@gmail.com", Class::Client),
+            // Bounce processors and list robots, sub-addresses ignored.
+            ("bounce@mail.shop.example", auto(&[DeliveryReport])),
+            ("bounces+123-abc@mail.shop.example", auto(&[DeliveryReport])),
+            ("bounce-mc.us1_1.2-x=y@mail.mcsv.example", auto(&[DeliveryReport])),
+            ("fondi-bounces@lists.example.lv", auto(&[DeliveryReport])),
+            (
+                "fondi-bounces+anna=inbox.lv@lists.example.lv",
+                auto(&[DeliveryReport]),
+            ),
+            ("fondi-request+x@lists.example.lv", auto(&[DeliveryReport])),
+            ("postmaster+ndr@example.lv", auto(&[DeliveryReport])),
+            ("bouncer@example.lv", Class::Client),
+            ("bouncekaste@example.lv", Class::Client),
+            ("-bounces@example.lv", Class::Client),
         ];
         for (from, want) in table {
             let mut m = client(&[]);
             m.from = Some(addr(&from.to_lowercase()));
             assert_eq!(&classify(&m, FolderKind::Inbox, &s), want, "{from}");
+        }
+    }
+
+    #[test]
+    fn oof_subject_replying_to_the_gateway_is_automatic() {
+        use Trigger::*;
+        let s = settings();
+        let mut m = mail(
+            "anna@inbox.lv",
+            &["pasts@sif.gov.lv"],
+            "Out of Office: Auto: x",
+            &[],
+        );
+        m.in_reply_to = vec!["replygate.abc@sif.gov.lv".into()];
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[OofSubject, OofReplyToGateway])
+        );
+        m.in_reply_to.clear();
+        m.references = vec!["x@inbox.lv".into(), "replygate.abc@sif.gov.lv".into()];
+        assert_eq!(
+            classify(&m, FolderKind::Inbox, &s),
+            auto(&[OofSubject, OofReplyToGateway])
+        );
+        // A human answering the acknowledgement writes Re: and stays a client.
+        m.subject = "Re: Auto: x".into();
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+        // An OOF subject replying to someone else's message: only a signal.
+        m.subject = "Out of Office: Auto: x".into();
+        m.references = vec!["replygate.abc@evil.example".into(), "y@inbox.lv".into()];
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Client);
+    }
+
+    #[test]
+    fn calendar_replies() {
+        let s = settings();
+        let cc = [("Content-Class", "urn:content-classes:calendarmessage")];
+        let table: &[(&str, Option<&str>, &[(&str, &str)], bool)] = &[
+            ("Accepted: Tikšanās", Some("REPLY"), &[], true),
+            ("Tikšanās", Some("reply"), &[], true),
+            ("Accepted: Tikšanās", None, &cc, true),
+            ("Pieņemts: Tikšanās", None, &cc, true),
+            ("Tentatively Accepted: Tikšanās", None, &cc, true),
+            ("Declined : Tikšanās", None, &cc, true),
+            // An invitation or a counter-proposal asks for an answer.
+            ("Tikšanās", Some("REQUEST"), &cc, false),
+            ("Accepted: Tikšanās", Some("COUNTER"), &cc, false),
+            ("New Time Proposed: Tikšanās", None, &cc, false),
+            // The subject alone proves nothing.
+            ("Accepted: mans pieteikums?", None, &[], false),
+            ("Re: Accepted: Tikšanās", None, &cc, false),
+        ];
+        for (subj, method, headers, want) in table {
+            let mut m = mail("anna@inbox.lv", &["pasts@sif.gov.lv"], subj, headers);
+            m.calendar_method = method.map(str::to_string);
+            assert_eq!(is_calendar_reply(&m), *want, "{subj} {method:?}");
+            let c = classify(&m, FolderKind::Inbox, &s);
+            if *want {
+                assert_eq!(c, auto(&[Trigger::CalendarReply]), "{subj}");
+            } else {
+                assert_eq!(c, Class::Client, "{subj}");
+            }
         }
     }
 

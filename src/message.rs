@@ -189,7 +189,10 @@ fn calendar_method(msg: &mail_parser::Message<'_>) -> Option<String> {
     for part in &msg.parts {
         let Some(ct) = part.content_type() else { continue };
         if !ct.c_type.eq_ignore_ascii_case("text")
-            || !ct.c_subtype.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+            || !ct
+                .c_subtype
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
         {
             continue;
         }
@@ -514,6 +517,23 @@ mod tests {
 
     fn parse(s: &str) -> MessageMeta {
         MessageMeta::parse(s.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn calendar_method_of_parts() {
+        let top = "From: a@b.lv\r\nSubject: Accepted: x\r\nContent-Type: text/calendar; charset=utf-8;\r\n method=\"reply\"\r\n\r\nBEGIN:VCALENDAR\r\n";
+        assert_eq!(parse(top).calendar_method.as_deref(), Some("REPLY"));
+        let head = top.split("\r\n\r\n").next().unwrap().to_string() + "\r\n\r\n";
+        assert_eq!(parse(&head).calendar_method.as_deref(), Some("REPLY"));
+        let nested = "From: a@b.lv\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+Content-Type: multipart/alternative; boundary=\"C\"\r\n\r\n--C\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+--C\r\nContent-Type: text/calendar; charset=utf-8\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n\
+END:VCALENDAR\r\n--C--\r\n--B--\r\n";
+        assert_eq!(parse(nested).calendar_method.as_deref(), Some("REQUEST"));
+        assert_eq!(
+            parse("From: a@b.lv\r\nSubject: x\r\n\r\nhi").calendar_method,
+            None
+        );
     }
 
     #[test]
