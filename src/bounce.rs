@@ -133,6 +133,24 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
         }
     }
 
+    // A text-only report from a mailer robot (qmail, old Exim, Sendmail):
+    // a delay warning is no failure; a failure names its addresses in the
+    // text.
+    if !has_status_part && !failed_header && robot {
+        let subject = meta.subject.to_lowercase();
+        let says_delay = subject.contains("delay")
+            || text_parts.iter().any(|t| {
+                let t = t.to_lowercase();
+                DELAY_PHRASES.iter().any(|p| t.contains(p))
+            });
+        if says_delay {
+            return None;
+        }
+        for t in &text_parts {
+            failed_from_text(t, &mut b.failed_recipients);
+        }
+    }
+
     if b.original_message_ids.is_empty() && robot {
         for t in &text_parts {
             for line in t.lines() {
@@ -152,6 +170,57 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
         None
     } else {
         Some(b)
+    }
+}
+
+/// Wordings of delay warnings (Exim, Sendmail, Postfix, Exchange), lower-case.
+const DELAY_PHRASES: &[&str] = &[
+    "not yet been delivered",
+    "has been delayed",
+    "delivery has been delayed",
+    "delivery delayed",
+    "still being retried",
+    "will be retried",
+    "will continue to try",
+    "delivery attempts will continue",
+    "this is a warning only",
+    "warning: message",
+];
+
+/// Failed addresses in a plain-text bounce, up to the returned copy:
+/// qmail's `<addr>:` lines and the indented address lines after an
+/// "… failed:" line (Exim's "The following address(es) failed:").
+fn failed_from_text(text: &str, out: &mut Vec<String>) {
+    let mut after_failed = false;
+    for line in text.lines() {
+        let l = line.trim_end();
+        let lower = l.to_lowercase();
+        if lower.starts_with("---")
+            || lower.contains("copy of the message")
+            || lower.starts_with("message-id:")
+        {
+            break;
+        }
+        if let Some(inner) = l.strip_prefix('<').and_then(|r| r.strip_suffix(">:")) {
+            if !inner.contains(char::is_whitespace) {
+                push_addr(out, inner);
+            }
+            continue;
+        }
+        if lower.trim_end().ends_with("failed:") {
+            after_failed = true;
+            continue;
+        }
+        if after_failed {
+            let t = l.trim();
+            if l.starts_with([' ', '\t']) && !t.contains(char::is_whitespace) && t.contains('@') {
+                push_addr(out, t);
+            } else if t.is_empty() || l.starts_with([' ', '\t']) {
+                continue;
+            } else {
+                after_failed = false;
+            }
+        }
     }
 }
 
@@ -353,6 +422,36 @@ Status: 4.4.1\r\n"
         );
         let b = parse_bounce(raw.as_bytes()).expect("X-Failed-Recipients is a failure");
         assert_eq!(b.failed_recipients, ["c@d.lv"]);
+    }
+
+    #[test]
+    fn text_only_robot_reports() {
+        let qmail = "From: MAILER-DAEMON@mx.vecs.lv\r\nSubject: failure notice\r\n\r\n\
+Hi. This is the qmail-send program at mx.vecs.lv.\r\n\
+I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n\
+<A@Vecs.lv>:\r\nSorry, no mailbox here by that name. (#5.1.1)\r\n\r\n\
+<b@vecs.lv>:\r\nmailbox full\r\n\r\n\
+--- Below this line is a copy of the message.\r\n\r\n\
+To: <c@vecs.lv>:\r\nMessage-ID: <replygate.q@sif.gov.lv>\r\n";
+        let b = parse_bounce(qmail.as_bytes()).expect("qmail failure");
+        assert_eq!(b.failed_recipients, ["a@vecs.lv", "b@vecs.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.q@sif.gov.lv"]);
+        let exim = "From: Mailer-Daemon@mx.lv\r\nSubject: Mail delivery failed\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+\x20 x@y.lv\r\n    Unrouteable address\r\n  z@y.lv\r\n\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\
+Message-ID: <replygate.e@sif.gov.lv>\r\n";
+        let b = parse_bounce(exim.as_bytes()).expect("exim failure");
+        assert_eq!(b.failed_recipients, ["x@y.lv", "z@y.lv"]);
+        for delay in [
+            "Subject: Warning: message 1vA delayed 24 hours\r\n\r\nx\r\n",
+            "Subject: Mail\r\n\r\nA message that you sent has not yet been delivered to one or more\r\n",
+            "Subject: Mail\r\n\r\n*** THIS IS A WARNING ONLY ***\r\n",
+        ] {
+            let raw = format!("From: MAILER-DAEMON@mx.lv\r\n{delay}Message-ID: <replygate.d@sif.gov.lv>\r\n");
+            assert_eq!(parse_bounce(raw.as_bytes()), None, "{delay}");
+        }
     }
 
     #[test]
