@@ -873,7 +873,8 @@ mod tests {
     fn calendar_replies() {
         let s = settings();
         let cc = [("Content-Class", "urn:content-classes:calendarmessage")];
-        let table: &[(&str, Option<&str>, &[(&str, &str)], bool)] = &[
+        type Row<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)], bool);
+        let table: &[Row] = &[
             ("Accepted: Tikšanās", Some("REPLY"), &[], true),
             ("Tikšanās", Some("reply"), &[], true),
             ("Accepted: Tikšanās", None, &cc, true),
