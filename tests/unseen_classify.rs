@@ -188,3 +188,94 @@ fn nothing_automatic_would_be_answered() {
         );
     }
 }
+
+mod support;
+
+/// The same fixtures through the real path: APPENDed to a real Dovecot
+/// (INBOX or Sent) after closing time, `run --once`, then the cases and the
+/// acknowledgements read back. The daemon classifies from the header block
+/// and the BODYSTRUCTURE, so this checks what production sees: one case per
+/// client mail (kind `submission` exactly where the manifest says), an
+/// acknowledgement to every client (Reply-To, else From) and to nobody else.
+#[test]
+fn unseen_mail_end_to_end() {
+    use std::collections::BTreeMap;
+    use support::world::{t, World};
+
+    let m = manifest();
+    let w = World::new("");
+    let received = t("2026-11-24T19:00:00+02:00");
+    let mut want_cases: BTreeMap<String, bool> = BTreeMap::new();
+    let mut want_acks: BTreeSet<String> = BTreeSet::new();
+    for e in m["messages"].as_array().unwrap() {
+        let file = e["file"].as_str().unwrap();
+        let raw = std::fs::read(dir().join(file)).unwrap();
+        let folder = e["folder"].as_str().unwrap();
+        w.dovecot.append(folder, &raw, received);
+        if e["class"] == "client" {
+            let meta = MessageMeta::parse(&raw).unwrap();
+            let from = meta
+                .from
+                .as_ref()
+                .expect("a client fixture has a From")
+                .email
+                .clone();
+            let sub = e["submission"].as_bool().unwrap();
+            let prev = want_cases.insert(from.clone(), sub);
+            assert!(prev.is_none(), "{file}: client {from} used twice in the fixtures");
+            want_acks.insert(meta.reply_address().unwrap().email.clone());
+        }
+    }
+    let now = "2026-11-24T19:30:00+02:00";
+    w.run(now);
+
+    let st = w.status(now);
+    let got_cases: BTreeMap<String, bool> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["client"].as_str().unwrap_or("").to_string(),
+                c["kind"] == "submission",
+            )
+        })
+        .collect();
+    let missing: Vec<_> = want_cases
+        .keys()
+        .filter(|k| !got_cases.contains_key(*k))
+        .collect();
+    let extra: Vec<_> = got_cases
+        .keys()
+        .filter(|k| !want_cases.contains_key(*k))
+        .collect();
+    let wrong_kind: Vec<_> = want_cases
+        .iter()
+        .filter(|(k, v)| got_cases.get(*k).is_some_and(|g| g != *v))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && wrong_kind.is_empty(),
+        "cases: missing {missing:?}, unexpected {extra:?}, wrong kind (want submission?) {wrong_kind:?}"
+    );
+    assert_eq!(
+        st["cases"].as_array().unwrap().len(),
+        want_cases.len(),
+        "one case per client mail"
+    );
+
+    let got_acks: BTreeSet<String> = w
+        .sent()
+        .iter()
+        .filter(|s| {
+            s.header("Auto-Submitted")
+                .is_some_and(|v| v.trim() == "auto-replied")
+        })
+        .flat_map(|s| s.rcpt_to.iter().map(|r| r.to_lowercase()))
+        .collect();
+    let to_nonclients: Vec<_> = got_acks.difference(&want_acks).collect();
+    let unacked: Vec<_> = want_acks.difference(&got_acks).collect();
+    assert!(
+        to_nonclients.is_empty() && unacked.is_empty(),
+        "acknowledgements to non-clients {to_nonclients:?}; clients without one {unacked:?}"
+    );
+}
