@@ -12,6 +12,13 @@
 //! 2. **Automatic**: any §5.2 trigger other than the out-of-office subject
 //!    (a signal only) and `internal`. This wins over Staff and Internal too:
 //!    an auto-reply or a bulk mail from the organisation never answers a case.
+//!    Beyond SPEC's list (decisions, each with its reason at the rule):
+//!    an out-of-office subject on a reply to the gateway's own message
+//!    ([`Trigger::OofReplyToGateway`]); a calendar reply
+//!    ([`Trigger::CalendarReply`], [`is_calendar_reply`]); bounce processors
+//!    and Mailman `-bounces` robots as senders; `X-Auto-Reply` and
+//!    `X-Autoresponder` as vendor markers; `reply.never_ack` words matched as
+//!    words, not substrings (see `never_ack_matches`).
 //! 3. From in `organization.domains` (the domain or a subdomain): **Staff** when
 //!    found in a sent folder or when a To/Cc recipient is outside the
 //!    organisation, else **Internal** (a colleague writing to the shared
@@ -52,10 +59,11 @@ pub struct ClassifySettings {
     pub gateway_address: String,
     /// Other addresses of the gateway (`imap.username`, `smtp.username`).
     pub gateway_aliases: Vec<String>,
-    /// `reply.never_ack`, lower-case. An entry without `@` matches as a
-    /// substring of the sender's local part (`noreply` matches
-    /// `noreply-portal@x.lv`); `@domain` matches that domain and its
-    /// subdomains; `local@domain` matches that address exactly.
+    /// `reply.never_ack`, lower-case. An entry without `@` matches a run of
+    /// whole words of the sender's local part (`noreply` matches
+    /// `noreply-portal@x.lv`, `no_reply@`, `noreply2@`, not `noreplyjanis@`);
+    /// `@domain` matches that domain and its subdomains; `local@domain`
+    /// matches that address exactly.
     pub never_ack: Vec<String>,
     /// `reply.trusted_authserv_id`: only `Authentication-Results` headers with
     /// this authserv-id are believed. `None`: DMARC results are ignored.
