@@ -246,6 +246,9 @@ impl Ingest<'_> {
         if meta.attachments.is_empty() {
             meta.attachments = h.attachments.clone();
         }
+        if meta.calendar_method.is_none() {
+            meta.calendar_method = h.calendar_method.clone();
+        }
         if meta.content_type.is_empty() || meta.content_type == "text/plain" {
             meta.content_type = h.content_type.clone();
         }
