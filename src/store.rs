@@ -750,6 +750,17 @@ impl Reader<'_> {
         rows.map(|r| r?).collect()
     }
 
+    /// The earliest instant a pending (or interrupted) outbox entry may be
+    /// tried: the later of its `not_before` and its retry time.
+    pub fn outbox_next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT MIN(MAX(not_before, next_attempt_at)) FROM outbox WHERE state IN ('pending', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        opt_ts("outbox.next_attempt_at", s)
+    }
+
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
         let mut st = self.conn.prepare("SELECT * FROM outbox ORDER BY id")?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
