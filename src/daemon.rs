@@ -108,10 +108,30 @@ fn human(d: Duration) -> String {
     let s = d.as_secs_f64().round() as u64;
     if s < 60 {
         format!("{s} s")
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// The IMAP error behind `e`, if that is what it is.
+fn imap_error(e: &anyhow::Error) -> Option<&ImapError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<ImapError>()
+            .or(match c.downcast_ref::<crate::sync::SyncError>() {
+                Some(crate::sync::SyncError::Imap(ie)) => Some(ie),
+                _ => None,
+            })
+    })
+}
+
+/// An error for a log line: an IMAP error's own text (it names its
+/// cause), else the whole chain.
+fn short_err(e: &anyhow::Error) -> String {
+    match imap_error(e) {
+        Some(ie) => ie.to_string(),
+        None => format!("{e:#}"),
     }
 }
 
@@ -152,7 +172,11 @@ impl Shared {
             Some(t) => {
                 let age = (now - t).to_std().unwrap_or_default();
                 if age > limit {
-                    why.push(format!("last successful sync {} ago (limit {})", human(age), human(limit)));
+                    why.push(format!(
+                        "last successful sync {} ago (limit {})",
+                        human(age),
+                        human(limit)
+                    ));
                 }
             }
         }
@@ -209,7 +233,13 @@ async fn start_http(listen: &Option<String>, shared: &SharedRef) -> Option<JoinH
 
 /// One folder's IDLE watcher: wakes the worker on changes and after every
 /// (re)connection. Runs until aborted.
-async fn watch(cfg: crate::config::ImapConfig, password: String, folder: String, wake: Arc<Notify>, shared: SharedRef) {
+async fn watch(
+    cfg: crate::config::ImapConfig,
+    password: String,
+    folder: String,
+    wake: Arc<Notify>,
+    shared: SharedRef,
+) {
     let server = format!("{}:{}", cfg.host, cfg.port);
     let mut backoff = Backoff::default();
     let mut failed = false;
@@ -239,6 +269,7 @@ async fn watch(cfg: crate::config::ImapConfig, password: String, folder: String,
             lock(&shared).live.imap_reconnects += 1;
         }
         backoff.reset();
+        tracing::info!(folder = %folder, "watching with IMAP IDLE");
         set(WatchState::Idling);
         // Catch up on whatever arrived while this watcher was away.
         wake.notify_one();
@@ -249,7 +280,9 @@ async fn watch(cfg: crate::config::ImapConfig, password: String, folder: String,
                     wake.notify_one();
                 }
                 Ok(IdleOutcome::Timeout) => {}
-                Err(ImapError::Unexpected { op, detail }) if op == "IDLE" && detail.starts_with("refused") => {
+                Err(ImapError::Unexpected { op, detail })
+                    if op == "IDLE" && detail.starts_with("refused") =>
+                {
                     tracing::info!(folder = %folder, %detail, "the IMAP server does not do IDLE; polling every imap.poll_interval");
                     set(WatchState::Polling);
                     session.logout().await;
@@ -349,7 +382,7 @@ impl Worker {
                 Err(e) => {
                     // A stale connection (server restarted, timed out): one
                     // immediate retry on a new one before counting a fault.
-                    tracing::info!("IMAP session no longer usable ({e:#}); reconnecting");
+                    tracing::info!("IMAP session no longer usable ({}); reconnecting", short_err(&e));
                     self.session = None;
                     self.imap_failed = true;
                 }
@@ -365,7 +398,11 @@ impl Worker {
             Ok(stats) => {
                 self.session_used = Instant::now();
                 if self.imap_failed {
-                    let server = self.session.as_ref().map(|s| s.server().to_string()).unwrap_or_default();
+                    let server = self
+                        .session
+                        .as_ref()
+                        .map(|s| s.server().to_string())
+                        .unwrap_or_default();
                     tracing::info!("IMAP {server} reachable again: reconnected and caught up");
                     lock(&self.shared).live.imap_reconnects += 1;
                     self.imap_failed = false;
@@ -520,7 +557,11 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             Ok(s) => break s,
             Err(e) => {
                 let d = backoff.delay();
-                tracing::warn!("database {} unavailable ({e}): retrying in {}", ctx.cfg.storage.database.display(), human(d));
+                tracing::warn!(
+                    "database {} unavailable ({e}): retrying in {}",
+                    ctx.cfg.storage.database.display(),
+                    human(d)
+                );
                 tokio::select! {
                     _ = tokio::time::sleep(d) => {}
                     _ = sig.term.recv() => return ExitCode::SUCCESS,
@@ -597,7 +638,10 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
                 match first {
                     Some(r) => Some(r),
                     None => {
-                        tracing::info!("stop requested: finishing the current step (at most {})", human(SHUTDOWN_GRACE));
+                        tracing::info!(
+                            "stop requested: finishing the current step (at most {})",
+                            human(SHUTDOWN_GRACE)
+                        );
                         notify::stopping();
                         match tokio::time::timeout(SHUTDOWN_GRACE, &mut fut).await {
                             Ok(r) => Some(r),
@@ -639,10 +683,9 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
                 Some(Err(e)) => {
                     let d = backoff.delay();
                     let server = format!("{}:{}", w.ctx.cfg.imap.host, w.ctx.cfg.imap.port);
-                    let msg = format!("{e:#}");
-                    if e.downcast_ref::<ImapError>().is_some()
-                        || e.chain().any(|c| c.downcast_ref::<ImapError>().is_some())
-                    {
+                    // ImapError's text already names its cause.
+                    let msg = short_err(&e);
+                    if imap_error(&e).is_some() {
                         tracing::warn!("IMAP {server} unreachable ({msg}): retrying in {}", human(d));
                     } else {
                         tracing::warn!("step failed ({msg}): retrying in {}", human(d));
@@ -673,7 +716,10 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
                 }
             }
             _ = wake.notified() => {
+                // A watcher saw a change or (re)connected: the server is
+                // there, so a retry wait for it can end now.
                 want_sync = true;
+                retry_at = None;
             }
             _ = watchdog_tick(&mut watchdog) => notify::watchdog(),
             _ = sig.hup.recv() => {
@@ -790,7 +836,13 @@ mod tests {
 
     #[test]
     fn human_durations() {
-        for (secs, want) in [(1, "1 s"), (59, "59 s"), (60, "1 min"), (150, "2 min 30 s"), (300, "5 min")] {
+        for (secs, want) in [
+            (1, "1 s"),
+            (59, "59 s"),
+            (60, "1 min"),
+            (150, "2 min 30 s"),
+            (300, "5 min"),
+        ] {
             assert_eq!(human(Duration::from_secs(secs)), want);
         }
     }
@@ -817,13 +869,21 @@ mod tests {
         s.live.last_sync = Some(now - chrono::Duration::seconds(301));
         let r = s.health(now);
         assert_eq!(r.status, 503);
-        assert!(r.body.contains("last successful sync 5 min 1 s ago"), "{}", r.body);
+        assert!(
+            r.body.contains("last successful sync 5 min 1 s ago"),
+            "{}",
+            r.body
+        );
         s.live.last_sync = Some(now);
         s.watchers
             .insert("INBOX".into(), WatchState::Down("connection refused".into()));
         let r = s.health(now);
         assert_eq!(r.status, 503);
-        assert!(r.body.contains("INBOX: IDLE session down: connection refused"), "{}", r.body);
+        assert!(
+            r.body.contains("INBOX: IDLE session down: connection refused"),
+            "{}",
+            r.body
+        );
         s.watchers.insert("INBOX".into(), WatchState::Idling);
         s.worker_error = Some("database is locked".into());
         assert!(s.health(now).body.contains("database is locked"));

@@ -283,23 +283,22 @@ pub fn next_due(
             offer(staff(now));
         }
     }
-    // The digest: today's if not decided yet, else the next working day's.
+    // The digest: the first working day from today (tomorrow when today's
+    // is decided) whose digest can still go out on that day.
     let today = cal.local_date(now);
-    let start = if history.last_digest_date.is_none_or(|d| d < today) {
+    let mut day = if history.last_digest_date.is_none_or(|d| d < today) {
         today
     } else {
         today.succ_opt().unwrap_or(today)
     };
-    let day = cal.next_working_day_on_or_after(start);
-    let at = cal.local_instant(day, s.digest_at);
-    let t = staff(at);
-    if t > now {
-        offer(t);
-    } else {
-        // Today's digest is past its time but waits (outside working
-        // hours): the next working day's at the latest.
-        let next = cal.next_working_day_on_or_after(today.succ_opt().unwrap_or(today));
-        offer(staff(cal.local_instant(next, s.digest_at)));
+    for _ in 0..14 {
+        day = cal.next_working_day_on_or_after(day);
+        let t = staff(cal.local_instant(day, s.digest_at));
+        if t > now && cal.local_date(t) == day {
+            offer(t);
+            break;
+        }
+        day = day.succ_opt().unwrap_or(day);
     }
     best
 }
@@ -653,20 +652,49 @@ mod tests {
             c
         };
         // (what, cases, last digest date, now, expected)
-        let rows: Vec<(&str, Vec<Case>, Option<NaiveDate>, &str, Option<&str>)> = vec![
-            ("nothing open: today's digest", vec![], None, "2026-11-25T08:00:00+02:00", Some("2026-11-25T09:15:00+02:00")),
-            ("digest done today: tomorrow's", vec![], Some(d("2026-11-25")), "2026-11-25T10:00:00+02:00", Some("2026-11-26T09:15:00+02:00")),
-            ("weekend: Monday's digest", vec![], Some(d("2026-11-27")), "2026-11-28T10:00:00+02:00", Some("2026-11-30T09:15:00+02:00")),
+        type Row<'a> = (&'a str, Vec<Case>, Option<NaiveDate>, &'a str, Option<&'a str>);
+        let rows: Vec<Row> = vec![
+            (
+                "nothing open: today's digest",
+                vec![],
+                None,
+                "2026-11-25T08:00:00+02:00",
+                Some("2026-11-25T09:15:00+02:00"),
+            ),
+            (
+                "digest done today: tomorrow's",
+                vec![],
+                Some(d("2026-11-25")),
+                "2026-11-25T10:00:00+02:00",
+                Some("2026-11-26T09:15:00+02:00"),
+            ),
+            (
+                "weekend: Monday's digest",
+                vec![],
+                Some(d("2026-11-27")),
+                "2026-11-28T10:00:00+02:00",
+                Some("2026-11-30T09:15:00+02:00"),
+            ),
             (
                 "end-of-day acknowledgement at closing time",
-                vec![case("A", "anna@example.lv", "2026-11-25T10:00:00+02:00", "2026-11-27T16:00:00+02:00")],
+                vec![case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T10:00:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                )],
                 Some(d("2026-11-25")),
                 "2026-11-25T10:00:01+02:00",
                 Some("2026-11-25T17:00:00+02:00"),
             ),
             (
                 "reminder 4 working hours before the deadline",
-                vec![acked(case("A", "anna@example.lv", "2026-11-25T10:00:00+02:00", "2026-11-27T16:00:00+02:00"))],
+                vec![acked(case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T10:00:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                ))],
                 Some(d("2026-11-27")),
                 "2026-11-27T10:00:00+02:00",
                 Some("2026-11-27T12:00:00+02:00"),
@@ -674,7 +702,12 @@ mod tests {
             (
                 "escalation at a closing-time deadline waits for the next opening",
                 vec![{
-                    let mut c = acked(case("A", "anna@example.lv", "2026-11-25T10:00:00+02:00", "2026-11-27T16:00:00+02:00"));
+                    let mut c = acked(case(
+                        "A",
+                        "anna@example.lv",
+                        "2026-11-25T10:00:00+02:00",
+                        "2026-11-27T16:00:00+02:00",
+                    ));
                     c.reminded_for = Some(c.deadline);
                     c
                 }],
@@ -684,7 +717,12 @@ mod tests {
             ),
             (
                 "overdue, not escalated, on a Saturday: Monday's opening",
-                vec![acked(case("A", "anna@example.lv", "2026-11-20T10:00:00+02:00", "2026-11-24T17:00:00+02:00"))],
+                vec![acked(case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-20T10:00:00+02:00",
+                    "2026-11-24T17:00:00+02:00",
+                ))],
                 Some(d("2026-11-27")),
                 "2026-11-28T10:00:00+02:00",
                 Some("2026-11-30T09:00:00+02:00"),
@@ -692,7 +730,12 @@ mod tests {
             (
                 "overdue and escalated: only the digest",
                 vec![{
-                    let mut c = acked(case("A", "anna@example.lv", "2026-11-20T10:00:00+02:00", "2026-11-24T17:00:00+02:00"));
+                    let mut c = acked(case(
+                        "A",
+                        "anna@example.lv",
+                        "2026-11-20T10:00:00+02:00",
+                        "2026-11-24T17:00:00+02:00",
+                    ));
                     c.escalated_for = Some(c.deadline);
                     c
                 }],
@@ -702,7 +745,12 @@ mod tests {
             ),
             (
                 "acknowledgement held back by the hourly cap: look again in a minute",
-                vec![case("A", "anna@example.lv", "2026-11-25T18:30:00+02:00", "2026-11-27T16:00:00+02:00")],
+                vec![case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T18:30:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                )],
                 Some(d("2026-11-25")),
                 "2026-11-25T19:00:00+02:00",
                 Some("2026-11-25T19:01:00+02:00"),
@@ -727,8 +775,18 @@ mod tests {
         let cal = cal();
         let s = settings();
         let mut cases = vec![
-            case("A", "anna@example.lv", "2026-11-23T10:00:00+02:00", "2026-11-25T17:00:00+02:00"),
-            case("B", "bruno@example.lv", "2026-11-24T19:30:00+02:00", "2026-11-27T16:00:00+02:00"),
+            case(
+                "A",
+                "anna@example.lv",
+                "2026-11-23T10:00:00+02:00",
+                "2026-11-25T17:00:00+02:00",
+            ),
+            case(
+                "B",
+                "bruno@example.lv",
+                "2026-11-24T19:30:00+02:00",
+                "2026-11-27T16:00:00+02:00",
+            ),
         ];
         let mut h = History::default();
         let mut now = t("2026-11-23T10:00:00+02:00");

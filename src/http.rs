@@ -67,15 +67,13 @@ pub enum Request {
 
 /// Parse the request line of a head (`GET /metrics HTTP/1.1`).
 pub fn parse_request(head: &[u8]) -> Request {
-    let line_end = head
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .unwrap_or(head.len());
+    let line_end = head.windows(2).position(|w| w == b"\r\n").unwrap_or(head.len());
     let Ok(line) = std::str::from_utf8(&head[..line_end]) else {
         return Request::Bad;
     };
     let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Request::Bad;
     };

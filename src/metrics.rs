@@ -65,7 +65,8 @@ impl Snapshot {
         )?;
         s.next_deadline = next.and_then(|t| crate::store::parse_ts("cases.deadline", &t).ok());
         for kind in SENT_KINDS {
-            s.sent.insert(kind.to_string(), r.counter(&format!("sent_{kind}"))?);
+            s.sent
+                .insert(kind.to_string(), r.counter(&format!("sent_{kind}"))?);
         }
         for (_kind, state, n) in r.outbox_counts()? {
             match state.as_str() {
@@ -102,7 +103,12 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
         let _ = writeln!(o, "# HELP {name} {help}");
         let _ = writeln!(o, "# TYPE {name} {kind}");
     };
-    head(&mut o, "replygate_messages_total", "counter", "Messages recorded, by class.");
+    head(
+        &mut o,
+        "replygate_messages_total",
+        "counter",
+        "Messages recorded, by class.",
+    );
     for (class, n) in &s.messages {
         let _ = writeln!(o, "replygate_messages_total{{class=\"{}\"}} {n}", label(class));
     }
@@ -124,7 +130,12 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
     for (kind, n) in &s.sent {
         let _ = writeln!(o, "replygate_sent_total{{kind=\"{}\"}} {n}", label(kind));
     }
-    head(&mut o, "replygate_outbox", "gauge", "Outbox entries waiting or failed for good.");
+    head(
+        &mut o,
+        "replygate_outbox",
+        "gauge",
+        "Outbox entries waiting or failed for good.",
+    );
     let _ = writeln!(o, "replygate_outbox{{state=\"pending\"}} {}", s.outbox_pending);
     let _ = writeln!(o, "replygate_outbox{{state=\"failed\"}} {}", s.outbox_failed);
     head(
@@ -201,6 +212,9 @@ mod tests {
         let mut s = Snapshot::default();
         s.messages.insert("we\"ird\\".into(), 1);
         let text = render(&s, &Live::default());
-        assert!(text.contains(r#"replygate_messages_total{class="we\"ird\\"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"replygate_messages_total{class="we\"ird\\"} 1"#),
+            "{text}"
+        );
     }
 }

@@ -307,8 +307,10 @@ pub async fn cycle(
     dry_run: bool,
     ignore_backoff: bool,
 ) -> anyhow::Result<Report> {
-    let mut r = Report::default();
-    r.sync = sync_all(ctx, session, store, now).await?;
+    let mut r = Report {
+        sync: sync_all(ctx, session, store, now).await?,
+        ..Report::default()
+    };
     track_and_decide(ctx, store, now, dry_run, &mut r)?;
     if !dry_run {
         r.flushed = outbox::flush(store, &ctx.mailer, now, ignore_backoff).await?;
