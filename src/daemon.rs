@@ -427,15 +427,18 @@ impl Worker {
         let full = full || stats.recorded > 0 || self.store.read().pending_count()? > 0;
         let mut report = None;
         if full {
+            let t0 = std::time::Instant::now();
             let mut r = Report {
                 sync: stats,
                 ..Report::default()
             };
             pipeline::track_and_decide(&self.ctx, &mut self.store, now, false, &mut r)?;
+            let t1 = std::time::Instant::now();
             r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, false).await?;
             if let Some(session) = self.session.as_mut() {
                 r.copies_saved = pipeline::save_copies(&self.ctx, session, &mut self.store).await?;
             }
+            let t2 = std::time::Instant::now();
             let due = pipeline::next_due(&self.ctx, &self.store, now)?;
             // Still due right after the step: the SMTP server failed and the
             // queue waits for its retry time.
@@ -447,13 +450,19 @@ impl Worker {
                     t
                 }
             });
+            let t3 = std::time::Instant::now();
+            let snap = metrics::Snapshot::collect(&self.store, now)?;
+            lock(&self.shared).snapshot = snap;
+            tracing::debug!(
+                decide_ms = (t1 - t0).as_millis() as u64,
+                send_ms = (t2 - t1).as_millis() as u64,
+                next_due_ms = (t3 - t2).as_millis() as u64,
+                metrics_ms = t3.elapsed().as_millis() as u64,
+                "full step timings"
+            );
             report = Some(r);
         }
         pipeline::retention(&self.ctx, &mut self.store, now)?;
-        if full {
-            let snap = metrics::Snapshot::collect(&self.store, now)?;
-            lock(&self.shared).snapshot = snap;
-        }
         Ok(StepDone { report })
     }
 

@@ -165,6 +165,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX bounces_addr ON bounces (address);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     "#,
+    // 2: the engine asks for the last acknowledgement to each open case's
+    // address every cycle; without this index each is a full outbox scan
+    // (minutes per cycle at 10 000 open cases).
+    r#"
+    CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
+    "#,
 ];
 
 /// The store: one SQLite connection.
