@@ -297,16 +297,21 @@ pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow
     Ok(())
 }
 
-/// One whole cycle (`run --once`).
-pub async fn run_once(
+/// One cycle on an open session: sync, track, decide, queue, send, save
+/// copies, purge (daily). `ignore_backoff` tries every pending outbox entry
+/// (one-shot runs); the daemon honours the retry times.
+pub async fn cycle(
     ctx: &Context,
+    session: &mut ImapSession,
     store: &mut Store,
     now: DateTime<Utc>,
     dry_run: bool,
+    ignore_backoff: bool,
 ) -> anyhow::Result<Report> {
-    let mut r = Report::default();
-    let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
-    r.sync = sync_all(ctx, &mut session, store, now).await?;
+    let mut r = Report {
+        sync: sync_all(ctx, session, store, now).await?,
+        ..Report::default()
+    };
     if dry_run {
         // Decide and log as a real run would, then undo: the fetched mail
         // stays recorded and waits for a real run, which then does exactly
@@ -317,10 +322,36 @@ pub async fn run_once(
         );
     } else {
         track_and_decide(ctx, store, now, &mut r)?;
-        r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
-        r.copies_saved = save_copies(ctx, &mut session, store).await?;
+        r.flushed = outbox::flush(store, &ctx.mailer, now, ignore_backoff).await?;
+        r.copies_saved = save_copies(ctx, session, store).await?;
         retention(ctx, store, now)?;
     }
-    session.logout().await;
     Ok(r)
+}
+
+/// The next instant something falls due (see [`engine::next_due`]), or an
+/// outbox entry may be sent (its `not_before` or retry time), whichever
+/// comes first. `None`: nothing scheduled.
+pub fn next_due(ctx: &Context, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let open = store.read().open_cases()?;
+    let history = history(store, &open, now)?;
+    let rules = engine::next_due(&open, &history, &ctx.cal, &ctx.settings, now);
+    let outbox = store.read().outbox_next_attempt()?;
+    Ok(match (rules, outbox) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+/// One whole cycle (`run --once`).
+pub async fn run_once(
+    ctx: &Context,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> anyhow::Result<Report> {
+    let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
+    let r = cycle(ctx, &mut session, store, now, dry_run, true).await;
+    session.logout().await;
+    r
 }

@@ -163,6 +163,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX bounces_addr ON bounces (address);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     "#,
+    // 2: the engine asks for the last acknowledgement to each open case's
+    // address every cycle; without this index each is a full outbox scan
+    // (minutes per cycle at 10 000 open cases).
+    r#"
+    CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
+    "#,
 ];
 
 /// The store: one SQLite connection.
@@ -758,6 +764,17 @@ impl Reader<'_> {
         )?;
         let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
         rows.map(|r| r?).collect()
+    }
+
+    /// The earliest instant a pending (or interrupted) outbox entry may be
+    /// tried: the later of its `not_before` and its retry time.
+    pub fn outbox_next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT MIN(MAX(not_before, next_attempt_at)) FROM outbox WHERE state IN ('pending', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        opt_ts("outbox.next_attempt_at", s)
     }
 
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
