@@ -413,6 +413,7 @@ fn admin_commands() {
     let st = w.status("2026-12-07T11:30:00+02:00");
     let cases = st["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 5);
+    let id_re = regex::Regex::new(r"^SIF-2026-\d{5}$").unwrap();
     for c in cases {
         for k in ["id", "client", "subject", "received", "deadline", "state", "kind"] {
             assert!(c[k].is_string(), "{k} not a string: {c:#}");
@@ -426,10 +427,7 @@ fn admin_commands() {
         assert!(["open", "answered", "closed"].contains(&c["state"].as_str().unwrap()));
         assert!(["email", "submission"].contains(&c["kind"].as_str().unwrap()));
         let id = c["id"].as_str().unwrap();
-        assert!(
-            regex::Regex::new(r"^SIF-2026-\d{5}$").unwrap().is_match(id),
-            "{id}"
-        );
+        assert!(id_re.is_match(id), "{id}");
         for k in ["received", "deadline"] {
             DateTime::parse_from_rfc3339(c[k].as_str().unwrap()).unwrap();
         }

@@ -267,7 +267,7 @@ fn reset_check(w: &mut World, folder: &str, recreate: impl FnOnce(&mut World)) {
     want.sort();
     assert_eq!(cases(&st2), want, "{st2:#}");
     assert_eq!(
-        db_count(&w, "SELECT COUNT(*) FROM messages WHERE duplicate_of IS NOT NULL"),
+        db_count(w, "SELECT COUNT(*) FROM messages WHERE duplicate_of IS NOT NULL"),
         3,
         "the re-read messages are recorded as duplicates"
     );
@@ -625,4 +625,79 @@ fn malformed_mailbox() {
     assert!(ok, "{log2}");
     assert_eq!(w.status(now), st);
     assert_eq!(db_count(&w, "SELECT COUNT(*) FROM messages"), 17);
+}
+
+/// A message the server cannot deliver (its file unreadable: Dovecot answers
+/// the batch FETCH with NO) is recorded as bad after a one-by-one retry;
+/// the rest of the batch is recorded and the mailbox is not blocked.
+#[test]
+fn unfetchable_message_does_not_block_the_mailbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new("");
+    let at = |i: u32| t(&format!("2026-11-23T10:{i:02}:00+02:00"));
+    w.dovecot.append_many(
+        "INBOX",
+        &[
+            (
+                mail("pirms@inbox.lv", POST, "Pirms", Some("u1@inbox.lv")).raw(at(1)),
+                at(1),
+            ),
+            (
+                mail("slikts@inbox.lv", POST, "Nelasāms", Some("u2@inbox.lv")).raw(at(2)),
+                at(2),
+            ),
+            (
+                mail("pec@inbox.lv", POST, "Pēc", Some("u3@inbox.lv")).raw(at(3)),
+                at(3),
+            ),
+        ],
+    );
+    // Make the second message's file unreadable for Dovecot.
+    let dir = w.dovecot.folder_dir("INBOX");
+    let mut files: Vec<_> = ["cur", "new"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .collect();
+    files.sort();
+    let victim = files
+        .iter()
+        .find(|p| std::fs::read_to_string(p).unwrap_or_default().contains("Nelas"))
+        .unwrap_or_else(|| panic!("the message file among {files:?}"))
+        .clone();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let now = "2026-11-23T20:00:00+02:00";
+    let (ok, log, _) = run_measured(&w, now);
+    assert!(ok, "{log}\n{}", w.dovecot.log_text());
+    let st = w.status(now);
+    assert_eq!(World::case_of(&st, "pirms@inbox.lv").len(), 1, "{st:#}\n{log}");
+    assert_eq!(World::case_of(&st, "pec@inbox.lv").len(), 1, "{st:#}\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("cannot be fetched") && l.contains("uid=2")),
+        "{log}"
+    );
+    assert_eq!(
+        db_count(&w, "SELECT COUNT(*) FROM messages WHERE class = 'bad'"),
+        1
+    );
+    assert_eq!(
+        db_count(&w, "SELECT value FROM counters WHERE name = 'messages_bad'"),
+        1
+    );
+    // New mail after it keeps flowing.
+    w.dovecot.append(
+        "INBOX",
+        &mail("velak@inbox.lv", POST, "Vēlāk", Some("u4@inbox.lv")).raw(at(30)),
+        at(30),
+    );
+    let (ok, log, _) = run_measured(&w, now);
+    assert!(ok, "{log}");
+    assert_eq!(World::case_of(&w.status(now), "velak@inbox.lv").len(), 1, "{log}");
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
