@@ -13,6 +13,11 @@
 //! its Message-ID (or, without one, by a hash of From/Date/Subject) is
 //! recorded as a duplicate, never processed again.
 //!
+//! Mail received before the history cutoff (SPEC §2 first start) is final
+//! when recorded: its Message-ID is tied to "history" for threading in the
+//! same transaction and it never waits for the tracker, so a first start on
+//! a large mailbox keeps no pending rows.
+//!
 //! A message that cannot be parsed is recorded as `bad`, logged and counted;
 //! it never stops the sync. Nor does one the server cannot deliver: when a
 //! batch FETCH fails or comes back short (Dovecot ends the connection with
@@ -253,10 +258,15 @@ impl Ingest<'_> {
                             class: &r.class,
                             reason: r.reason.as_deref(),
                             pending: r.pending.as_deref(),
-                            role: None,
+                            role: (r.history && r.class != "bad").then_some("history"),
                         },
                         existing,
                     )?;
+                    if r.history {
+                        if let Some(id) = &r.message_id {
+                            tx.link_thread(id, None)?;
+                        }
+                    }
                     if r.class == "bad" {
                         tx.bump_counter("messages_bad", 1)?;
                     }
@@ -468,7 +478,12 @@ impl Ingest<'_> {
             }
             c => c.as_str().to_string(),
         };
-        let pending = serde_json::to_string(&p).ok();
+        // History is final at once: known for threading, nothing to track.
+        let pending = if history {
+            None
+        } else {
+            serde_json::to_string(&p).ok()
+        };
         Row {
             uid: h.uid,
             fingerprint: fingerprint(&meta, &h.header),
