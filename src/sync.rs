@@ -433,21 +433,24 @@ impl Ingest<'_> {
             );
         }
         let recipients: Vec<String> = meta.recipients().map(|a| a.email.clone()).collect();
-        let mut p = Pending {
-            history,
-            from_name: meta.from.as_ref().and_then(|a| a.name.clone()),
-            reply_to: meta.reply_to.first().map(|a| a.email.clone()),
-            referenced: thread::referenced_ids(&meta),
-            references: meta.references.clone(),
-            submission: submission::is_submission(
-                &meta.subject,
-                &meta.attachments,
-                &self.cfg.reply.submission_extensions,
-                &self.cfg.reply.submission_subject_words,
-            ),
-            ..Pending::default()
-        };
+        // History is final at once (known for threading, nothing to track):
+        // it needs none of what the tracker would read.
+        let mut pending = None;
         if !history {
+            let mut p = Pending {
+                history,
+                from_name: meta.from.as_ref().and_then(|a| a.name.clone()),
+                reply_to: meta.reply_to.first().map(|a| a.email.clone()),
+                referenced: thread::referenced_ids(&meta),
+                references: meta.references.clone(),
+                submission: submission::is_submission(
+                    &meta.subject,
+                    &meta.attachments,
+                    &self.cfg.reply.submission_extensions,
+                    &self.cfg.reply.submission_subject_words,
+                ),
+                ..Pending::default()
+            };
             match &class {
                 Class::Staff => {
                     p.external = recipients.iter().any(|r| !self.settings.is_org_address(r));
@@ -470,6 +473,7 @@ impl Ingest<'_> {
                 }
                 _ => {}
             }
+            pending = serde_json::to_string(&p).ok();
         }
         let class_s = match &class {
             Class::Client if meta.from.is_none() => {
@@ -477,12 +481,6 @@ impl Ingest<'_> {
                 "bad".to_string()
             }
             c => c.as_str().to_string(),
-        };
-        // History is final at once: known for threading, nothing to track.
-        let pending = if history {
-            None
-        } else {
-            serde_json::to_string(&p).ok()
         };
         Row {
             uid: h.uid,
