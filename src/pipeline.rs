@@ -143,6 +143,7 @@ pub async fn sync_all(
         cfg: &ctx.cfg,
         settings: ClassifySettings::from_config(&ctx.cfg),
         cutoff,
+        password: &ctx.imap_password,
     };
     let mut total = SyncStats::default();
     let folders = ctx

@@ -600,17 +600,21 @@ impl Reader<'_> {
         let q = match message_id {
             Some(id) => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [id],
                     |r| r.get(0),
                 )
                 .optional()?,
             None => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id IS NULL AND fingerprint = ?1 \
                      AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [fingerprint],
                     |r| r.get(0),
                 )
@@ -623,11 +627,8 @@ impl Reader<'_> {
     pub fn has_location(&self, folder: &str, uidvalidity: u32, uid: u32) -> Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![folder, uidvalidity as i64, uid as i64],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3")?
+            .query_row(params![folder, uidvalidity as i64, uid as i64], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -868,23 +869,29 @@ impl Tx<'_> {
         st: &FolderState,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO folders (name, kind, uidvalidity, last_uid, synced_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, uidvalidity = excluded.uidvalidity, \
              last_uid = excluded.last_uid, synced_at = excluded.synced_at",
-            params![name, kind, st.uidvalidity as i64, st.last_uid as i64, ts(now)],
-        )?;
+        )?
+        .execute(params![
+            name,
+            kind,
+            st.uidvalidity as i64,
+            st.last_uid as i64,
+            ts(now)
+        ])?;
         Ok(())
     }
 
     /// Record a message. Returns its row id.
     pub fn insert_message(&self, m: &NewMessage, duplicate_of: Option<i64>) -> Result<i64> {
         let processed = m.pending.is_none() || duplicate_of.is_some();
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO messages (folder, uidvalidity, uid, message_id, fingerprint, internaldate, from_addr, \
              subject, norm_subject, recipients, class, reason, role, duplicate_of, processed, pending) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING",
+             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING")?.execute(
             params![
                 m.folder,
                 m.uidvalidity as i64,
@@ -909,21 +916,21 @@ impl Tx<'_> {
 
     /// Mark a message processed, dropping its pending extras.
     pub fn finish_message(&self, id: i64, case_id: Option<&str>, role: &str) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "UPDATE messages SET processed = 1, pending = NULL, case_id = ?2, role = ?3 WHERE id = ?1",
-            params![id, case_id, role],
-        )?;
+        )?
+        .execute(params![id, case_id, role])?;
         Ok(())
     }
 
     /// Tie a Message-ID to a case (or, with `None`, to known history).
     /// An existing tie to a case is never replaced by a history one.
     pub fn link_thread(&self, message_id: &str, case_id: Option<&str>) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO thread_ids (message_id, case_id) VALUES (?1, ?2) \
              ON CONFLICT(message_id) DO UPDATE SET case_id = COALESCE(excluded.case_id, thread_ids.case_id)",
-            params![message_id, case_id],
-        )?;
+        )?
+        .execute(params![message_id, case_id])?;
         Ok(())
     }
 
@@ -1061,11 +1068,11 @@ impl Tx<'_> {
     }
 
     pub fn bump_counter(&self, name: &str, by: i64) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO counters (name, value) VALUES (?1, ?2) \
              ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-            params![name, by],
-        )?;
+        )?
+        .execute(params![name, by])?;
         Ok(())
     }
 
