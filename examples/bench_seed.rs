@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 reminded_for: None,
                 escalated_for: None,
             };
-            tx.insert_case(&c, received)?;
+            tx.save_case(&c, received)?;
         }
         Ok(())
     })?;

@@ -227,6 +227,82 @@ pub fn decide(
     actions
 }
 
+/// How long to wait before looking again at acknowledgements held back by
+/// `ack_max_per_hour` (the window slides; a minute is fine-grained enough).
+pub const DEFERRED_ACK_RECHECK: Duration = Duration::minutes(1);
+
+/// The earliest instant after `now` at which [`decide`] may have something
+/// new to do for these cases, or `None` when nothing is scheduled (new mail
+/// or a manual action will wake the daemon instead).
+///
+/// Assumes `decide` was just run at `now` and its actions carried out, so
+/// what is due at `now` and possible now is done; what is due but waits
+/// (staff notifications outside working hours, acknowledgements held by the
+/// hourly cap) is scheduled for when it can go. Candidates:
+/// - an acknowledgement's time ([`deadline::ack_at`]);
+/// - a reminder's time (`remind_before` of working time before the
+///   deadline), moved to the next opening;
+/// - an escalation: the next opening at or after the deadline;
+/// - the digest time of today (if not yet decided) or of the next working
+///   day, moved to the next opening;
+/// - held-back acknowledgements: `now` + [`DEFERRED_ACK_RECHECK`].
+pub fn next_due(
+    open: &[Case],
+    history: &History,
+    cal: &Calendar,
+    s: &Settings,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut best: Option<DateTime<Utc>> = None;
+    let mut offer = |t: DateTime<Utc>| {
+        if t > now && best.is_none_or(|b| t < b) {
+            best = Some(t);
+        }
+    };
+    // A staff notification due at `t` goes at the first working instant
+    // at or after it (and after now).
+    let staff = |t: DateTime<Utc>| cal.next_opening(t.max(now));
+    for c in open {
+        if c.acked_cycle < c.cycle {
+            let at = deadline::ack_at(cal, c.received, s.ack);
+            if at > now {
+                offer(at);
+            } else if !c.extended && now < c.deadline {
+                // Due but not done: held back by the hourly cap.
+                offer(now + DEFERRED_ACK_RECHECK);
+            }
+        }
+        if c.deadline > now {
+            if c.reminded_for != Some(c.deadline) {
+                offer(staff(cal.subtract_working_time(c.deadline, s.remind_before)));
+            }
+            if s.escalate && c.escalated_for != Some(c.deadline) {
+                offer(staff(c.deadline));
+            }
+        } else if s.escalate && c.escalated_for != Some(c.deadline) {
+            offer(staff(now));
+        }
+    }
+    // The digest: the first working day from today (tomorrow when today's
+    // is decided) whose digest can still go out on that day.
+    let today = cal.local_date(now);
+    let mut day = if history.last_digest_date.is_none_or(|d| d < today) {
+        today
+    } else {
+        today.succ_opt().unwrap_or(today)
+    };
+    for _ in 0..14 {
+        day = cal.next_working_day_on_or_after(day);
+        let t = staff(cal.local_instant(day, s.digest_at));
+        if t > now && cal.local_date(t) == day {
+            offer(t);
+            break;
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,5 +641,193 @@ mod tests {
         assert!(digest("2026-11-25T15:00:00+02:00", Some(date)).is_none());
         // Not on a Saturday.
         assert!(digest("2026-11-28T10:00:00+02:00", None).is_none());
+    }
+
+    #[test]
+    fn next_due_instants() {
+        let cal = cal();
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let acked = |mut c: Case| {
+            c.acked_cycle = c.cycle;
+            c
+        };
+        // (what, cases, last digest date, now, expected)
+        type Row<'a> = (&'a str, Vec<Case>, Option<NaiveDate>, &'a str, Option<&'a str>);
+        let rows: Vec<Row> = vec![
+            (
+                "nothing open: today's digest",
+                vec![],
+                None,
+                "2026-11-25T08:00:00+02:00",
+                Some("2026-11-25T09:15:00+02:00"),
+            ),
+            (
+                "digest done today: tomorrow's",
+                vec![],
+                Some(d("2026-11-25")),
+                "2026-11-25T10:00:00+02:00",
+                Some("2026-11-26T09:15:00+02:00"),
+            ),
+            (
+                "weekend: Monday's digest",
+                vec![],
+                Some(d("2026-11-27")),
+                "2026-11-28T10:00:00+02:00",
+                Some("2026-11-30T09:15:00+02:00"),
+            ),
+            (
+                "end-of-day acknowledgement at closing time",
+                vec![case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T10:00:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                )],
+                Some(d("2026-11-25")),
+                "2026-11-25T10:00:01+02:00",
+                Some("2026-11-25T17:00:00+02:00"),
+            ),
+            (
+                "reminder 4 working hours before the deadline",
+                vec![acked(case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T10:00:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                ))],
+                Some(d("2026-11-27")),
+                "2026-11-27T10:00:00+02:00",
+                Some("2026-11-27T12:00:00+02:00"),
+            ),
+            (
+                "escalation at a closing-time deadline waits for the next opening",
+                vec![{
+                    let mut c = acked(case(
+                        "A",
+                        "anna@example.lv",
+                        "2026-11-25T10:00:00+02:00",
+                        "2026-11-27T16:00:00+02:00",
+                    ));
+                    c.reminded_for = Some(c.deadline);
+                    c
+                }],
+                Some(d("2026-11-27")),
+                "2026-11-27T15:00:00+02:00",
+                Some("2026-11-30T09:00:00+02:00"),
+            ),
+            (
+                "overdue, not escalated, on a Saturday: Monday's opening",
+                vec![acked(case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-20T10:00:00+02:00",
+                    "2026-11-24T17:00:00+02:00",
+                ))],
+                Some(d("2026-11-27")),
+                "2026-11-28T10:00:00+02:00",
+                Some("2026-11-30T09:00:00+02:00"),
+            ),
+            (
+                "overdue and escalated: only the digest",
+                vec![{
+                    let mut c = acked(case(
+                        "A",
+                        "anna@example.lv",
+                        "2026-11-20T10:00:00+02:00",
+                        "2026-11-24T17:00:00+02:00",
+                    ));
+                    c.escalated_for = Some(c.deadline);
+                    c
+                }],
+                Some(d("2026-11-25")),
+                "2026-11-25T11:00:00+02:00",
+                Some("2026-11-26T09:15:00+02:00"),
+            ),
+            (
+                "acknowledgement held back by the hourly cap: look again in a minute",
+                vec![case(
+                    "A",
+                    "anna@example.lv",
+                    "2026-11-25T18:30:00+02:00",
+                    "2026-11-27T16:00:00+02:00",
+                )],
+                Some(d("2026-11-25")),
+                "2026-11-25T19:00:00+02:00",
+                Some("2026-11-25T19:01:00+02:00"),
+            ),
+        ];
+        for (what, cases, last, now, want) in rows {
+            let mut s = settings();
+            s.ack = AckMode::EndOfDay;
+            let h = History {
+                last_digest_date: last,
+                ..History::default()
+            };
+            let got = next_due(&cases, &h, &cal, &s, t(now));
+            assert_eq!(got, want.map(t), "{what}");
+        }
+    }
+
+    #[test]
+    fn next_due_is_always_after_now_and_nothing_is_due_before_it() {
+        // Whatever the state, decide() between now and next_due() finds
+        // nothing new: walk a week minute by minute after applying actions.
+        let cal = cal();
+        let s = settings();
+        let mut cases = vec![
+            case(
+                "A",
+                "anna@example.lv",
+                "2026-11-23T10:00:00+02:00",
+                "2026-11-25T17:00:00+02:00",
+            ),
+            case(
+                "B",
+                "bruno@example.lv",
+                "2026-11-24T19:30:00+02:00",
+                "2026-11-27T16:00:00+02:00",
+            ),
+        ];
+        let mut h = History::default();
+        let mut now = t("2026-11-23T10:00:00+02:00");
+        let end = t("2026-11-30T12:00:00+02:00");
+        let mut wakes = 0;
+        while now < end {
+            // Carry out what is due (as the outbox would).
+            for a in decide(&cases, &h, &cal, &s, now) {
+                match a {
+                    Action::Ack { case_id } | Action::AckSuppressed { case_id, .. } => {
+                        let c = cases.iter_mut().find(|c| c.id == case_id).unwrap();
+                        c.acked_cycle = c.cycle;
+                        h.last_ack_to.insert(c.reply_to.clone(), now);
+                    }
+                    Action::Reminder { case_id } => {
+                        let c = cases.iter_mut().find(|c| c.id == case_id).unwrap();
+                        c.reminded_for = Some(c.deadline);
+                    }
+                    Action::Escalation { case_id } => {
+                        let c = cases.iter_mut().find(|c| c.id == case_id).unwrap();
+                        c.escalated_for = Some(c.deadline);
+                    }
+                    Action::Digest { date, .. } => h.last_digest_date = Some(date),
+                    Action::AckDeferred { .. } => {}
+                }
+            }
+            let next = next_due(&cases, &h, &cal, &s, now).expect("a digest is always ahead");
+            assert!(next > now, "next_due {next} not after {now}");
+            let mut probe = now + Duration::minutes(1);
+            while probe < next {
+                assert!(
+                    decide(&cases, &h, &cal, &s, probe).is_empty(),
+                    "something due at {probe}, before next_due {next} (from {now})"
+                );
+                probe += Duration::minutes(1);
+            }
+            now = next;
+            wakes += 1;
+        }
+        // Acks (2), reminders (2), escalations (2), 5 digests, and no more
+        // than a handful of extra wake-ups.
+        assert!((8..=16).contains(&wakes), "{wakes} wake-ups in a week");
     }
 }

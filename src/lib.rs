@@ -22,6 +22,9 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod http;
+pub mod metrics;
+pub mod notify;
 pub mod secret;
 
 // Edges

@@ -351,11 +351,62 @@ pub fn apply_actions(
     now: DateTime<Utc>,
 ) -> Result<Applied, OutboxError> {
     let mut done = Applied::default();
-    let r = tx.reader();
     for a in actions {
+        if let Err(e) = tx.isolated(|tx| apply_action(tx, a, composer, now, &mut done)) {
+            // One bad action (say, a client address lettre refuses) must not
+            // block the others, nor come back every cycle.
+            tracing::error!(action = ?a, error = %e, "action failed; skipped");
+            give_up(tx, a, &e.to_string(), now)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Mark a failed action as done so it is not retried every cycle.
+fn give_up(tx: &Tx, a: &Action, why: &str, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    let (id, what) = match a {
+        Action::Ack { case_id } | Action::AckSuppressed { case_id, .. } => (case_id, "acknowledgement"),
+        Action::Reminder { case_id } => (case_id, "reminder"),
+        Action::Escalation { case_id } => (case_id, "escalation"),
+        Action::AckDeferred { .. } => return Ok(()),
+        Action::Digest { date, .. } => {
+            tx.set_meta("last_digest_date", &date.to_string())?;
+            return Ok(());
+        }
+    };
+    if let Some(mut c) = r.case(id)? {
+        match a {
+            Action::Reminder { .. } => c.reminded_for = Some(c.deadline),
+            Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
+            _ => c.acked_cycle = c.cycle,
+        }
+        tx.save_case(&c, now)?;
+        tx.audit(
+            now,
+            Some(id),
+            "failed",
+            &format!("{what} not sent: {why}"),
+            "replygate",
+        )?;
+    }
+    Ok(())
+}
+
+fn apply_action(
+    tx: &Tx,
+    a: &Action,
+    composer: &Composer,
+    now: DateTime<Utc>,
+    done: &mut Applied,
+) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    {
         match a {
             Action::Ack { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.ack(&c, now)?;
                 let key = format!("ack:{}:{}", c.id, c.cycle);
                 if enqueue(tx, "ack", Some(&c.id), &key, &out, now, now)? {
@@ -363,7 +414,7 @@ pub fn apply_actions(
                     done.acks += 1;
                 }
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -373,9 +424,11 @@ pub fn apply_actions(
                 )?;
             }
             Action::AckSuppressed { case_id, reason } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -390,14 +443,16 @@ pub fn apply_actions(
                 done.acks_deferred += 1;
             }
             Action::Reminder { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.reminder(&c, now)?;
                 let key = format!("reminder:{}:{}", c.id, crate::store::ts(c.deadline));
                 if enqueue(tx, "reminder", Some(&c.id), &key, &out, now, now)? {
                     done.reminders += 1;
                 }
                 c.reminded_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -407,14 +462,16 @@ pub fn apply_actions(
                 )?;
             }
             Action::Escalation { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.escalation(&c, now)?;
                 let key = format!("escalation:{}:{}", c.id, crate::store::ts(c.deadline));
                 if enqueue(tx, "escalation", Some(&c.id), &key, &out, now, now)? {
                     done.escalations += 1;
                 }
                 c.escalated_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -430,7 +487,7 @@ pub fn apply_actions(
             } => {
                 tx.set_meta("last_digest_date", &date.to_string())?;
                 if due_today.is_empty() && overdue.is_empty() {
-                    continue;
+                    return Ok(());
                 }
                 let load = |ids: &[String]| -> Result<Vec<Case>, StoreError> {
                     let mut v = Vec::new();
@@ -455,7 +512,7 @@ pub fn apply_actions(
             }
         }
     }
-    Ok(done)
+    Ok(())
 }
 
 /// Queue what the tracker asked to tell people. Staff notices wait for
@@ -543,7 +600,7 @@ fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxE
         if let Some(cid) = &e.case_id {
             if let Some(mut c) = tx.reader().case(cid)? {
                 c.acknowledged_at = Some(now);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
             }
         }
     }

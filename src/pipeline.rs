@@ -100,7 +100,6 @@ pub struct Report {
     pub flushed: outbox::Flushed,
     pub copies_saved: u32,
     pub recovered: outbox::Recovered,
-    pub dry_run_actions: Vec<String>,
 }
 
 impl std::fmt::Display for Report {
@@ -145,6 +144,7 @@ pub async fn sync_all(
         cfg: &ctx.cfg,
         settings: ClassifySettings::from_config(&ctx.cfg),
         cutoff,
+        password: &ctx.imap_password,
     };
     let mut total = SyncStats::default();
     let folders = ctx
@@ -155,7 +155,17 @@ pub async fn sync_all(
         .map(|f| (f, FolderKind::Inbox))
         .chain(ctx.cfg.imap.sent.iter().map(|f| (f, FolderKind::Sent)));
     for (folder, kind) in folders {
-        let s = ingest.folder(session, store, folder, kind, now).await?;
+        let s = match ingest.folder(session, store, folder, kind, now).await {
+            Ok(s) => s,
+            // A misnamed folder must not stop the others: say so every cycle.
+            Err(crate::sync::SyncError::Imap(e @ crate::imap::ImapError::FolderMissing { .. })) => {
+                tracing::error!(
+                    "{e}; fix imap.inbox / imap.sent in the config (the other folders are still watched)"
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if s.fetched > 0 {
             tracing::info!(folder = %folder, fetched = s.fetched, new = s.recorded, duplicates = s.duplicates, history = s.history, unreadable = s.bad, "folder synced");
         }
@@ -169,7 +179,6 @@ pub fn track_and_decide(
     ctx: &Context,
     store: &mut Store,
     now: DateTime<Utc>,
-    dry_run: bool,
     r: &mut Report,
 ) -> anyhow::Result<()> {
     let tracker = Tracker {
@@ -182,7 +191,7 @@ pub fn track_and_decide(
     for chunk in pending.chunks(500) {
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in chunk {
-                let (outcome, notices) = match tracker.process(tx, m, now) {
+                let (outcome, notices) = match tx.isolated(|tx| tracker.process(tx, m, now)) {
                     Ok(x) => x,
                     Err(e) => {
                         // A bad message never blocks the rest.
@@ -206,12 +215,9 @@ pub fn track_and_decide(
                     Outcome::Extended(_) => r.extended += 1,
                     _ => r.ignored += 1,
                 }
-                if dry_run {
-                    for n in &notices {
-                        r.dry_run_actions.push(format!("would notify: {n:?}"));
-                    }
-                } else {
-                    r.notices += outbox::apply_notices(tx, &notices, &composer, now)?;
+                match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {
+                    Ok(n) => r.notices += n,
+                    Err(e) => tracing::error!(message = m.id, error = %e, "a staff notice could not be queued; skipped"),
                 }
             }
             Ok(())
@@ -221,12 +227,8 @@ pub fn track_and_decide(
     let open = store.read().open_cases()?;
     let history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
-    if dry_run {
-        for a in &actions {
-            tracing::info!(action = ?a, "dry run: would do");
-            r.dry_run_actions.push(format!("{a:?}"));
-        }
-        return Ok(());
+    for a in &actions {
+        tracing::info!(action = ?a, "due");
     }
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
@@ -324,6 +326,53 @@ pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow
     Ok(())
 }
 
+/// One cycle on an open session: sync, track, decide, queue, send, save
+/// copies, purge (daily). `ignore_backoff` tries every pending outbox entry
+/// (one-shot runs); the daemon honours the retry times.
+pub async fn cycle(
+    ctx: &Context,
+    session: &mut ImapSession,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    ignore_backoff: bool,
+) -> anyhow::Result<Report> {
+    let mut r = Report {
+        sync: sync_all(ctx, session, store, now).await?,
+        ..Report::default()
+    };
+    if dry_run {
+        // Decide and log as a real run would, then undo: the fetched mail
+        // stays recorded and waits for a real run, which then does exactly
+        // what this one showed.
+        store.rehearse(|store| track_and_decide(ctx, store, now, &mut r))??;
+        tracing::info!(
+            "dry run: every case change and queued message above was rolled back; nothing was sent"
+        );
+    } else {
+        track_and_decide(ctx, store, now, &mut r)?;
+        r.recovered = recover_interrupted(ctx, session, store, now).await?;
+        r.flushed = outbox::flush(store, &ctx.mailer, now, ignore_backoff).await?;
+        r.copies_saved = save_copies(ctx, session, store).await?;
+        retention(ctx, store, now)?;
+    }
+    Ok(r)
+}
+
+/// The next instant something falls due (see [`engine::next_due`]), or an
+/// outbox entry may be sent (its `not_before` or retry time), whichever
+/// comes first. `None`: nothing scheduled.
+pub fn next_due(ctx: &Context, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let open = store.read().open_cases()?;
+    let history = history(store, &open, now)?;
+    let rules = engine::next_due(&open, &history, &ctx.cal, &ctx.settings, now);
+    let outbox = store.read().outbox_next_attempt()?;
+    Ok(match (rules, outbox) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 /// One whole cycle (`run --once`).
 pub async fn run_once(
     ctx: &Context,
@@ -331,17 +380,9 @@ pub async fn run_once(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> anyhow::Result<Report> {
-    let mut r = Report::default();
     let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
-    r.sync = sync_all(ctx, &mut session, store, now).await?;
-    track_and_decide(ctx, store, now, dry_run, &mut r)?;
-    if !dry_run {
-        r.recovered = recover_interrupted(ctx, &mut session, store, now).await?;
-        r.flushed = outbox::flush(store, &ctx.mailer, now, true).await?;
-        ctx.mailer.close().await;
-        r.copies_saved = save_copies(ctx, &mut session, store).await?;
-        retention(ctx, store, now)?;
-    }
+    let r = cycle(ctx, &mut session, store, now, dry_run, true).await;
+    ctx.mailer.close().await;
     session.logout().await;
-    Ok(r)
+    r
 }

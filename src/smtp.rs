@@ -29,7 +29,6 @@
 //! A 5xx for one recipient aborts the whole transaction (lettre sends to all
 //! recipients or none), so it is `Permanent` for the whole message.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -173,14 +172,7 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// True for `localhost` and loopback IP literals (127.0.0.0/8, ::1).
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    h.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
-}
+pub use crate::config::is_loopback_host;
 
 impl Mailer {
     /// Builds the client; connects lazily on the first [`Mailer::send`].

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
 
 use crate::deadline::CaseKind;
 
@@ -29,8 +29,6 @@ pub enum StoreError {
         "database has schema version {found}, newer than this replygate knows ({known}); upgrade replygate"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("no case {0}; `replygate status --all` lists the cases")]
-    NoCase(String),
     #[error("bad value in database column {column}: {value}")]
     BadValue { column: &'static str, value: String },
 }
@@ -164,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE bounces (address TEXT NOT NULL, at TEXT NOT NULL, message_id TEXT);
     CREATE INDEX bounces_addr ON bounces (address);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    "#,
+    // 2: the engine asks for the last acknowledgement to each open case's
+    // address every cycle; without this index each is a full outbox scan
+    // (minutes per cycle at 10 000 open cases).
+    r#"
+    CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
     "#,
 ];
 
@@ -516,10 +520,22 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        // A savepoint is a transaction of its own when none is open, and
+        // nests inside [`Store::rehearse`].
+        let tx = self.conn.savepoint().map_err(StoreError::from)?;
         let wrapped = Tx { tx };
         let out = f(&wrapped)?;
         wrapped.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Run `f` and then undo everything it wrote, whatever it returns
+    /// (`run --once --dry-run`: decide and log, change nothing).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT rehearsal")?;
+        let out = f(self);
+        self.conn
+            .execute_batch("ROLLBACK TO rehearsal; RELEASE rehearsal")?;
         Ok(out)
     }
 
@@ -536,7 +552,7 @@ pub struct Reader<'c> {
 
 /// A write transaction.
 pub struct Tx<'c> {
-    tx: Transaction<'c>,
+    tx: Savepoint<'c>,
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
@@ -593,17 +609,21 @@ impl Reader<'_> {
         let q = match message_id {
             Some(id) => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [id],
                     |r| r.get(0),
                 )
                 .optional()?,
             None => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id IS NULL AND fingerprint = ?1 \
                      AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [fingerprint],
                     |r| r.get(0),
                 )
@@ -616,11 +636,8 @@ impl Reader<'_> {
     pub fn has_location(&self, folder: &str, uidvalidity: u32, uid: u32) -> Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![folder, uidvalidity as i64, uid as i64],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3")?
+            .query_row(params![folder, uidvalidity as i64, uid as i64], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -770,9 +787,20 @@ impl Reader<'_> {
     pub fn outbox_interrupted(&self) -> Result<Vec<OutboxEntry>> {
         let mut st = self
             .conn
-            .prepare("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")?;
+            .prepare_cached("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
         rows.map(|r| r?).collect()
+    }
+
+    /// The earliest instant a pending (or interrupted) outbox entry may be
+    /// tried: the later of its `not_before` and its retry time.
+    pub fn outbox_next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT MIN(MAX(not_before, next_attempt_at)) FROM outbox WHERE state IN ('pending', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        opt_ts("outbox.next_attempt_at", s)
     }
 
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
@@ -866,23 +894,29 @@ impl Tx<'_> {
         st: &FolderState,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO folders (name, kind, uidvalidity, last_uid, synced_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, uidvalidity = excluded.uidvalidity, \
              last_uid = excluded.last_uid, synced_at = excluded.synced_at",
-            params![name, kind, st.uidvalidity as i64, st.last_uid as i64, ts(now)],
-        )?;
+        )?
+        .execute(params![
+            name,
+            kind,
+            st.uidvalidity as i64,
+            st.last_uid as i64,
+            ts(now)
+        ])?;
         Ok(())
     }
 
     /// Record a message. Returns its row id.
     pub fn insert_message(&self, m: &NewMessage, duplicate_of: Option<i64>) -> Result<i64> {
         let processed = m.pending.is_none() || duplicate_of.is_some();
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO messages (folder, uidvalidity, uid, message_id, fingerprint, internaldate, from_addr, \
              subject, norm_subject, recipients, class, reason, role, duplicate_of, processed, pending) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING",
+             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING")?.execute(
             params![
                 m.folder,
                 m.uidvalidity as i64,
@@ -907,21 +941,21 @@ impl Tx<'_> {
 
     /// Mark a message processed, dropping its pending extras.
     pub fn finish_message(&self, id: i64, case_id: Option<&str>, role: &str) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "UPDATE messages SET processed = 1, pending = NULL, case_id = ?2, role = ?3 WHERE id = ?1",
-            params![id, case_id, role],
-        )?;
+        )?
+        .execute(params![id, case_id, role])?;
         Ok(())
     }
 
     /// Tie a Message-ID to a case (or, with `None`, to known history).
     /// An existing tie to a case is never replaced by a history one.
     pub fn link_thread(&self, message_id: &str, case_id: Option<&str>) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO thread_ids (message_id, case_id) VALUES (?1, ?2) \
              ON CONFLICT(message_id) DO UPDATE SET case_id = COALESCE(excluded.case_id, thread_ids.case_id)",
-            params![message_id, case_id],
-        )?;
+        )?
+        .execute(params![message_id, case_id])?;
         Ok(())
     }
 
@@ -934,13 +968,23 @@ impl Tx<'_> {
         Ok(self.query_row("SELECT last FROM case_seq WHERE year = ?1", [year], |r| r.get(0))?)
     }
 
-    pub fn insert_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
+    /// Write a case: insert a new one, or write back every mutable field of
+    /// an existing one (what the opening mail said never changes).
+    pub fn save_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
         self.execute(
             "INSERT INTO cases (id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, \
              received, deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, \
              acknowledged_at, answered_at, closed_at, close_reason, reminded_for, escalated_for, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-             ?20, ?21, ?22, ?23)",
+             ?20, ?21, ?22, ?23) \
+             ON CONFLICT(id) DO UPDATE SET reply_to = excluded.reply_to, kind = excluded.kind, \
+             received = excluded.received, deadline = excluded.deadline, state = excluded.state, \
+             extended = excluded.extended, cycle = excluded.cycle, last_client_msgid = excluded.last_client_msgid, \
+             last_client_refs = excluded.last_client_refs, acked_cycle = excluded.acked_cycle, \
+             acknowledged_at = excluded.acknowledged_at, answered_at = excluded.answered_at, \
+             closed_at = excluded.closed_at, close_reason = excluded.close_reason, \
+             reminded_for = excluded.reminded_for, escalated_for = excluded.escalated_for, \
+             updated_at = excluded.updated_at",
             params![
                 c.id,
                 c.client,
@@ -967,40 +1011,6 @@ impl Tx<'_> {
                 ts(now),
             ],
         )?;
-        Ok(())
-    }
-
-    /// Write back every mutable field of a case.
-    pub fn update_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
-        let n = self.execute(
-            "UPDATE cases SET reply_to = ?2, kind = ?3, received = ?4, deadline = ?5, state = ?6, \
-             extended = ?7, cycle = ?8, last_client_msgid = ?9, last_client_refs = ?10, acked_cycle = ?11, \
-             acknowledged_at = ?12, answered_at = ?13, closed_at = ?14, close_reason = ?15, \
-             reminded_for = ?16, escalated_for = ?17, updated_at = ?18 WHERE id = ?1",
-            params![
-                c.id,
-                c.reply_to,
-                c.kind.to_string(),
-                ts(c.received),
-                ts(c.deadline),
-                c.state.as_str(),
-                c.extended as i64,
-                c.cycle,
-                c.last_client_msgid,
-                c.last_client_refs.join(" "),
-                c.acked_cycle,
-                c.acknowledged_at.map(ts),
-                c.answered_at.map(ts),
-                c.closed_at.map(ts),
-                c.close_reason,
-                c.reminded_for.map(ts),
-                c.escalated_for.map(ts),
-                ts(now),
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NoCase(c.id.clone()));
-        }
         Ok(())
     }
 
@@ -1083,23 +1093,25 @@ impl Tx<'_> {
     }
 
     pub fn bump_counter(&self, name: &str, by: i64) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO counters (name, value) VALUES (?1, ?2) \
              ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-            params![name, by],
-        )?;
+        )?
+        .execute(params![name, by])?;
         Ok(())
     }
 
-    /// Delete closed cases (and their messages, thread ids and audit rows)
-    /// closed or last answered before `before`, and message metadata of mail
+    /// Delete finished cases — closed, or answered and not reopened — whose
+    /// closing or last answer is older than `before` (with their messages,
+    /// thread ids, audit rows and signature verdicts), and message metadata of mail
     /// that opened no case and is older than `before`. Returns the number of
     /// cases purged.
     pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
-                "SELECT id FROM cases WHERE state = 'closed' AND COALESCE(closed_at, updated_at) < ?1",
+                "SELECT id FROM cases WHERE (state = 'closed' AND COALESCE(closed_at, updated_at) < ?1) \
+                 OR (state = 'answered' AND COALESCE(answered_at, updated_at) < ?1)",
             )?;
             let rows = st.query_map([&b], |r| r.get(0))?;
             rows.collect::<std::result::Result<_, _>>()?
@@ -1125,8 +1137,28 @@ impl Tx<'_> {
 }
 
 impl Tx<'_> {
-    /// Keep the underlying transaction reachable for rare raw statements.
-    pub fn raw(&self) -> &Transaction<'_> {
-        &self.tx
+    /// Run `f` inside a savepoint: when it fails, everything it wrote is
+    /// rolled back and the rest of the transaction stands. This is how one
+    /// bad message or action is kept from spoiling a whole batch.
+    pub fn isolated<T, E>(
+        &self,
+        f: impl FnOnce(&Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.execute_batch("SAVEPOINT isolated")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(v) => {
+                self.execute_batch("RELEASE isolated").map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.execute_batch("ROLLBACK TO isolated; RELEASE isolated")
+                    .map_err(StoreError::from)?;
+                Err(e)
+            }
+        }
     }
 }

@@ -131,6 +131,8 @@ pub struct FetchedHeader {
     pub has_text_parts: bool,
     /// Top-level content type, lower case, e.g. `multipart/mixed`.
     pub content_type: String,
+    /// iTIP method of the first text/calendar part (see [`summarize`]).
+    pub calendar_method: Option<String>,
 }
 
 /// How an [`ImapSession::idle_wait`] ended.
@@ -410,6 +412,7 @@ impl ImapSession {
                     attachments: summary.attachments,
                     has_text_parts: summary.has_text_parts,
                     content_type: summary.content_type,
+                    calendar_method: summary.calendar_method,
                 });
             }
         }
