@@ -399,3 +399,119 @@ pub async fn run_once(
     session.logout().await;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::CaseKind;
+    use crate::store::{Case, CaseState};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn case(id: &str, client: &str, received: &str, deadline: &str) -> Case {
+        Case {
+            id: id.into(),
+            client: client.into(),
+            client_name: None,
+            reply_to: client.into(),
+            subject: "Jautājums".into(),
+            norm_subject: "jautājums".into(),
+            kind: CaseKind::Email,
+            opened_at: t(received),
+            received: t(received),
+            deadline: t(deadline),
+            state: CaseState::Open,
+            extended: false,
+            cycle: 1,
+            last_client_msgid: Some(format!("{id}@example.lv")),
+            last_client_refs: vec![],
+            acked_cycle: 0,
+            acknowledged_at: None,
+            answered_at: None,
+            closed_at: None,
+            close_reason: None,
+            reminded_for: None,
+            escalated_for: None,
+        }
+    }
+
+    /// The next due instant worked out in memory after the actions equals
+    /// the one read back from the store once they are carried out.
+    #[test]
+    fn next_due_in_memory_matches_the_store() {
+        let cfg = crate::config::parse_str(
+            include_str!("../config/replygate.toml"),
+            std::path::Path::new("replygate.toml"),
+        )
+        .unwrap();
+        let cal = Calendar::from_config(&cfg.calendar).unwrap();
+        let templates = Templates::load(None).unwrap();
+        let composer = Composer::new(&cfg, &cal, &templates);
+        let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M").unwrap();
+        let settings = engine::Settings {
+            ack: cfg.reply.ack,
+            ack_min_interval: cfg.reply.ack_min_interval.0,
+            ack_max_per_hour: cfg.reply.ack_max_per_hour,
+            remind_before: cfg.reminders.before.0,
+            digest_at,
+            escalate: !cfg.reminders.escalate_to.is_empty(),
+        };
+        // Wed 25 Nov 2026, 16:30 Riga: acks due at 17:00 closing, one
+        // reminder due now, one escalation due now, the digest due.
+        let now = t("2026-11-25T16:30:00+02:00");
+        let mut s = Store::open_in_memory().unwrap();
+        let mut due_now = case(
+            "A",
+            "anna@example.lv",
+            "2026-11-23T10:00:00+02:00",
+            "2026-11-26T12:00:00+02:00",
+        );
+        due_now.acked_cycle = 1;
+        let mut overdue = case(
+            "B",
+            "bruno@example.lv",
+            "2026-11-20T10:00:00+02:00",
+            "2026-11-24T17:00:00+02:00",
+        );
+        overdue.acked_cycle = 1;
+        overdue.reminded_for = Some(overdue.deadline);
+        let fresh = case(
+            "C",
+            "cilda@example.lv",
+            "2026-11-25T16:00:00+02:00",
+            "2026-11-27T16:00:00+02:00",
+        );
+        let late = case(
+            "D",
+            "dainis@example.lv",
+            "2026-11-24T19:00:00+02:00",
+            "2026-11-26T17:00:00+02:00",
+        );
+        s.transaction(|tx| -> Result<(), StoreError> {
+            for c in [&due_now, &overdue, &fresh, &late] {
+                tx.insert_case(c, now)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+
+        let mut open = s.read().open_cases().unwrap();
+        let mut h = history(&s, &open, now).unwrap();
+        let actions = engine::decide(&open, &h, &cal, &settings, now);
+        assert!(actions.len() >= 4, "{actions:?}");
+        s.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))
+            .unwrap();
+        after_actions(&mut open, &mut h, &actions);
+        let in_memory = engine::next_due(&open, &h, &cal, &settings, now);
+
+        let stored = s.read().open_cases().unwrap();
+        let h2 = history(&s, &stored, now).unwrap();
+        let from_store = engine::next_due(&stored, &h2, &cal, &settings, now);
+        assert_eq!(in_memory, from_store);
+        assert!(in_memory.is_some_and(|t| t > now));
+        // Nothing decided at `now` is decided again.
+        assert!(engine::decide(&stored, &h2, &cal, &settings, now).is_empty());
+    }
+}
