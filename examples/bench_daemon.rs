@@ -9,7 +9,6 @@
 #[allow(dead_code)]
 #[path = "../tests/support/dovecot.rs"]
 mod dovecot;
-#[allow(dead_code)]
 #[path = "../tests/support/smtp_sink.rs"]
 mod smtp_sink;
 
