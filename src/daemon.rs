@@ -10,9 +10,10 @@
 //!   [`pipeline::save_copies`]). Between steps it sleeps until the earliest
 //!   of: a wake-up from a watcher, the next poll tick (`imap.poll_interval`,
 //!   a sync only, which also keeps the health check fresh), the next due
-//!   instant ([`pipeline::next_due`]: acknowledgement, reminder, escalation
-//!   and digest times from [`crate::engine::next_due`], and the earliest
-//!   outbox `not_before` / retry time), a retry after a fault, a signal or
+//!   instant (acknowledgement, reminder, escalation and digest times from
+//!   [`crate::engine::next_due`], worked out after the step's actions, and
+//!   the earliest outbox `not_before` / retry time:
+//!   [`pipeline::next_due_after`]), a retry after a fault, a signal or
 //!   the systemd watchdog tick. No busy loop: with nothing due it wakes
 //!   once per poll interval.
 //! - one **IDLE watcher** per folder (inbox and sent folders), each on its
@@ -31,6 +32,17 @@
 //! let the current step finish (at most [`SHUTDOWN_GRACE`]) and exit 0;
 //! SIGHUP reloads the configuration: a bad one is refused and logged, the
 //! running one stays.
+//!
+//! Decisions:
+//! - READY=1 goes to systemd after the first successful sync, so a service
+//!   that cannot reach its mailbox does not report itself started.
+//! - While IMAP is unreachable nothing is decided or sent: the mailbox is
+//!   the truth about which cases were answered, and a reminder about a case
+//!   answered during the outage would be wrong. Everything due goes out at
+//!   the first successful sync.
+//! - A reload applies everything except `log.level` (the tracing filter
+//!   is set once at start); IMAP watchers restart when `[imap]` or its
+//!   password changed, the HTTP listener when `http.listen` changed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
