@@ -55,12 +55,15 @@ pub struct OutboxProblem {
     pub state: String,
     pub attempts: i64,
     pub error: Option<String>,
+    /// Staff notices wait for working hours: the earliest time this may go.
+    pub not_before: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct StatusJson {
     pub cases: Vec<CaseJson>,
-    /// Outbox entries not (yet) sent: pending retries and permanent failures.
+    /// Outbox entries not (yet) sent: notices waiting for working hours,
+    /// pending retries and permanent failures.
     pub outbox: Vec<OutboxProblem>,
 }
 
@@ -100,7 +103,10 @@ pub fn status(
     let outbox = r
         .outbox_all()?
         .into_iter()
-        .filter(|e| matches!(e.state.as_str(), "failed") || (e.state == "pending" && e.attempts > 0))
+        .filter(|e| {
+            matches!(e.state.as_str(), "failed" | "sending")
+                || (e.state == "pending" && (e.attempts > 0 || e.not_before > now))
+        })
         .map(|e| OutboxProblem {
             kind: e.kind,
             case: e.case_id,
@@ -108,6 +114,7 @@ pub fn status(
             state: e.state,
             attempts: e.attempts,
             error: e.last_error,
+            not_before: local(cal, e.not_before),
         })
         .collect();
     Ok(StatusJson {
@@ -148,16 +155,16 @@ pub fn status_text(s: &StatusJson) -> String {
         }
     }
     if !s.outbox.is_empty() {
-        out.push_str("\nOutbox problems:\n");
+        out.push_str("\nOutbox (not sent yet):\n");
         for p in &s.outbox {
-            out.push_str(&format!(
-                "  {} {} to {} ({} attempts): {}\n",
-                p.state,
-                p.kind,
-                p.to,
-                p.attempts,
-                p.error.as_deref().unwrap_or("-")
-            ));
+            let what = match (&p.error, p.state.as_str()) {
+                (Some(e), _) => format!("{} attempts: {e}", p.attempts),
+                (None, _) => format!(
+                    "waits for working hours: not before {}",
+                    p.not_before.replace('T', " ")
+                ),
+            };
+            out.push_str(&format!("  {} {} to {}: {what}\n", p.state, p.kind, p.to));
         }
     }
     out
@@ -194,7 +201,7 @@ pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> R
         c.state = CaseState::Closed;
         c.closed_at = Some(now);
         c.close_reason = Some(reason.to_string());
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
         Ok(c)
     })
@@ -242,7 +249,7 @@ pub fn extend(
         let old = c.deadline;
         c.deadline = deadline::date_deadline(cal, until);
         c.extended = true;
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(
             now,
             Some(&c.id),

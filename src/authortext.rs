@@ -155,6 +155,12 @@ pub fn html_to_text(html: &str) -> String {
     let mut skip_depth: Vec<String> = Vec::new(); // elements whose content is skipped
     let mut quote_depth = 0usize; // nested <blockquote>
     let mut pre = 0usize;
+    // A quoted element skipped to its end: (tag name, nesting depth).
+    let mut skip_elem: Option<(String, usize)> = None;
+    // After an attribution element ("… wrote:"): the quote must follow.
+    let mut after_attribution = false;
+    // An open `<a href="mailto:…">` / `tel:`: (address, output length at open).
+    let mut link: Option<(String, usize)> = None;
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
@@ -164,8 +170,14 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         // Flush text before the tag.
-        if skip_depth.is_empty() && quote_depth == 0 {
-            push_text(&mut out, &html[text_start..i], pre > 0);
+        if skip_depth.is_empty() && quote_depth == 0 && skip_elem.is_none() {
+            let raw = &html[text_start..i];
+            if after_attribution && !decode_entities(raw).trim().is_empty() {
+                // Text right after "… wrote:" without a quote element: the
+                // quoted conversation is not marked up; cut it all.
+                return finish_text(&out);
+            }
+            push_text(&mut out, raw, pre > 0);
         }
         // Comment.
         if html[i..].starts_with("<!--") {
@@ -218,7 +230,22 @@ pub fn html_to_text(html: &str) -> String {
         if !skip_depth.is_empty() {
             continue;
         }
+        if let Some((skip_name, depth)) = &mut skip_elem {
+            if *skip_name == name {
+                if closing {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        skip_elem = None;
+                        out.push('\n');
+                    }
+                } else if !self_closing {
+                    *depth += 1;
+                }
+            }
+            continue;
+        }
         if name == "blockquote" {
+            after_attribution = false;
             if closing {
                 quote_depth = quote_depth.saturating_sub(1);
                 if quote_depth == 0 {
@@ -232,9 +259,40 @@ pub fn html_to_text(html: &str) -> String {
         if quote_depth > 0 {
             continue;
         }
-        if !closing && starts_quote(&name, body) {
-            // Everything from here on is the quoted conversation.
-            return finish_text(&out);
+        if !closing {
+            match starts_quote(&name, body) {
+                Some(QuoteStart::Rest) => {
+                    // Everything from here on is the quoted conversation.
+                    return finish_text(&out);
+                }
+                Some(kind @ (QuoteStart::Element | QuoteStart::Attribution)) if !self_closing => {
+                    skip_elem = Some((name.clone(), 1));
+                    after_attribution = kind == QuoteStart::Attribution;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if name == "a" {
+            if closing {
+                if let Some((addr, at)) = link.take() {
+                    let shown = fold(&out[at.min(out.len())..]);
+                    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+                    let visible = if addr.contains('@') {
+                        shown.contains(&addr)
+                    } else {
+                        digits(&shown).contains(&digits(&addr))
+                    };
+                    if !visible {
+                        // A mailto:/tel: link labelled "Rakstiet man": the
+                        // address is the contact the reader gets by clicking.
+                        out.push_str(&format!(" <{addr}>"));
+                    }
+                }
+            } else {
+                link = link_target(body).map(|a| (a, out.len()));
+            }
+            continue;
         }
         match name.as_str() {
             "br" => out.push('\n'),
@@ -253,14 +311,46 @@ pub fn html_to_text(html: &str) -> String {
             _ => {}
         }
     }
-    if skip_depth.is_empty() && quote_depth == 0 && text_start < bytes.len() {
-        push_text(&mut out, &html[text_start..], pre > 0);
+    if skip_depth.is_empty() && quote_depth == 0 && skip_elem.is_none() && text_start < bytes.len() {
+        let raw = &html[text_start..];
+        if !after_attribution || decode_entities(raw).trim().is_empty() {
+            push_text(&mut out, raw, pre > 0);
+        }
     }
     finish_text(&out)
 }
 
+/// How a quote begins in HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteStart {
+    /// The element holds the whole quote (Gmail's `gmail_quote`, Yahoo's
+    /// `yahoo_quoted`, Thunderbird's `moz-forward-container`): skip it and
+    /// read on, the author may answer below it.
+    Element,
+    /// The element is an attribution ("… wrote:", Thunderbird's
+    /// `moz-cite-prefix`): skip it; a `<blockquote>` must follow, else the
+    /// rest is quoted.
+    Attribution,
+    /// A header block whose quoted message follows unmarked (Outlook's
+    /// `divRplyFwdMsg` and bordered header, Zimbra's `zwchr` rule): cut the rest.
+    Rest,
+}
+
+/// The address of a `mailto:` or `tel:` link (query part removed).
+fn link_target(tag: &str) -> Option<String> {
+    let t = tag.to_ascii_lowercase();
+    let href = attr_value(&t, "href")?.trim();
+    let addr = href
+        .strip_prefix("mailto:")
+        .or_else(|| href.strip_prefix("tel:"))
+        .or_else(|| href.strip_prefix("callto:"))?;
+    let addr = decode_entities(addr.split('?').next().unwrap_or(""));
+    let addr = addr.trim().replace("%20", "").replace("%2b", "+");
+    (!addr.is_empty() && addr.len() <= 254 && !addr.contains(['<', '>', '"', ' '])).then_some(addr)
+}
+
 /// Does this opening tag begin the quoted part of a reply?
-fn starts_quote(name: &str, tag: &str) -> bool {
+fn starts_quote(name: &str, tag: &str) -> Option<QuoteStart> {
     let t = tag.to_ascii_lowercase();
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let class_or_id = |needle: &str| {
@@ -270,13 +360,20 @@ fn starts_quote(name: &str, tag: &str) -> bool {
     if class_or_id("gmail_quote")
         || class_or_id("gmail_quote_container")
         || class_or_id("yahoo_quoted")
-        || class_or_id("moz-cite-prefix")
-        || class_or_id("divrplyfwdmsg")
+        || class_or_id("zmail_extra")
+        || class_or_id("moz-forward-container")
+    {
+        return Some(QuoteStart::Element);
+    }
+    if class_or_id("moz-cite-prefix") || class_or_id("gmail_attr") {
+        return Some(QuoteStart::Attribution);
+    }
+    if class_or_id("divrplyfwdmsg")
         || class_or_id("appendonsend")
         || class_or_id("mail-reply-to")
-        || class_or_id("zmail_extra")
+        || class_or_id("zwchr")
     {
-        return true;
+        return Some(QuoteStart::Rest);
     }
     // Outlook's header block: a div with a top border (`border-top:solid
     // #E1E1E1 1.0pt` or `#B5C4DF`), or the hr before it.
@@ -286,9 +383,9 @@ fn starts_quote(name: &str, tag: &str) -> bool {
             || compact.contains("border-top:1ptsolid#e1e1e1")
             || compact.contains("border-top:1ptsolid#b5c4df"))
     {
-        return true;
+        return Some(QuoteStart::Rest);
     }
-    false
+    None
 }
 
 /// The value of an attribute in a lower-cased tag body.
@@ -833,6 +930,34 @@ mod tests {
         assert_eq!(html_to_text(h), "Mine\n");
         let h2 = "<p>Mine</p><div style=\"border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt\"><p>No: x</p></div><p>Sabiedrības integrācijas fonds</p>";
         assert_eq!(html_to_text(h2), "Mine\n");
+    }
+
+    #[test]
+    fn html_bottom_posting_below_a_quote_element() {
+        // Thunderbird: attribution element, blockquote, then the answer.
+        let h = "<div class=\"moz-cite-prefix\">30.11.2026 10:12, Anna rakstīja:<br></div>\n<blockquote type=\"cite\">q</blockquote>\n<p>Answer</p><div class=\"moz-signature\">-- <br>Jānis</div>";
+        assert_eq!(html_to_text(h), "Answer\n--\nJānis\n");
+        // Gmail: the whole quote is one container; the answer follows it.
+        let h = "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On x wrote:</div><blockquote class=\"gmail_quote\"><div>q<div>nested</div></div></blockquote></div><div>Answer</div>";
+        assert_eq!(html_to_text(h), "Answer\n");
+        // An attribution not followed by a quote element: the rest is quoted.
+        let h = "<p>Mine</p><div class=\"moz-cite-prefix\">Anna wrote:</div><p>theirs</p><p>SIF</p>";
+        assert_eq!(html_to_text(h), "Mine\n");
+        // Zimbra's divider starts the quoted header block.
+        let h = "<div>Mine</div><hr id=\"zwchr\"><div><b>From: </b>x</div><div>theirs</div>";
+        assert_eq!(html_to_text(h), "Mine\n");
+    }
+
+    #[test]
+    fn mailto_and_tel_links_show_their_address() {
+        let h = "<p><a href=\"mailto:anna@sif.gov.lv?subject=x\">Rakstiet man</a><br><a href=\"tel:+37167078190\">Zvanīt</a></p>";
+        assert_eq!(
+            html_to_text(h),
+            "Rakstiet man <anna@sif.gov.lv>\nZvanīt <+37167078190>\n"
+        );
+        // Already visible: unchanged.
+        let h = "<a href=\"mailto:Anna@sif.gov.lv\">anna@sif.gov.lv</a> <a href=\"tel:+371 67078190\">+371 67 078 190</a>";
+        assert_eq!(html_to_text(h), "anna@sif.gov.lv +371 67 078 190\n");
     }
 
     #[test]

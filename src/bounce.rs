@@ -53,6 +53,8 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
     }
 
     let mut has_status_part = false;
+    let mut status_failures = 0usize;
+    let mut has_mdn_part = false;
     let mut text_parts: Vec<String> = Vec::new();
     for part in &msg.parts {
         let (ctype, subtype) = match part.content_type() {
@@ -66,7 +68,7 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
             ("message", "delivery-status") | ("message", "global-delivery-status") => {
                 has_status_part = true;
                 let text = String::from_utf8_lossy(part.contents());
-                failed_from_delivery_status(&text, &mut b.failed_recipients);
+                status_failures += failed_from_delivery_status(&text, &mut b.failed_recipients);
             }
             ("text", "rfc822-headers") | ("message", "rfc822") | ("message", "global") => {
                 let bytes: &[u8] = match &part.body {
@@ -81,6 +83,9 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
                     }
                 }
             }
+            ("message", "disposition-notification")
+            | ("message", "global-disposition-notification")
+            | ("message", "feedback-report") => has_mdn_part = true,
             ("text", "plain") => {
                 if let Some(t) = part.text_contents() {
                     text_parts.push(t.to_string());
@@ -101,6 +106,49 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
         || robot;
     if !is_report {
         return None;
+    }
+    // Reports that are not about a failed delivery: a read receipt (RFC
+    // 8098), an abuse report (RFC 5965), a DSN whose recipients were only
+    // delayed, delivered, relayed or expanded. They name the original
+    // message but nothing failed: suppressing acknowledgements on them would
+    // silence a client whose mail box works.
+    let report_type = meta
+        .header("content-type")
+        .and_then(|v| {
+            v.split(';').skip(1).find_map(|p| {
+                let (n, v) = p.split_once('=')?;
+                n.trim()
+                    .eq_ignore_ascii_case("report-type")
+                    .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+            })
+        })
+        .unwrap_or_default();
+    let failed_header = meta.header("x-failed-recipients").is_some();
+    if !failed_header {
+        if has_mdn_part || (!report_type.is_empty() && !report_type.contains("delivery-status")) {
+            return None;
+        }
+        if has_status_part && status_failures == 0 {
+            return None;
+        }
+    }
+
+    // A text-only report from a mailer robot (qmail, old Exim, Sendmail):
+    // a delay warning is no failure; a failure names its addresses in the
+    // text.
+    if !has_status_part && !failed_header && robot {
+        let subject = meta.subject.to_lowercase();
+        let says_delay = subject.contains("delay")
+            || text_parts.iter().any(|t| {
+                let t = t.to_lowercase();
+                DELAY_PHRASES.iter().any(|p| t.contains(p))
+            });
+        if says_delay {
+            return None;
+        }
+        for t in &text_parts {
+            failed_from_text(t, &mut b.failed_recipients);
+        }
     }
 
     if b.original_message_ids.is_empty() && robot {
@@ -125,6 +173,57 @@ fn parse_bounce_inner(raw: &[u8]) -> Option<Bounce> {
     }
 }
 
+/// Wordings of delay warnings (Exim, Sendmail, Postfix, Exchange), lower-case.
+const DELAY_PHRASES: &[&str] = &[
+    "not yet been delivered",
+    "has been delayed",
+    "delivery has been delayed",
+    "delivery delayed",
+    "still being retried",
+    "will be retried",
+    "will continue to try",
+    "delivery attempts will continue",
+    "this is a warning only",
+    "warning: message",
+];
+
+/// Failed addresses in a plain-text bounce, up to the returned copy:
+/// qmail's `<addr>:` lines and the indented address lines after an
+/// "… failed:" line (Exim's "The following address(es) failed:").
+fn failed_from_text(text: &str, out: &mut Vec<String>) {
+    let mut after_failed = false;
+    for line in text.lines() {
+        let l = line.trim_end();
+        let lower = l.to_lowercase();
+        if lower.starts_with("---")
+            || lower.contains("copy of the message")
+            || lower.starts_with("message-id:")
+        {
+            break;
+        }
+        if let Some(inner) = l.strip_prefix('<').and_then(|r| r.strip_suffix(">:")) {
+            if !inner.contains(char::is_whitespace) {
+                push_addr(out, inner);
+            }
+            continue;
+        }
+        if lower.trim_end().ends_with("failed:") {
+            after_failed = true;
+            continue;
+        }
+        if after_failed {
+            let t = l.trim();
+            if l.starts_with([' ', '\t']) && !t.contains(char::is_whitespace) && t.contains('@') {
+                push_addr(out, t);
+            } else if t.is_empty() || l.starts_with([' ', '\t']) {
+                continue;
+            } else {
+                after_failed = false;
+            }
+        }
+    }
+}
+
 fn push_addr(out: &mut Vec<String>, a: &str) {
     let a = a.trim().trim_matches(['<', '>', '"']).trim().to_lowercase();
     if a.contains('@') && !out.contains(&a) {
@@ -134,7 +233,9 @@ fn push_addr(out: &mut Vec<String>, a: &str) {
 
 /// RFC 3464 body: a per-message block, then one block per recipient,
 /// separated by empty lines; fields may be folded.
-fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
+/// Returns how many recipient blocks say `failed`.
+fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) -> usize {
+    let mut failures = 0;
     let mut blocks: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -163,6 +264,7 @@ fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
         if !failed {
             continue;
         }
+        failures += 1;
         for (n, v) in block {
             if n == "final-recipient" || n == "original-recipient" {
                 // `rfc822; addr` (the address type is optional in practice).
@@ -171,6 +273,7 @@ fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) {
             }
         }
     }
+    failures
 }
 
 #[cfg(test)]
@@ -271,6 +374,84 @@ Message-ID: <replygate.1@sif.gov.lv>\r\n";
         let b = parse_bounce(raw.as_bytes()).unwrap();
         assert_eq!(b.failed_recipients, ["a@x.lv", "b@y.lv"]);
         assert_eq!(b.original_message_ids, ["replygate.1@sif.gov.lv"]);
+    }
+
+    /// A report with the original's headers but no failure gives nothing.
+    #[test]
+    fn reports_without_a_failure() {
+        let report = |report_type: &str, second_ct: &str, second: &str| {
+            format!(
+                "From: MAILER-DAEMON@mx.sif.gov.lv\r\nContent-Type: multipart/report; \
+report-type={report_type}; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+info\r\n--B\r\nContent-Type: {second_ct}\r\n\r\n{second}\r\n--B\r\n\
+Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: <replygate.1@sif.gov.lv>\r\n--B--\r\n"
+            )
+        };
+        let status = |action: &str| {
+            format!(
+                "Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; a@b.lv\r\nAction: {action}\r\n\
+Status: 4.4.1\r\n"
+            )
+        };
+        for action in ["delayed", "delivered", "relayed", "expanded"] {
+            let raw = report("delivery-status", "message/delivery-status", &status(action));
+            assert_eq!(parse_bounce(raw.as_bytes()), None, "{action}");
+        }
+        let raw = report("delivery-status", "message/delivery-status", &status("failed"));
+        let b = parse_bounce(raw.as_bytes()).expect("failed is a bounce");
+        assert_eq!(b.failed_recipients, ["a@b.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.1@sif.gov.lv"]);
+        // Read receipt (RFC 8098) and abuse report (RFC 5965).
+        let mdn = report(
+            "disposition-notification",
+            "message/disposition-notification",
+            "Final-Recipient: rfc822; a@b.lv\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n",
+        );
+        assert_eq!(parse_bounce(mdn.as_bytes()), None);
+        let arf = report(
+            "feedback-report",
+            "message/feedback-report",
+            "Feedback-Type: abuse\r\n",
+        );
+        assert_eq!(parse_bounce(arf.as_bytes()), None);
+        // X-Failed-Recipients wins over a delay block.
+        let raw = report("delivery-status", "message/delivery-status", &status("delayed")).replacen(
+            "\r\n",
+            "\r\nX-Failed-Recipients: c@d.lv\r\n",
+            1,
+        );
+        let b = parse_bounce(raw.as_bytes()).expect("X-Failed-Recipients is a failure");
+        assert_eq!(b.failed_recipients, ["c@d.lv"]);
+    }
+
+    #[test]
+    fn text_only_robot_reports() {
+        let qmail = "From: MAILER-DAEMON@mx.vecs.lv\r\nSubject: failure notice\r\n\r\n\
+Hi. This is the qmail-send program at mx.vecs.lv.\r\n\
+I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n\
+<A@Vecs.lv>:\r\nSorry, no mailbox here by that name. (#5.1.1)\r\n\r\n\
+<b@vecs.lv>:\r\nmailbox full\r\n\r\n\
+--- Below this line is a copy of the message.\r\n\r\n\
+To: <c@vecs.lv>:\r\nMessage-ID: <replygate.q@sif.gov.lv>\r\n";
+        let b = parse_bounce(qmail.as_bytes()).expect("qmail failure");
+        assert_eq!(b.failed_recipients, ["a@vecs.lv", "b@vecs.lv"]);
+        assert_eq!(b.original_message_ids, ["replygate.q@sif.gov.lv"]);
+        let exim = "From: Mailer-Daemon@mx.lv\r\nSubject: Mail delivery failed\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+\x20 x@y.lv\r\n    Unrouteable address\r\n  z@y.lv\r\n\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\
+Message-ID: <replygate.e@sif.gov.lv>\r\n";
+        let b = parse_bounce(exim.as_bytes()).expect("exim failure");
+        assert_eq!(b.failed_recipients, ["x@y.lv", "z@y.lv"]);
+        for delay in [
+            "Subject: Warning: message 1vA delayed 24 hours\r\n\r\nx\r\n",
+            "Subject: Mail\r\n\r\nA message that you sent has not yet been delivered to one or more\r\n",
+            "Subject: Mail\r\n\r\n*** THIS IS A WARNING ONLY ***\r\n",
+        ] {
+            let raw = format!("From: MAILER-DAEMON@mx.lv\r\n{delay}Message-ID: <replygate.d@sif.gov.lv>\r\n");
+            assert_eq!(parse_bounce(raw.as_bytes()), None, "{delay}");
+        }
     }
 
     #[test]

@@ -19,8 +19,11 @@ pub fn init_logging(level: Option<&str>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a person at a terminal, not in journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -58,11 +61,18 @@ pub fn run(path: &Path, once: bool, now: Option<DateTime<FixedOffset>>, dry_run:
         Err(code) => return code,
     };
     init_logging(cfg.log.level.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // `run --once` is one sequential cycle: a current-thread runtime spares
+    // every socket read a wake-up hop between threads (measured by
+    // scripts/bench-send: most of the send path's time went to those).
+    let built = if once {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -112,21 +122,28 @@ pub fn status(path: &Path, now: Option<DateTime<FixedOffset>>, all: bool, json: 
     };
     match admin::status(&store, &cal, instant(now), all) {
         Ok(s) if json => match serde_json::to_string(&s) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
+            Ok(text) => out(&format!("{text}\n")),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(1)
             }
         },
-        Ok(s) => {
-            print!("{}", admin::status_text(&s));
-            ExitCode::SUCCESS
-        }
+        Ok(s) => out(&admin::status_text(&s)),
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Print to stdout; a closed pipe (`status | head`) is not an error.
+fn out(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
             ExitCode::from(1)
         }
     }

@@ -1118,11 +1118,15 @@ impl Checker<'_> {
     }
 }
 
-/// True for 127.0.0.0/8, ::1 and `localhost` (and `*.localhost`).
+/// True for 127.0.0.0/8, ::1 and `localhost`, by name (no DNS lookup).
+///
+/// The one rule for `security = "plain"` (config check, IMAP and SMTP):
+/// `localhost` itself or a loopback IP literal (127.0.0.0/8, ::1). Other
+/// `*.localhost` names are not trusted: a resolver need not map them to
+/// loopback.
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    let lower = h.to_ascii_lowercase();
-    if lower == "localhost" || lower.ends_with(".localhost") {
+    if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
     h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -2190,10 +2194,10 @@ mod tests {
             "[::1]",
             "localhost",
             "LOCALHOST",
-            "imap.localhost",
         ] {
             assert!(is_loopback_host(h), "{h}");
         }
+        assert!(!is_loopback_host("imap.localhost"));
         for h in [
             "10.0.0.1",
             "imap.example.lv",

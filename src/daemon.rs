@@ -6,7 +6,8 @@
 //!   [`Context`] and its own IMAP session, and does all the work: a *sync*
 //!   ([`pipeline::sync_all`], cheap when nothing is new) and, when the sync
 //!   recorded mail or something is due, the *full* step
-//!   ([`pipeline::track_and_decide`], [`outbox::flush`],
+//!   ([`pipeline::track_and_decide`], [`pipeline::recover_interrupted`],
+//!   [`outbox::flush`],
 //!   [`pipeline::save_copies`]). Between steps it sleeps until the earliest
 //!   of: a wake-up from a watcher, the next poll tick (`imap.poll_interval`,
 //!   a sync only, which also keeps the health check fresh), the next due
@@ -466,8 +467,12 @@ impl Worker {
                 sync: stats,
                 ..Report::default()
             };
-            pipeline::track_and_decide(&self.ctx, &mut self.store, now, false, &mut r)?;
+            pipeline::track_and_decide(&self.ctx, &mut self.store, now, &mut r)?;
             let t1 = std::time::Instant::now();
+            // Entries a crash left `sending` (cheap when there are none).
+            if let Some(session) = self.session.as_mut() {
+                r.recovered = pipeline::recover_interrupted(&self.ctx, session, &mut self.store, now).await?;
+            }
             r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, false).await?;
             if let Some(session) = self.session.as_mut() {
                 r.copies_saved = pipeline::save_copies(&self.ctx, session, &mut self.store).await?;

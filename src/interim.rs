@@ -10,8 +10,11 @@
 //! Decisions about the default pattern ([`DEFAULT_INTERIM_PATTERN`]):
 //! - A bare "līdz <date>" is not enough: final answers often quote deadlines
 //!   ("pieteikumus var iesniegt līdz 2027. gada 15. janvārim"). The date must
-//!   be tied to a promise in the same sentence: a first-person future verb
-//!   (Latvian `…sim`, `…simies`, `…siet`, and `atbildēšu`-like singulars),
+//!   be tied to a promise in the same sentence: a first-person future reply
+//!   verb ("atbildēsim", "informēsim", "sazināsimies", "izskatīsim",
+//!   `atbildēšu`-like singulars), or any `…sim`/`…siet` verb next to a reply
+//!   noun ("atbildi sniegsim", "sagatavosim atbildi", "lēmumu pieņemsim";
+//!   "pieteikumus pieņemsim līdz …" announces a period, it promises nothing),
 //!   a passive promise ("atbilde tiks sniegta", "lēmums tiks pieņemts"),
 //!   Russian "ответим", "сообщим", "ответ … будет", either before the
 //!   "until" word or after the date ("Līdz 10. decembrim sniegsim
@@ -83,7 +86,14 @@ macro_rules! until {
 macro_rules! promise_lv_ru {
     () => {
         concat!(
-            r"(?:\p{L}+(?:sim|simies|siet)",
+            // A reply verb in the first-person future ("atbildēsim",
+            // "informēsim", "sazināsimies", "izskatīsim")...
+            r"(?:(?:atbild|inform|pazi[ņn]o|sazin|izskat|izv[ēe]rt|atgriez)\p{L}*(?:sim|simies|siet)",
+            // ...or any such verb tied to a reply noun, before or after it
+            // ("atbildi Jums sniegsim", "sagatavosim atbildi", "lēmumu
+            // pieņemsim"); "pieteikumus pieņemsim" is not a promise to reply.
+            r"|(?:atbild(?:e|i|es|ei)|l[ēe]mum(?:s|u|a|am|ā)|inform[āa]cij(?:a|u|as|ai)|skaidrojum\p{L}*|viedokl\p{L}*)\s+(?:\p{L}+\s+){0,3}?\p{L}+(?:sim|simies|siet)",
+            r"|\p{L}+(?:sim|simies|siet)\s+(?:\p{L}+\s+){0,3}?(?:atbild(?:e|i|es|ei)|l[ēe]mum(?:s|u|a|am|ā)|inform[āa]cij(?:a|u|as|ai)|skaidrojum\p{L}*|viedokl\p{L}*)",
             r"|(?:atbild[ēe]|snieg|inform[ēe]|nos[ūu]t[īi]|pazi[ņn]o|sagatavo|izskat[īi])(?:šu|su)|sazin[āa](?:šos|sos)",
             r"|tiks\s+(?:\p{L}+\s+){0,2}?(?:sniegt|nos[ūu]t[īi]t|sagatavot|pazi[ņn]ot|izskat[īi]t|dot)\p{L}*",
             r"|l[ēe]mum\p{L}*\s+tiks",
@@ -384,6 +394,9 @@ mod tests {
             ("Plānojam atbildēt līdz 03.12.2026.", d(2026, 12, 3)),
             ("Plānojam sniegt atbildi līdz 03.12.2026.", d(2026, 12, 3)),
             ("Paredzamais atbildes datums – līdz 03.12.2026.", d(2026, 12, 3)),
+            ("Līdz 7.12.2026. sagatavosim atbildi.", d(2026, 12, 7)),
+            ("Mēs sazināsimies ar Jums līdz 03.12.2026.", d(2026, 12, 3)),
+            ("Informāciju nosūtīsim līdz 03.12.2026.", d(2026, 12, 3)),
         ];
         for (text, want) in cases {
             assert_eq!(m.find(text), Some(InterimFinding::Date(want)), "{text}");
@@ -409,6 +422,10 @@ mod tests {
             "Projektu paredzēts īstenot līdz 2027. gada 31. decembrim.",
             "Plānots, ka būvdarbi noslēgsies līdz 30.06.2027.",
             "В ответ на Ваш вопрос: документы принимаются до 15 января 2027 года.",
+            "Pieteikumus pieņemsim līdz 2027. gada 15. janvārim.",
+            "Atbildot uz jautājumu, pieteikumus pieņemsim līdz 15.01.2027.",
+            "Līgumu nosūtīsim līdz 10.12.2026.",
+            "Līdz 2027. gada 4. janvārim klientu centrs ir slēgts.",
         ] {
             assert_eq!(m.find(text), None, "{text}");
         }

@@ -40,6 +40,10 @@ pub struct MessageMeta {
     pub content_type: String,
     /// File names of attachments (decoded), when known.
     pub attachments: Vec<String>,
+    /// The iTIP method (`REPLY`, `REQUEST`, ...) of the first `text/calendar`
+    /// part, upper-case, from its `method` parameter (or its `METHOD:` line).
+    /// From a header block alone only a top-level `text/calendar` is seen.
+    pub calendar_method: Option<String>,
 }
 
 impl MessageMeta {
@@ -116,6 +120,12 @@ impl MessageMeta {
             .header("content-type")
             .map(content_type_of)
             .unwrap_or_else(|| "text/plain".to_string());
+        if meta.content_type == "text/calendar" {
+            meta.calendar_method = meta
+                .header("content-type")
+                .and_then(|v| content_type_param(v, "method"))
+                .map(|m| m.to_ascii_uppercase());
+        }
 
         let mut buf = Vec::with_capacity(fixed_head.len() + body.len());
         buf.extend_from_slice(fixed_head.as_bytes());
@@ -167,6 +177,53 @@ fn fill_from_parsed(meta: &mut MessageMeta, msg: &mail_parser::Message<'_>) {
         .date()
         .and_then(|d| DateTime::parse_from_rfc3339(&d.to_rfc3339()).ok());
     meta.attachments = attachment_names(msg);
+    if meta.calendar_method.is_none() {
+        meta.calendar_method = calendar_method(msg);
+    }
+}
+
+/// The iTIP method of the first `text/calendar` part (not inside an attached
+/// message: a forwarded invitation reply is not this message's).
+fn calendar_method(msg: &mail_parser::Message<'_>) -> Option<String> {
+    use mail_parser::MimeHeaders;
+    for part in &msg.parts {
+        let Some(ct) = part.content_type() else { continue };
+        if !ct.c_type.eq_ignore_ascii_case("text")
+            || !ct
+                .c_subtype
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+        {
+            continue;
+        }
+        if let Some(m) = ct.attribute("method") {
+            let m = m.trim();
+            if !m.is_empty() {
+                return Some(m.to_ascii_uppercase());
+            }
+        }
+        if let Some(text) = part.text_contents() {
+            for line in text.lines() {
+                let l = line.trim();
+                if l.len() > 7 && l[..7].eq_ignore_ascii_case("method:") {
+                    return Some(l[7..].trim().to_ascii_uppercase());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A parameter of a Content-Type value (`text/calendar; method=REPLY`),
+/// unquoted; names compared case-insensitively.
+fn content_type_param(value: &str, name: &str) -> Option<String> {
+    value.split(';').skip(1).find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').trim().to_string())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 fn collect_addresses(msg: &mail_parser::Message<'_>, name: mail_parser::HeaderName<'_>) -> Vec<Address> {
@@ -343,31 +400,79 @@ fn unfold_headers(head: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Message-IDs in a header value (`<a@b> <c@d>`), without angle brackets.
-/// Values without brackets are split on white space and commas; only tokens
-/// that look like an id (contain `@`) are kept then.
+/// Message-IDs in a header value (`<a@b> <c@d>`), without angle brackets,
+/// in order, without duplicates.
+///
+/// Tolerates what real mailers write: ids without angle brackets (kept when
+/// they contain `@`), ids separated by commas or nothing, RFC 5322 comments
+/// `(…)` (skipped, nested ones too, so an id quoted in a comment is not
+/// taken), white space folded inside an id (removed), a last `<` never
+/// closed (its text is still taken when it contains `@`).
 pub fn split_message_ids(value: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
-    let mut rest = value;
-    let mut bracketed = false;
-    while let Some(start) = rest.find('<') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else { break };
-        let id: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        if !id.is_empty() && !ids.contains(&id) {
+    fn push(ids: &mut Vec<String>, raw: &str, bracketed: bool) {
+        let id: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .trim_matches(['"', '\'', ',', ';', '.'])
+            .to_string();
+        if id.is_empty() || (!bracketed && !id.contains('@')) || (bracketed && id.contains('<')) {
+            return;
+        }
+        if !ids.contains(&id) {
             ids.push(id);
         }
-        bracketed = true;
-        rest = &after[end + 1..];
     }
-    if !bracketed {
-        for tok in value.split(|c: char| c.is_whitespace() || c == ',') {
-            let tok = tok.trim_matches(['<', '>', '"']);
-            if tok.contains('@') && !ids.iter().any(|i| i == tok) {
-                ids.push(tok.to_string());
+    let mut chars = value.chars().peekable();
+    let mut token = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => {
+                push(&mut ids, &token, false);
+                token.clear();
+                let mut depth = 1usize;
+                for d in chars.by_ref() {
+                    match d {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
             }
+            '<' => {
+                push(&mut ids, &token, false);
+                token.clear();
+                let mut inner = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == '>' {
+                        closed = true;
+                        break;
+                    }
+                    inner.push(d);
+                }
+                if closed {
+                    push(&mut ids, &inner, true);
+                } else {
+                    for t in inner.split(|c: char| c.is_whitespace() || c == ',') {
+                        push(&mut ids, t, false);
+                    }
+                }
+            }
+            c if c.is_whitespace() || c == ',' || c == '>' => {
+                push(&mut ids, &token, false);
+                token.clear();
+            }
+            c => token.push(c),
         }
     }
+    push(&mut ids, &token, false);
     ids
 }
 
@@ -412,6 +517,23 @@ mod tests {
 
     fn parse(s: &str) -> MessageMeta {
         MessageMeta::parse(s.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn calendar_method_of_parts() {
+        let top = "From: a@b.lv\r\nSubject: Accepted: x\r\nContent-Type: text/calendar; charset=utf-8;\r\n method=\"reply\"\r\n\r\nBEGIN:VCALENDAR\r\n";
+        assert_eq!(parse(top).calendar_method.as_deref(), Some("REPLY"));
+        let head = top.split("\r\n\r\n").next().unwrap().to_string() + "\r\n\r\n";
+        assert_eq!(parse(&head).calendar_method.as_deref(), Some("REPLY"));
+        let nested = "From: a@b.lv\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+Content-Type: multipart/alternative; boundary=\"C\"\r\n\r\n--C\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+--C\r\nContent-Type: text/calendar; charset=utf-8\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n\
+END:VCALENDAR\r\n--C--\r\n--B--\r\n";
+        assert_eq!(parse(nested).calendar_method.as_deref(), Some("REQUEST"));
+        assert_eq!(
+            parse("From: a@b.lv\r\nSubject: x\r\n\r\nhi").calendar_method,
+            None
+        );
     }
 
     #[test]

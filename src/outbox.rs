@@ -5,18 +5,53 @@
 //! - Nothing is queued twice: each entry has a dedup key (`ack:CASE:CYCLE`,
 //!   `reminder:CASE:DEADLINE`, `escalation:CASE:DEADLINE`, `digest:DATE`,
 //!   `sigwarn:MESSAGE-ID`, `interim:MESSAGE-ID`) with a UNIQUE constraint.
-//! - Before the SMTP transaction the entry is marked `sending` and committed;
-//!   after the server accepts it, `sent`. An entry found `sending` at start
-//!   was interrupted: the pipeline first looks for its Message-ID in the IMAP
-//!   sent folders (servers that file submitted mail in Sent) and otherwise
-//!   sends it again with the same Message-ID. The remaining window, between
-//!   the server's 250 reply to DATA and the commit of `sent`, is one
-//!   SQLite commit long; a crash inside it repeats that one message.
+//! - Each entry has its own two commits: `sending` before its SMTP
+//!   transaction, `sent` right after the server's 250 to the final `.`
+//!   (never batched: batching would widen the crash window).
 //! - Temporary failures are retried with capped exponential backoff (1 min
 //!   doubling to 1 h) by the daemon; `run --once` retries everything due.
-//!   Permanent failures are marked `failed`, logged and shown by `status`.
+//!   An unreachable server stops the flush (the rest would fail the same
+//!   way); the cycle still succeeds (`run --once` exits 0 with a warning):
+//!   an SMTP outage only delays. Permanent failures (5xx) are marked
+//!   `failed`, logged, shown by `status` and never retried.
 //! - Acknowledgements, reminders and escalations whose case is no longer
 //!   open when their turn comes are `cancelled`, not sent.
+//!
+//! # Crashes
+//!
+//! What a crash (kill -9, power loss, OOM) at each point leaves, and what
+//! the next start does:
+//!
+//! 1. before the queueing transaction commits: nothing queued, the case not
+//!    marked; the next cycle decides again and queues it;
+//! 2. queued (`pending`), not yet `sending`: sent by the next flush;
+//! 3. `sending` committed, SMTP transaction not finished (the server has not
+//!    answered the final `.`): the server discards an unfinished
+//!    transaction, so nothing was delivered;
+//! 4. the server answered 250, `sent` not yet committed: delivered, but the
+//!    outbox does not know.
+//!
+//! Cases 3 and 4 both leave the entry `sending` and cannot be told apart
+//! locally. On the next start, [`recover_interrupted`] (called by
+//! [`crate::pipeline::run_once`] before the flush) looks for the entry's
+//! Message-ID in the IMAP sent folders (`imap.sent` and
+//! `smtp.save_copy_to`) with a read-only `UID SEARCH HEADER Message-ID`:
+//! servers that file submitted mail in Sent (Exchange, Gmail, many
+//! submission setups with Sieve/BCC-to-Sent) show case 4 there, and the
+//! entry is marked sent without resending. Otherwise it is sent again with
+//! the same Message-ID, so a case-4 crash on a server that files nothing
+//! repeats that one message (recipients' clients that thread by Message-ID
+//! show it once). The remaining window is therefore: the time between the
+//! server's 250 and the commit of `sent` (one small SQLite WAL commit,
+//! well under a millisecond), on a server that does not file submitted
+//! mail, for the one message in flight. SMTP allows no better: there is no
+//! way to ask a server whether it accepted a transaction.
+//!
+//! Test hooks (debug builds only, see [`test_crash_point`]):
+//! `REPLYGATE_TEST_CRASH_BEFORE_SEND=1` aborts after `sending` is committed,
+//! before SMTP (case 3); `REPLYGATE_TEST_CRASH_AFTER_SENDING=1` aborts right
+//! after the server accepted the first message (case 4). tests/e2e_crash.rs
+//! uses them.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
@@ -316,11 +351,62 @@ pub fn apply_actions(
     now: DateTime<Utc>,
 ) -> Result<Applied, OutboxError> {
     let mut done = Applied::default();
-    let r = tx.reader();
     for a in actions {
+        if let Err(e) = tx.isolated(|tx| apply_action(tx, a, composer, now, &mut done)) {
+            // One bad action (say, a client address lettre refuses) must not
+            // block the others, nor come back every cycle.
+            tracing::error!(action = ?a, error = %e, "action failed; skipped");
+            give_up(tx, a, &e.to_string(), now)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Mark a failed action as done so it is not retried every cycle.
+fn give_up(tx: &Tx, a: &Action, why: &str, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    let (id, what) = match a {
+        Action::Ack { case_id } | Action::AckSuppressed { case_id, .. } => (case_id, "acknowledgement"),
+        Action::Reminder { case_id } => (case_id, "reminder"),
+        Action::Escalation { case_id } => (case_id, "escalation"),
+        Action::AckDeferred { .. } => return Ok(()),
+        Action::Digest { date, .. } => {
+            tx.set_meta("last_digest_date", &date.to_string())?;
+            return Ok(());
+        }
+    };
+    if let Some(mut c) = r.case(id)? {
+        match a {
+            Action::Reminder { .. } => c.reminded_for = Some(c.deadline),
+            Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
+            _ => c.acked_cycle = c.cycle,
+        }
+        tx.save_case(&c, now)?;
+        tx.audit(
+            now,
+            Some(id),
+            "failed",
+            &format!("{what} not sent: {why}"),
+            "replygate",
+        )?;
+    }
+    Ok(())
+}
+
+fn apply_action(
+    tx: &Tx,
+    a: &Action,
+    composer: &Composer,
+    now: DateTime<Utc>,
+    done: &mut Applied,
+) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    {
         match a {
             Action::Ack { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.ack(&c, now)?;
                 let key = format!("ack:{}:{}", c.id, c.cycle);
                 if enqueue(tx, "ack", Some(&c.id), &key, &out, now, now)? {
@@ -328,7 +414,7 @@ pub fn apply_actions(
                     done.acks += 1;
                 }
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -338,9 +424,11 @@ pub fn apply_actions(
                 )?;
             }
             Action::AckSuppressed { case_id, reason } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 c.acked_cycle = c.cycle;
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -355,14 +443,16 @@ pub fn apply_actions(
                 done.acks_deferred += 1;
             }
             Action::Reminder { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.reminder(&c, now)?;
                 let key = format!("reminder:{}:{}", c.id, crate::store::ts(c.deadline));
                 if enqueue(tx, "reminder", Some(&c.id), &key, &out, now, now)? {
                     done.reminders += 1;
                 }
                 c.reminded_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -372,14 +462,16 @@ pub fn apply_actions(
                 )?;
             }
             Action::Escalation { case_id } => {
-                let Some(mut c) = r.case(case_id)? else { continue };
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
                 let out = composer.escalation(&c, now)?;
                 let key = format!("escalation:{}:{}", c.id, crate::store::ts(c.deadline));
                 if enqueue(tx, "escalation", Some(&c.id), &key, &out, now, now)? {
                     done.escalations += 1;
                 }
                 c.escalated_for = Some(c.deadline);
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -395,7 +487,7 @@ pub fn apply_actions(
             } => {
                 tx.set_meta("last_digest_date", &date.to_string())?;
                 if due_today.is_empty() && overdue.is_empty() {
-                    continue;
+                    return Ok(());
                 }
                 let load = |ids: &[String]| -> Result<Vec<Case>, StoreError> {
                     let mut v = Vec::new();
@@ -420,7 +512,7 @@ pub fn apply_actions(
             }
         }
     }
-    Ok(done)
+    Ok(())
 }
 
 /// Queue what the tracker asked to tell people. Staff notices wait for
@@ -501,6 +593,108 @@ pub fn apply_notices(
     Ok(n)
 }
 
+/// Mark `e` sent (and its case acknowledged, for an acknowledgement).
+fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    tx.outbox_mark(e.id, "sent", now, None)?;
+    if e.kind == "ack" {
+        if let Some(cid) = &e.case_id {
+            if let Some(mut c) = tx.reader().case(cid)? {
+                c.acknowledged_at = Some(now);
+                tx.save_case(&c, now)?;
+            }
+        }
+    }
+    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
+    Ok(())
+}
+
+/// Test-only crash points for the end-to-end crash tests: when the
+/// environment variable `var` is `1`, abort the process at once (no unwinding,
+/// no destructors, no SQLite commit: as close to `kill -9` as a process can do
+/// to itself). Compiled only into debug builds (`cfg(debug_assertions)`),
+/// which is what `cargo test` runs; a release build has no such hook, so a
+/// stray variable in production cannot stop the gateway.
+#[inline]
+fn test_crash_point(var: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os(var).is_some_and(|v| v == "1") {
+        eprintln!("{var}=1: aborting on purpose (test crash hook)");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = var;
+}
+
+/// What [`recover_interrupted`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// Interrupted entries whose copy was found in a sent folder: marked sent.
+    pub found: u32,
+    /// Interrupted entries not found: left for [`flush`] to send again with
+    /// the same Message-ID.
+    pub resend: u32,
+}
+
+/// Entries left `sending` by a crash (between marking `sending` and marking
+/// `sent`): the SMTP server may or may not have accepted them. Look for each
+/// one's Message-ID in `folders` (the IMAP sent folders: `imap.sent` and
+/// `smtp.save_copy_to`, where servers such as Exchange and Gmail file
+/// submitted mail); found → mark it sent without sending again; not found
+/// (or the search failed) → leave it for [`flush`], which sends it again
+/// with the same Message-ID (a duplicate acknowledgement is better than a
+/// lost escalation). Read-only on the mailbox (EXAMINE + UID SEARCH).
+pub async fn recover_interrupted(
+    store: &mut Store,
+    session: &mut crate::imap::ImapSession,
+    folders: &[String],
+    now: DateTime<Utc>,
+) -> Result<Recovered, OutboxError> {
+    let mut r = Recovered::default();
+    let interrupted = store.read().outbox_interrupted()?;
+    for e in interrupted {
+        let mut found_in = None;
+        for folder in folders {
+            match session.has_message_id(folder, &e.message_id).await {
+                Ok(true) => {
+                    found_in = Some(folder.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(folder = %folder, message_id = %e.message_id, error = %err, "cannot search the sent folder for an interrupted message");
+                }
+            }
+        }
+        match found_in {
+            Some(folder) => {
+                store.transaction(|tx| -> Result<(), OutboxError> {
+                    mark_sent(tx, &e, now)?;
+                    tx.audit(
+                        now,
+                        e.case_id.as_deref(),
+                        "sent-recovered",
+                        &format!(
+                            "{} to {} was interrupted by a crash; its copy {} is in {folder}: not sent again",
+                            e.kind,
+                            e.rcpts.join(","),
+                            e.message_id
+                        ),
+                        "replygate",
+                    )?;
+                    Ok(())
+                })?;
+                tracing::info!(kind = %e.kind, message_id = %e.message_id, folder = %folder, "interrupted message found in a sent folder: marked sent, not sent again");
+                r.found += 1;
+            }
+            None => {
+                tracing::warn!(kind = %e.kind, message_id = %e.message_id, to = %e.rcpts.join(","), "interrupted message not found in any sent folder: sending it again with the same Message-ID");
+                r.resend += 1;
+            }
+        }
+    }
+    Ok(r)
+}
+
 /// What a flush did.
 #[derive(Debug, Default, Clone)]
 pub struct Flushed {
@@ -527,7 +721,7 @@ pub async fn flush(
 ) -> Result<Flushed, OutboxError> {
     let mut f = Flushed::default();
     let wall = Utc::now();
-    let due: Vec<OutboxEntry> = store.read().outbox_due(now)?;
+    let due: Vec<OutboxEntry> = store.read().outbox_sendable(now)?;
     for e in due {
         if !ignore_backoff && e.next_attempt_at > wall && e.attempts > 0 {
             continue;
@@ -557,6 +751,7 @@ pub async fn flush(
             tx.outbox_mark(e.id, "sending", now, None)
                 .map_err(OutboxError::from)
         })?;
+        test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
         let out = Outgoing {
             message_id: e.message_id.clone(),
             from: e.mail_from.clone(),
@@ -567,19 +762,8 @@ pub async fn flush(
         };
         match mailer.send(&out).await {
             Ok(()) => {
-                store.transaction(|tx| -> Result<(), OutboxError> {
-                    tx.outbox_mark(e.id, "sent", now, None)?;
-                    if e.kind == "ack" {
-                        if let Some(cid) = &e.case_id {
-                            if let Some(mut c) = tx.reader().case(cid)? {
-                                c.acknowledged_at = Some(now);
-                                tx.update_case(&c, now)?;
-                            }
-                        }
-                    }
-                    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
-                    Ok(())
-                })?;
+                test_crash_point("REPLYGATE_TEST_CRASH_AFTER_SENDING");
+                store.transaction(|tx| mark_sent(tx, &e, now))?;
                 tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
                 f.sent += 1;
             }

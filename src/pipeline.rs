@@ -99,7 +99,7 @@ pub struct Report {
     pub notices: u32,
     pub flushed: outbox::Flushed,
     pub copies_saved: u32,
-    pub dry_run_actions: Vec<String>,
+    pub recovered: outbox::Recovered,
     /// When the rules next have something to do (after this cycle's
     /// actions), from [`engine::next_due`]; the outbox's own times are not
     /// included (see [`next_due`]).
@@ -148,6 +148,7 @@ pub async fn sync_all(
         cfg: &ctx.cfg,
         settings: ClassifySettings::from_config(&ctx.cfg),
         cutoff,
+        password: &ctx.imap_password,
     };
     let mut total = SyncStats::default();
     let folders = ctx
@@ -158,7 +159,17 @@ pub async fn sync_all(
         .map(|f| (f, FolderKind::Inbox))
         .chain(ctx.cfg.imap.sent.iter().map(|f| (f, FolderKind::Sent)));
     for (folder, kind) in folders {
-        let s = ingest.folder(session, store, folder, kind, now).await?;
+        let s = match ingest.folder(session, store, folder, kind, now).await {
+            Ok(s) => s,
+            // A misnamed folder must not stop the others: say so every cycle.
+            Err(crate::sync::SyncError::Imap(e @ crate::imap::ImapError::FolderMissing { .. })) => {
+                tracing::error!(
+                    "{e}; fix imap.inbox / imap.sent in the config (the other folders are still watched)"
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if s.fetched > 0 {
             tracing::info!(folder = %folder, fetched = s.fetched, new = s.recorded, duplicates = s.duplicates, history = s.history, unreadable = s.bad, "folder synced");
         }
@@ -172,7 +183,6 @@ pub fn track_and_decide(
     ctx: &Context,
     store: &mut Store,
     now: DateTime<Utc>,
-    dry_run: bool,
     r: &mut Report,
 ) -> anyhow::Result<()> {
     let tracker = Tracker {
@@ -185,7 +195,7 @@ pub fn track_and_decide(
     for chunk in pending.chunks(500) {
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in chunk {
-                let (outcome, notices) = match tracker.process(tx, m, now) {
+                let (outcome, notices) = match tx.isolated(|tx| tracker.process(tx, m, now)) {
                     Ok(x) => x,
                     Err(e) => {
                         // A bad message never blocks the rest.
@@ -209,12 +219,9 @@ pub fn track_and_decide(
                     Outcome::Extended(_) => r.extended += 1,
                     _ => r.ignored += 1,
                 }
-                if dry_run {
-                    for n in &notices {
-                        r.dry_run_actions.push(format!("would notify: {n:?}"));
-                    }
-                } else {
-                    r.notices += outbox::apply_notices(tx, &notices, &composer, now)?;
+                match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {
+                    Ok(n) => r.notices += n,
+                    Err(e) => tracing::error!(message = m.id, error = %e, "a staff notice could not be queued; skipped"),
                 }
             }
             Ok(())
@@ -224,12 +231,8 @@ pub fn track_and_decide(
     let mut open = store.read().open_cases()?;
     let mut history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
-    if dry_run {
-        for a in &actions {
-            tracing::info!(action = ?a, "dry run: would do");
-            r.dry_run_actions.push(format!("{a:?}"));
-        }
-        return Ok(());
+    for a in &actions {
+        tracing::info!(action = ?a, "due");
     }
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
@@ -324,6 +327,33 @@ pub async fn save_copies(ctx: &Context, session: &mut ImapSession, store: &mut S
     Ok(n)
 }
 
+/// The folders where a copy of a sent message may be: `imap.sent` and
+/// `smtp.save_copy_to`, each once.
+pub fn sent_folders(cfg: &Config) -> Vec<String> {
+    let mut v: Vec<String> = cfg.imap.sent.clone();
+    if let Some(f) = &cfg.smtp.save_copy_to {
+        if !v.contains(f) {
+            v.push(f.clone());
+        }
+    }
+    v
+}
+
+/// Before a flush: settle entries left `sending` by a crash (found in a
+/// sent folder → sent; else sent again by the flush). Call it on every
+/// start before the first flush (the daemon too).
+pub async fn recover_interrupted(
+    ctx: &Context,
+    session: &mut ImapSession,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<outbox::Recovered> {
+    if store.read().outbox_interrupted()?.is_empty() {
+        return Ok(outbox::Recovered::default());
+    }
+    Ok(outbox::recover_interrupted(store, session, &sent_folders(&ctx.cfg), now).await?)
+}
+
 /// Purge by `storage.retention`, at most once a day.
 pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     let today = now.date_naive().to_string();
@@ -357,8 +387,17 @@ pub async fn cycle(
         sync: sync_all(ctx, session, store, now).await?,
         ..Report::default()
     };
-    track_and_decide(ctx, store, now, dry_run, &mut r)?;
-    if !dry_run {
+    if dry_run {
+        // Decide and log as a real run would, then undo: the fetched mail
+        // stays recorded and waits for a real run, which then does exactly
+        // what this one showed.
+        store.rehearse(|store| track_and_decide(ctx, store, now, &mut r))??;
+        tracing::info!(
+            "dry run: every case change and queued message above was rolled back; nothing was sent"
+        );
+    } else {
+        track_and_decide(ctx, store, now, &mut r)?;
+        r.recovered = recover_interrupted(ctx, session, store, now).await?;
         r.flushed = outbox::flush(store, &ctx.mailer, now, ignore_backoff).await?;
         r.copies_saved = save_copies(ctx, session, store).await?;
         retention(ctx, store, now)?;
@@ -396,6 +435,7 @@ pub async fn run_once(
 ) -> anyhow::Result<Report> {
     let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
     let r = cycle(ctx, &mut session, store, now, dry_run, true).await;
+    ctx.mailer.close().await;
     session.logout().await;
     r
 }
@@ -491,7 +531,7 @@ mod tests {
         );
         s.transaction(|tx| -> Result<(), StoreError> {
             for c in [&due_now, &overdue, &fresh, &late] {
-                tx.insert_case(c, now)?;
+                tx.save_case(c, now)?;
             }
             Ok(())
         })

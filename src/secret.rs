@@ -54,12 +54,10 @@ pub enum SecretError {
     NoSource,
     #[error("both password_file and password_env are set: keep only one of them")]
     BothSources,
-    #[error("cannot read the password file {}: {source}", path.display())]
-    FileUnreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message and deliberately not a `source`:
+    // `{:#}` would print it twice.
+    #[error("cannot read the password file {}: {error}", path.display())]
+    FileUnreadable { path: PathBuf, error: std::io::Error },
     #[error("the password file {} is empty: write the password into it", path.display())]
     FileEmpty { path: PathBuf },
     #[error("the environment variable {name} is not set: export it for the service (e.g. systemd Environment= or EnvironmentFile=)")]
@@ -101,9 +99,9 @@ pub fn read_secret(file: Option<&Path>, env: Option<&str>) -> Result<Secret, Sec
 
 fn read_secret_file(file: &Path) -> Result<Secret, SecretError> {
     let path = resolve_secret_path(file);
-    let mut text = std::fs::read_to_string(&path).map_err(|source| SecretError::FileUnreadable {
+    let mut text = std::fs::read_to_string(&path).map_err(|error| SecretError::FileUnreadable {
         path: path.clone(),
-        source,
+        error,
     })?;
     if text.ends_with('\n') {
         text.pop();

@@ -28,7 +28,8 @@
 //!   international (`+371 67078190`, `00371…`), Latvian national (8 digits
 //!   starting with 2, 6 or 8, with optional spaces or dashes), or any 6–15
 //!   digit number right after "tel.", "tālr.", "phone", "mob." and the like.
-//!   Dates, amounts and postcodes are not phones.
+//!   Dates, amounts, postcodes and labelled numbers ("Nr. 26123456",
+//!   "ID: 20261234") are not phones.
 
 use std::sync::LazyLock;
 
@@ -98,6 +99,12 @@ pub fn check(
     org: &OrganizationConfig,
     require: &[SignatureElement],
 ) -> Verdict {
+    // No-break and other Unicode spaces (from `&nbsp;` in HTML) separate
+    // words and phone digit groups like ordinary spaces.
+    let author_text: &str = &author_text
+        .chars()
+        .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
+        .collect::<String>();
     let words_text = remove_addresses(author_text);
     let words = words(&words_text);
     let person = person(from, staff, org);
@@ -402,8 +409,15 @@ fn person(from: &Address, staff: &[StaffMember], org: &OrganizationConfig) -> Pe
             }
             [first, .., last] => {
                 let upper = |s: &str| s.chars().any(char::is_alphabetic) && s.to_uppercase() == *s;
+                // "Krūmiņa Inese" from inese.krumina@: the address local
+                // part tells which word is the first name.
+                let local_says_reversed = matches!(
+                    &from_local,
+                    Some(Person::Known { name: n, surname: Some(s) })
+                        if fold(n) == fold(last) && fold(s) == fold(first)
+                );
                 // "BĒRZIŅŠ Jānis": the surname in capitals comes first.
-                let (name, surname) = if upper(first) && !upper(last) {
+                let (name, surname) = if local_says_reversed || (upper(first) && !upper(last)) {
                     (last, first)
                 } else {
                     (first, last)
@@ -523,20 +537,16 @@ fn person_present(person: &Person, words: &[Word], text: &str) -> (bool, bool) {
     }
 }
 
-/// Are words `a` and `b` on the same line of `text`? (Words are found in
-/// order, so locate them by scanning.)
+/// Are words `a` and `b` on the same line of `text`? Each word is a slice
+/// of `text`, so its offset is known; only the span between them is read.
 fn same_line(text: &str, words: &[Word], a: usize, b: usize) -> bool {
-    let mut pos = 0;
-    let mut line_of = Vec::with_capacity(b + 1);
-    for w in words.iter().take(b + 1) {
-        let Some(off) = text[pos..].find(w.orig) else {
-            return true;
-        };
-        let at = pos + off;
-        line_of.push(text[..at].matches('\n').count());
-        pos = at + w.orig.len();
+    let offset = |w: &Word| (w.orig.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+    match (words.get(a).and_then(offset), words.get(b).and_then(offset)) {
+        (Some(x), Some(y)) if x <= y && y <= text.len() => {
+            text.get(x..y).is_none_or(|span| !span.contains('\n'))
+        }
+        _ => true,
     }
-    line_of.get(a) == line_of.get(b)
 }
 
 // ---------------------------------------------------------------- contact
@@ -563,7 +573,47 @@ fn digit_count(s: &str) -> usize {
 
 fn plausible(text: &str, m: &regex::Match) -> bool {
     let s = m.as_str().trim();
-    !ISO_DATE.is_match(s) && !CURRENCY_AFTER.is_match(&text[m.end()..]) && !s.contains(" 000")
+    !ISO_DATE.is_match(s)
+        && !CURRENCY_AFTER.is_match(&text[m.end()..])
+        && !s.contains(" 000")
+        && !after_number_label(&text[..m.start()])
+}
+
+/// Does the text before a bare number end in a label that makes it a
+/// registration, document or account number ("Nr.", "No.", "ID:", "#",
+/// "kods")? Such a number is not a phone; "Tālr. Nr. 67078190" is still
+/// found by the phone-keyword rule.
+fn after_number_label(before: &str) -> bool {
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(24)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let tail = fold(&tail);
+    let tail = tail.trim_end_matches(|c: char| c.is_whitespace() || c == ':' || c == '.');
+    if tail.ends_with(['#', '№']) {
+        return true;
+    }
+    let last = tail.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    matches!(
+        last,
+        "nr" | "no"
+            | "num"
+            | "numurs"
+            | "numuru"
+            | "numura"
+            | "id"
+            | "kods"
+            | "kodu"
+            | "reg"
+            | "regnr"
+            | "number"
+            | "ref"
+            | "номер"
+    )
 }
 
 /// A phone number or an e-mail address.
@@ -698,6 +748,30 @@ mod tests {
                 other(Some("Liepa, Anna"), "a.l@sif.gov.lv"),
                 vec![Surname],
             ),
+            // display name "Surname Name", oriented by the local part
+            (
+                "Ar cieņu,\nInese\nSIF\n+371 67078250",
+                other(Some("Krūmiņa Inese"), "inese.krumina@sif.gov.lv"),
+                vec![Surname],
+            ),
+            (
+                "Inese Krūmiņa\nSIF\n+371 67078250",
+                other(Some("Krūmiņa Inese"), "inese.krumina@sif.gov.lv"),
+                vec![],
+            ),
+            // no-break spaces inside the phone number
+            (
+                "Jānis Bērziņš\nSIF\nTālr.\u{a0}67\u{a0}078\u{a0}190",
+                j.clone(),
+                vec![],
+            ),
+            // a labelled number is not a phone
+            (
+                "Pieteikums reģistrēts ar Nr. 26123456.\nJānis Bērziņš\nSIF",
+                j.clone(),
+                vec![Contact],
+            ),
+            ("Jānis Bērziņš\nSIF\nTālr. Nr. 67078190", j.clone(), vec![]),
             // display name in capitals first
             (
                 "Anna Liepa, SIF, +371 67078111",

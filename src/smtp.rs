@@ -2,8 +2,9 @@
 //! configured submission server with lettre (async, tokio, rustls).
 //!
 //! Security (`smtp.security`):
-//! - `tls`: implicit TLS from the first byte (lettre `Tls::Wrapper`);
-//! - `starttls`: STARTTLS is required (lettre `Tls::Required`): a server that
+//! - `tls`: implicit TLS from the first byte (tokio-rustls, the TLS
+//!   configuration shared with IMAP, see [`crate::tls`]);
+//! - `starttls`: STARTTLS is required (lettre's `starttls`): a server that
 //!   does not offer it gets no credentials and no mail;
 //! - `plain`: no encryption, refused unless the host is loopback
 //!   (`localhost`, 127.0.0.0/8, `::1`).
@@ -28,16 +29,18 @@
 //! A 5xx for one recipient aborts the whole transaction (lettre sends to all
 //! recipients or none), so it is `Permanent` for the whole message.
 
-use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::Address;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use crate::compose::Outgoing;
 use crate::config::{Security, SmtpConfig};
@@ -78,19 +81,86 @@ impl SendError {
 }
 
 /// An SMTP client for the configured server. Cheap to clone (clones share
-/// one connection pool).
+/// one connection).
 ///
-/// [`Mailer::new`] needs no async runtime (so `check-config` can use it); the
-/// lettre transport, whose connection pool spawns Tokio tasks, is built on
-/// the first [`Mailer::send`], inside the runtime.
+/// One connection is opened on the first [`Mailer::send`] and reused for
+/// the following messages (one SMTP transaction each); one idle for more
+/// than [`IDLE_CHECK`] is checked with NOOP before reuse, one that failed in
+/// any way is closed and replaced, and a transaction that fails on a reused
+/// connection without any SMTP reply is tried once more on a new one. The socket has
+/// `TCP_NODELAY` set: lettre writes the message and the final `.` in two
+/// writes, and with Nagle's algorithm the second waits for the server's
+/// delayed ACK (40 ms on Linux), which capped sending at ~22 messages/s
+/// (measured by scripts/bench-send). lettre's own transport gives no access
+/// to the socket, so the connection is set up here with lettre's
+/// [`AsyncSmtpConnection`] (greeting, EHLO, STARTTLS, AUTH, transactions).
+///
+/// [`Mailer::new`] needs no async runtime (so `check-config` can use it).
 #[derive(Clone)]
 pub struct Mailer {
-    builder: AsyncSmtpTransportBuilder,
-    transport: Arc<OnceLock<AsyncSmtpTransport<Tokio1Executor>>>,
+    host: String,
+    port: u16,
+    mode: Mode,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    conn: Arc<tokio::sync::Mutex<Option<Live>>>,
     /// `host:port` for messages.
     server: String,
     /// The envelope sender: the address of `smtp.from`.
     gateway: Address,
+}
+
+/// How the connection is secured.
+#[derive(Clone)]
+enum Mode {
+    Plain,
+    Starttls(TlsParameters),
+    Tls(Arc<rustls::ClientConfig>),
+}
+
+/// An open, reusable connection.
+struct Live {
+    conn: AsyncSmtpConnection,
+    last_used: Instant,
+}
+
+/// A connection idle longer than this is checked with NOOP before reuse.
+pub const IDLE_CHECK: Duration = Duration::from_secs(10);
+
+/// Implicit TLS stream handed to lettre (which needs its `AsyncTokioStream`).
+#[derive(Debug)]
+struct TlsTcp(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncRead for TlsTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
 }
 
 impl std::fmt::Debug for Mailer {
@@ -102,14 +172,7 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// True for `localhost` and loopback IP literals (127.0.0.0/8, ::1).
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    h.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
-}
+pub use crate::config::is_loopback_host;
 
 impl Mailer {
     /// Builds the client; connects lazily on the first [`Mailer::send`].
@@ -146,36 +209,98 @@ impl Mailer {
                 reason: e.to_string(),
             })
         };
-        let tls = match cfg.security {
-            Security::Tls => Tls::Wrapper(tls_params()?),
-            Security::Starttls => Tls::Required(tls_params()?),
+        let mode = match cfg.security {
+            Security::Tls => {
+                // Same checks and messages as for STARTTLS, then the rustls
+                // configuration shared with IMAP (webpki roots + ca_file).
+                tls_params()?;
+                let cc =
+                    crate::tls::client_config(cfg.ca_file.as_deref()).map_err(|e| SmtpError::CaFile {
+                        path: cfg
+                            .ca_file
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        reason: e.to_string(),
+                    })?;
+                Mode::Tls(cc)
+            }
+            Security::Starttls => Mode::Starttls(tls_params()?),
             Security::Plain => {
                 if !is_loopback_host(&host) {
                     return Err(SmtpError::PlainNotLoopback(host));
                 }
-                Tls::None
+                Mode::Plain
             }
         };
 
         let hello = ClientId::Domain(gateway.domain().to_string());
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-            .port(cfg.port)
-            .tls(tls)
-            .timeout(Some(TIMEOUT))
-            .hello_name(hello);
-        match (&cfg.username, password) {
-            (Some(user), Some(pw)) => {
-                builder = builder.credentials(Credentials::new(user.clone(), pw.to_string()));
-            }
+        let credentials = match (&cfg.username, password) {
+            (Some(user), Some(pw)) => Some(Credentials::new(user.clone(), pw.to_string())),
             (Some(_), None) => return Err(SmtpError::MissingPassword),
-            (None, _) => {}
-        }
+            (None, _) => None,
+        };
         Ok(Mailer {
-            builder,
-            transport: Arc::new(OnceLock::new()),
             server: format!("{host}:{}", cfg.port),
+            host,
+            port: cfg.port,
+            mode,
+            hello,
+            credentials,
+            conn: Arc::new(tokio::sync::Mutex::new(None)),
             gateway,
         })
+    }
+
+    /// Open, secure and log in a new connection (each step within [`TIMEOUT`]).
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tmp = |what: &str, e: &dyn std::fmt::Display| {
+            SendError::Temporary(format!("{}: {what}: {e}", self.server))
+        };
+        let timed = |what: &'static str| {
+            move |_| SendError::Temporary(format!("{}: {what} (timed out)", self.server))
+        };
+        let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect((self.host.as_str(), self.port)))
+            .await
+            .map_err(timed("connecting"))?
+            .map_err(|e| tmp("cannot connect", &e))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| tmp("setting TCP_NODELAY", &e))?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.mode {
+            Mode::Tls(cc) => {
+                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| tmp("not a valid TLS server name", &e))?;
+                let tls = tokio::time::timeout(
+                    TIMEOUT,
+                    tokio_rustls::TlsConnector::from(cc.clone()).connect(name, tcp),
+                )
+                .await
+                .map_err(timed("TLS handshake"))?
+                .map_err(|e| tmp("TLS handshake failed", &e))?;
+                Box::new(TlsTcp(tls))
+            }
+            _ => Box::new(tcp),
+        };
+        let mut conn = tokio::time::timeout(
+            TIMEOUT,
+            AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
+        )
+        .await
+        .map_err(timed("greeting and EHLO"))?
+        .map_err(|e| classify(&e, &self.server))?;
+        if let Mode::Starttls(params) = &self.mode {
+            tokio::time::timeout(TIMEOUT, conn.starttls(params.clone(), &self.hello))
+                .await
+                .map_err(timed("STARTTLS"))?
+                .map_err(|e| classify(&e, &self.server))?;
+        }
+        if let Some(c) = &self.credentials {
+            tokio::time::timeout(TIMEOUT, conn.auth(DEFAULT_MECHANISMS, c))
+                .await
+                .map_err(timed("AUTH"))?
+                .map_err(|e| classify(&e, &self.server))?;
+        }
+        Ok(conn)
     }
 
     /// The envelope sender used for every message.
@@ -197,12 +322,65 @@ impl Mailer {
         }
         let envelope = Envelope::new(Some(self.gateway.clone()), rcpts)
             .map_err(|e| SendError::Permanent(format!("cannot build the envelope: {e}")))?;
-        let transport = self
-            .transport
-            .get_or_init(|| self.builder.clone().build::<Tokio1Executor>());
-        match transport.send_raw(&envelope, &out.raw).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(classify(&e, &self.server)),
+        let mut slot = self.conn.lock().await;
+        // A connection idle for a while is checked with NOOP first (as
+        // lettre's pool does): servers close idle connections.
+        if let Some(live) = slot.as_mut() {
+            let sound = !live.conn.has_broken()
+                && (live.last_used.elapsed() < IDLE_CHECK
+                    || tokio::time::timeout(TIMEOUT, live.conn.test_connected())
+                        .await
+                        .unwrap_or(false));
+            if !sound {
+                *slot = None;
+            }
+        }
+        // MAIL, RCPT, DATA and the message: each command has TIMEOUT, so the
+        // whole transaction gets at most (3 + recipients) of them.
+        let limit = TIMEOUT * (3 + envelope.to().len() as u32);
+        let mut reused = slot.is_some();
+        loop {
+            let live = match slot.as_mut() {
+                Some(l) => l,
+                None => slot.insert(Live {
+                    conn: self.connect().await?,
+                    last_used: Instant::now(),
+                }),
+            };
+            let res = tokio::time::timeout(limit, live.conn.send(&envelope, &out.raw)).await;
+            live.last_used = Instant::now();
+            match res {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => {
+                    // lettre closes the connection after any error.
+                    *slot = None;
+                    // A reused connection that failed without an SMTP reply
+                    // (the server closed or restarted meanwhile): once more
+                    // on a new connection. This can repeat a message only
+                    // if the server accepted it and the reply was lost,
+                    // which a later retry would repeat just the same.
+                    if reused && e.status().is_none() {
+                        tracing::debug!(server = %self.server, error = %e, "reused SMTP connection failed; reconnecting");
+                        reused = false;
+                        continue;
+                    }
+                    return Err(classify(&e, &self.server));
+                }
+                Err(_) => {
+                    *slot = None;
+                    return Err(SendError::Temporary(format!(
+                        "{}: the SMTP transaction timed out",
+                        self.server
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Say QUIT on the open connection, if any (polite shutdown).
+    pub async fn close(&self) {
+        if let Some(mut live) = self.conn.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), live.conn.quit()).await;
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
 
 use crate::deadline::CaseKind;
 
@@ -29,8 +29,6 @@ pub enum StoreError {
         "database has schema version {found}, newer than this replygate knows ({known}); upgrade replygate"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("no case {0}; `replygate status --all` lists the cases")]
-    NoCase(String),
     #[error("bad value in database column {column}: {value}")]
     BadValue { column: &'static str, value: String },
 }
@@ -484,6 +482,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statements are prepared once per connection and reused (the send
+        // path runs the same few statements per message).
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
@@ -519,10 +520,22 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        // A savepoint is a transaction of its own when none is open, and
+        // nests inside [`Store::rehearse`].
+        let tx = self.conn.savepoint().map_err(StoreError::from)?;
         let wrapped = Tx { tx };
         let out = f(&wrapped)?;
         wrapped.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Run `f` and then undo everything it wrote, whatever it returns
+    /// (`run --once --dry-run`: decide and log, change nothing).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT rehearsal")?;
+        let out = f(self);
+        self.conn
+            .execute_batch("ROLLBACK TO rehearsal; RELEASE rehearsal")?;
         Ok(out)
     }
 
@@ -539,7 +552,7 @@ pub struct Reader<'c> {
 
 /// A write transaction.
 pub struct Tx<'c> {
-    tx: Transaction<'c>,
+    tx: Savepoint<'c>,
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
@@ -550,6 +563,12 @@ impl<'c> std::ops::Deref for Tx<'c> {
 }
 
 impl Tx<'_> {
+    /// `execute` with the connection's prepared-statement cache (shadows
+    /// `Connection::execute` for every write below).
+    pub fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
+
     pub fn reader(&self) -> Reader<'_> {
         Reader { conn: &self.tx }
     }
@@ -590,17 +609,21 @@ impl Reader<'_> {
         let q = match message_id {
             Some(id) => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [id],
                     |r| r.get(0),
                 )
                 .optional()?,
             None => self
                 .conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id FROM messages WHERE message_id IS NULL AND fingerprint = ?1 \
                      AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )?
+                .query_row(
                     [fingerprint],
                     |r| r.get(0),
                 )
@@ -613,18 +636,15 @@ impl Reader<'_> {
     pub fn has_location(&self, folder: &str, uidvalidity: u32, uid: u32) -> Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![folder, uidvalidity as i64, uid as i64],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM messages WHERE folder = ?1 AND uidvalidity = ?2 AND uid = ?3")?
+            .query_row(params![folder, uidvalidity as i64, uid as i64], |_| Ok(()))
             .optional()?
             .is_some())
     }
 
     /// Unprocessed messages received at or before `until`, oldest first.
     pub fn pending_messages(&self, until: DateTime<Utc>) -> Result<Vec<StoredMessage>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM messages WHERE processed = 0 AND internaldate <= ?1 \
              ORDER BY internaldate, id",
         )?;
@@ -655,7 +675,7 @@ impl Reader<'_> {
 
     pub fn case(&self, id: &str) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = ?1");
-        let mut st = self.conn.prepare(&sql)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query([id])?;
         match rows.next()? {
             Some(r) => Ok(Some(Case::from_row(r)?)),
@@ -665,7 +685,7 @@ impl Reader<'_> {
 
     fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases {clause}");
-        let mut st = self.conn.prepare(&sql)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query(p)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -704,11 +724,8 @@ impl Reader<'_> {
     pub fn last_ack_to(&self, address: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> = self
             .conn
-            .query_row(
-                "SELECT MAX(created_at) FROM outbox WHERE kind = 'ack' AND rcpts = ?1",
-                [address],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT MAX(created_at) FROM outbox WHERE kind = 'ack' AND rcpts = ?1")?
+            .query_row([address], |r| r.get(0))
             .optional()?
             .flatten();
         opt_ts("outbox.created_at", s)
@@ -756,9 +773,8 @@ impl Reader<'_> {
     pub fn last_bounce(&self, address: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> = self
             .conn
-            .query_row("SELECT MAX(at) FROM bounces WHERE address = ?1", [address], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT MAX(at) FROM bounces WHERE address = ?1")?
+            .query_row([address], |r| r.get(0))
             .optional()?
             .flatten();
         opt_ts("bounces.at", s)
@@ -777,11 +793,31 @@ impl Reader<'_> {
     /// Outbox entries that may be sent at `now` (pending and due, or left
     /// `sending` by a crash).
     pub fn outbox_due(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 \
              AND next_attempt_at <= ?1 ORDER BY id",
         )?;
         let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Pending (or interrupted) entries whose `not_before` has come, whatever
+    /// their retry time: the caller applies the backoff on the wall clock
+    /// (so `run --once --now T` with T in the past still retries).
+    pub fn outbox_sendable(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Entries left `sending` by a crash (see [`crate::outbox::recover_interrupted`]).
+    pub fn outbox_interrupted(&self) -> Result<Vec<OutboxEntry>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
         rows.map(|r| r?).collect()
     }
 
@@ -797,14 +833,14 @@ impl Reader<'_> {
     }
 
     pub fn outbox_all(&self) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare("SELECT * FROM outbox ORDER BY id")?;
+        let mut st = self.conn.prepare_cached("SELECT * FROM outbox ORDER BY id")?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
         rows.map(|r| r?).collect()
     }
 
     /// Sent entries whose copy is still to be saved to `smtp.save_copy_to`.
     pub fn outbox_copies_pending(&self) -> Result<Vec<OutboxEntry>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT * FROM outbox WHERE state = 'sent' AND copy_saved = 0 AND kind = 'ack' ORDER BY id",
         )?;
         let rows = st.query_map([], |r| Ok(OutboxEntry::from_row(r)))?;
@@ -820,7 +856,7 @@ impl Reader<'_> {
     }
 
     pub fn message_counts(&self) -> Result<Vec<(String, Option<String>, i64)>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT class, reason, COUNT(*) FROM messages WHERE duplicate_of IS NULL GROUP BY class, reason",
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -861,7 +897,7 @@ impl Reader<'_> {
     }
 
     pub fn signature_checks(&self) -> Result<Vec<(String, String, bool, String)>> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT message_id, author, compliant, missing FROM signature_checks ORDER BY sent_at",
         )?;
         let rows = st.query_map([], |r| {
@@ -887,23 +923,29 @@ impl Tx<'_> {
         st: &FolderState,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO folders (name, kind, uidvalidity, last_uid, synced_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, uidvalidity = excluded.uidvalidity, \
              last_uid = excluded.last_uid, synced_at = excluded.synced_at",
-            params![name, kind, st.uidvalidity as i64, st.last_uid as i64, ts(now)],
-        )?;
+        )?
+        .execute(params![
+            name,
+            kind,
+            st.uidvalidity as i64,
+            st.last_uid as i64,
+            ts(now)
+        ])?;
         Ok(())
     }
 
     /// Record a message. Returns its row id.
     pub fn insert_message(&self, m: &NewMessage, duplicate_of: Option<i64>) -> Result<i64> {
         let processed = m.pending.is_none() || duplicate_of.is_some();
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO messages (folder, uidvalidity, uid, message_id, fingerprint, internaldate, from_addr, \
              subject, norm_subject, recipients, class, reason, role, duplicate_of, processed, pending) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING",
+             ON CONFLICT (folder, uidvalidity, uid) DO NOTHING")?.execute(
             params![
                 m.folder,
                 m.uidvalidity as i64,
@@ -928,21 +970,21 @@ impl Tx<'_> {
 
     /// Mark a message processed, dropping its pending extras.
     pub fn finish_message(&self, id: i64, case_id: Option<&str>, role: &str) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "UPDATE messages SET processed = 1, pending = NULL, case_id = ?2, role = ?3 WHERE id = ?1",
-            params![id, case_id, role],
-        )?;
+        )?
+        .execute(params![id, case_id, role])?;
         Ok(())
     }
 
     /// Tie a Message-ID to a case (or, with `None`, to known history).
     /// An existing tie to a case is never replaced by a history one.
     pub fn link_thread(&self, message_id: &str, case_id: Option<&str>) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO thread_ids (message_id, case_id) VALUES (?1, ?2) \
              ON CONFLICT(message_id) DO UPDATE SET case_id = COALESCE(excluded.case_id, thread_ids.case_id)",
-            params![message_id, case_id],
-        )?;
+        )?
+        .execute(params![message_id, case_id])?;
         Ok(())
     }
 
@@ -955,13 +997,23 @@ impl Tx<'_> {
         Ok(self.query_row("SELECT last FROM case_seq WHERE year = ?1", [year], |r| r.get(0))?)
     }
 
-    pub fn insert_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
+    /// Write a case: insert a new one, or write back every mutable field of
+    /// an existing one (what the opening mail said never changes).
+    pub fn save_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
         self.execute(
             "INSERT INTO cases (id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, \
              received, deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, \
              acknowledged_at, answered_at, closed_at, close_reason, reminded_for, escalated_for, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-             ?20, ?21, ?22, ?23)",
+             ?20, ?21, ?22, ?23) \
+             ON CONFLICT(id) DO UPDATE SET reply_to = excluded.reply_to, kind = excluded.kind, \
+             received = excluded.received, deadline = excluded.deadline, state = excluded.state, \
+             extended = excluded.extended, cycle = excluded.cycle, last_client_msgid = excluded.last_client_msgid, \
+             last_client_refs = excluded.last_client_refs, acked_cycle = excluded.acked_cycle, \
+             acknowledged_at = excluded.acknowledged_at, answered_at = excluded.answered_at, \
+             closed_at = excluded.closed_at, close_reason = excluded.close_reason, \
+             reminded_for = excluded.reminded_for, escalated_for = excluded.escalated_for, \
+             updated_at = excluded.updated_at",
             params![
                 c.id,
                 c.client,
@@ -988,40 +1040,6 @@ impl Tx<'_> {
                 ts(now),
             ],
         )?;
-        Ok(())
-    }
-
-    /// Write back every mutable field of a case.
-    pub fn update_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
-        let n = self.execute(
-            "UPDATE cases SET reply_to = ?2, kind = ?3, received = ?4, deadline = ?5, state = ?6, \
-             extended = ?7, cycle = ?8, last_client_msgid = ?9, last_client_refs = ?10, acked_cycle = ?11, \
-             acknowledged_at = ?12, answered_at = ?13, closed_at = ?14, close_reason = ?15, \
-             reminded_for = ?16, escalated_for = ?17, updated_at = ?18 WHERE id = ?1",
-            params![
-                c.id,
-                c.reply_to,
-                c.kind.to_string(),
-                ts(c.received),
-                ts(c.deadline),
-                c.state.as_str(),
-                c.extended as i64,
-                c.cycle,
-                c.last_client_msgid,
-                c.last_client_refs.join(" "),
-                c.acked_cycle,
-                c.acknowledged_at.map(ts),
-                c.answered_at.map(ts),
-                c.closed_at.map(ts),
-                c.close_reason,
-                c.reminded_for.map(ts),
-                c.escalated_for.map(ts),
-                ts(now),
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NoCase(c.id.clone()));
-        }
         Ok(())
     }
 
@@ -1104,23 +1122,25 @@ impl Tx<'_> {
     }
 
     pub fn bump_counter(&self, name: &str, by: i64) -> Result<()> {
-        self.execute(
+        self.prepare_cached(
             "INSERT INTO counters (name, value) VALUES (?1, ?2) \
              ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-            params![name, by],
-        )?;
+        )?
+        .execute(params![name, by])?;
         Ok(())
     }
 
-    /// Delete closed cases (and their messages, thread ids and audit rows)
-    /// closed or last answered before `before`, and message metadata of mail
+    /// Delete finished cases — closed, or answered and not reopened — whose
+    /// closing or last answer is older than `before` (with their messages,
+    /// thread ids, audit rows and signature verdicts), and message metadata of mail
     /// that opened no case and is older than `before`. Returns the number of
     /// cases purged.
     pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
-                "SELECT id FROM cases WHERE state = 'closed' AND COALESCE(closed_at, updated_at) < ?1",
+                "SELECT id FROM cases WHERE (state = 'closed' AND COALESCE(closed_at, updated_at) < ?1) \
+                 OR (state = 'answered' AND COALESCE(answered_at, updated_at) < ?1)",
             )?;
             let rows = st.query_map([&b], |r| r.get(0))?;
             rows.collect::<std::result::Result<_, _>>()?
@@ -1146,8 +1166,28 @@ impl Tx<'_> {
 }
 
 impl Tx<'_> {
-    /// Keep the underlying transaction reachable for rare raw statements.
-    pub fn raw(&self) -> &Transaction<'_> {
-        &self.tx
+    /// Run `f` inside a savepoint: when it fails, everything it wrote is
+    /// rolled back and the rest of the transaction stands. This is how one
+    /// bad message or action is kept from spoiling a whole batch.
+    pub fn isolated<T, E>(
+        &self,
+        f: impl FnOnce(&Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.execute_batch("SAVEPOINT isolated")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(v) => {
+                self.execute_batch("RELEASE isolated").map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.execute_batch("ROLLBACK TO isolated; RELEASE isolated")
+                    .map_err(StoreError::from)?;
+                Err(e)
+            }
+        }
     }
 }

@@ -13,8 +13,21 @@
 //! its Message-ID (or, without one, by a hash of From/Date/Subject) is
 //! recorded as a duplicate, never processed again.
 //!
+//! Mail received before the history cutoff (SPEC §2 first start) is final
+//! when recorded: its Message-ID is tied to "history" for threading in the
+//! same transaction and it never waits for the tracker, so a first start on
+//! a large mailbox keeps no pending rows.
+//!
 //! A message that cannot be parsed is recorded as `bad`, logged and counted;
-//! it never stops the sync.
+//! it never stops the sync. Nor does one the server cannot deliver: when a
+//! batch FETCH fails or comes back short (Dovecot ends the connection with
+//! BYE when it cannot read a message file, and a response the IMAP library
+//! cannot parse breaks the connection), the session is replaced by a fresh
+//! one and the missing UIDs are fetched one at a time (each tried twice);
+//! one that still exists but cannot be fetched is recorded as `bad` with the
+//! error, one that no longer exists was expunged meanwhile. The folder's
+//! last UID only moves past UIDs that were recorded or are gone, so no
+//! message is ever skipped silently.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -39,6 +52,8 @@ pub enum SyncError {
     Imap(#[from] ImapError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("IMAP folder \"{folder}\" was recreated during the sync (UIDVALIDITY changed); the next run reads it again")]
+    Changed { folder: String },
 }
 
 /// What a folder sync did.
@@ -69,6 +84,8 @@ pub struct Ingest<'a> {
     pub settings: ClassifySettings,
     /// Mail received before this is history (SPEC §2 first start).
     pub cutoff: DateTime<Utc>,
+    /// The IMAP password, to reconnect after a message broke the session.
+    pub password: &'a str,
 }
 
 /// A hash of From/Date/Subject for mail without a Message-ID.
@@ -156,14 +173,61 @@ impl Ingest<'_> {
             return Ok(stats);
         }
         for chunk in uids.chunks(BATCH) {
-            let headers = session.fetch_headers_for(chunk).await?;
+            // One message the server or the IMAP library cannot handle can
+            // fail the whole batch or end the connection mid-response
+            // (Dovecot answers an unreadable message file with BYE): whatever
+            // the batch did not return is fetched again one UID at a time on
+            // a fresh connection, and what still cannot be fetched is recorded
+            // as bad, so the rest of the mailbox is never blocked.
+            let (headers, missing) = match session.fetch_headers_for(chunk).await {
+                Ok(h) => {
+                    let missing: Vec<u32> = chunk
+                        .iter()
+                        .copied()
+                        .filter(|u| h.binary_search_by_key(u, |x| x.uid).is_err())
+                        .collect();
+                    (h, missing)
+                }
+                Err(e) => {
+                    tracing::warn!(folder, first = chunk[0], count = chunk.len(), error = %e, "batch fetch failed; fetching these messages one by one");
+                    (Vec::new(), chunk.to_vec())
+                }
+            };
+            let mut broken = !missing.is_empty();
             stats.fetched += headers.len() as u64;
-            let mut rows = Vec::with_capacity(headers.len());
+            let mut rows = Vec::with_capacity(chunk.len());
             for h in &headers {
                 if store.read().has_location(folder, status.uidvalidity, h.uid)? {
                     continue;
                 }
-                rows.push(self.row(session, h, kind, folder, &mut stats).await?);
+                if broken {
+                    self.reconnect(session, folder, status.uidvalidity).await?;
+                    broken = false;
+                }
+                rows.push(self.row(session, h, kind, folder, &mut stats, &mut broken).await);
+            }
+            for uid in missing {
+                if store.read().has_location(folder, status.uidvalidity, uid)? {
+                    continue;
+                }
+                if let Some(row) = self
+                    .one_by_one(
+                        session,
+                        folder,
+                        status.uidvalidity,
+                        uid,
+                        kind,
+                        now,
+                        &mut stats,
+                        &mut broken,
+                    )
+                    .await?
+                {
+                    rows.push(row);
+                }
+            }
+            if broken {
+                self.reconnect(session, folder, status.uidvalidity).await?;
             }
             let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
             let st = FolderState {
@@ -194,10 +258,15 @@ impl Ingest<'_> {
                             class: &r.class,
                             reason: r.reason.as_deref(),
                             pending: r.pending.as_deref(),
-                            role: None,
+                            role: (r.history && r.class != "bad").then_some("history"),
                         },
                         existing,
                     )?;
+                    if r.history {
+                        if let Some(id) = &r.message_id {
+                            tx.link_thread(id, None)?;
+                        }
+                    }
                     if r.class == "bad" {
                         tx.bump_counter("messages_bad", 1)?;
                     }
@@ -213,6 +282,102 @@ impl Ingest<'_> {
         Ok(stats)
     }
 
+    /// Replace a session that may be dead with a fresh one on `folder`.
+    /// Fails (and so ends the run, to be retried) when the server cannot be
+    /// reached or the folder was recreated meanwhile.
+    async fn reconnect(
+        &self,
+        session: &mut ImapSession,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<(), SyncError> {
+        let mut fresh = crate::imap::connect(&self.cfg.imap, self.password).await?;
+        let st = fresh.examine(folder).await?;
+        if st.uidvalidity != uidvalidity {
+            return Err(SyncError::Changed {
+                folder: folder.to_string(),
+            });
+        }
+        let old = std::mem::replace(session, fresh);
+        drop(old);
+        Ok(())
+    }
+
+    /// Fetch one UID the batch did not return: retried once on a fresh
+    /// connection; `None` when the message is gone (expunged meanwhile), a
+    /// `bad` row when it exists but cannot be fetched.
+    #[allow(clippy::too_many_arguments)]
+    async fn one_by_one(
+        &self,
+        session: &mut ImapSession,
+        folder: &str,
+        uidvalidity: u32,
+        uid: u32,
+        kind: FolderKind,
+        now: DateTime<Utc>,
+        stats: &mut SyncStats,
+        broken: &mut bool,
+    ) -> Result<Option<Row>, SyncError> {
+        let mut last_error = String::from("the server returned nothing for it");
+        for _attempt in 0..2 {
+            if *broken {
+                self.reconnect(session, folder, uidvalidity).await?;
+                *broken = false;
+            }
+            match session.fetch_headers_for(&[uid]).await {
+                Ok(h) if !h.is_empty() => {
+                    stats.fetched += 1;
+                    return Ok(Some(self.row(session, &h[0], kind, folder, stats, broken).await));
+                }
+                Ok(_) => {}
+                Err(e) => last_error = e.to_string(),
+            }
+            *broken = true;
+        }
+        self.reconnect(session, folder, uidvalidity).await?;
+        *broken = false;
+        if !session.uids_from(uid).await?.contains(&uid) {
+            return Ok(None); // expunged meanwhile
+        }
+        stats.fetched += 1;
+        stats.bad += 1;
+        tracing::warn!(folder, uid, error = %last_error, "message cannot be fetched from the server; recorded as bad and skipped");
+        let mut h = Sha256::new();
+        h.update(format!("unfetchable\0{folder}\0{uidvalidity}\0{uid}").as_bytes());
+        Ok(Some(Row {
+            uid,
+            message_id: None,
+            fingerprint: hex::encode(&h.finalize()[..16]),
+            internaldate: now,
+            from_addr: None,
+            subject: String::new(),
+            norm_subject: String::new(),
+            recipients: vec![],
+            class: "bad".into(),
+            reason: Some(format!("cannot be fetched: {last_error}")),
+            pending: None,
+            history: false,
+        }))
+    }
+
+    /// Fetch a whole message for `row`; an error marks the session broken.
+    async fn full(
+        &self,
+        session: &mut ImapSession,
+        folder: &str,
+        uid: u32,
+        broken: &mut bool,
+    ) -> Result<Option<Vec<u8>>, String> {
+        match session.fetch_full(uid).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                *broken = true;
+                tracing::warn!(folder, uid, error = %e, "whole message cannot be fetched");
+                Err(e.to_string())
+            }
+        }
+    }
+
     async fn row(
         &self,
         session: &mut ImapSession,
@@ -220,31 +385,36 @@ impl Ingest<'_> {
         kind: FolderKind,
         folder: &str,
         stats: &mut SyncStats,
-    ) -> Result<Row, SyncError> {
+        broken: &mut bool,
+    ) -> Row {
         let history = h.internaldate < self.cutoff;
+        let bad = |reason: String| Row {
+            uid: h.uid,
+            message_id: None,
+            fingerprint: hex::encode(&Sha256::digest(&h.header)[..16]),
+            internaldate: h.internaldate,
+            from_addr: None,
+            subject: String::new(),
+            norm_subject: String::new(),
+            recipients: vec![],
+            class: "bad".into(),
+            reason: Some(reason),
+            pending: None,
+            history,
+        };
         let mut meta = match MessageMeta::parse(&h.header) {
             Ok(m) => m,
             Err(e) => {
                 stats.bad += 1;
                 tracing::warn!(folder, uid = h.uid, error = %e, "message cannot be read; recorded as bad and skipped");
-                return Ok(Row {
-                    uid: h.uid,
-                    message_id: None,
-                    fingerprint: hex::encode(&Sha256::digest(&h.header)[..16]),
-                    internaldate: h.internaldate,
-                    from_addr: None,
-                    subject: String::new(),
-                    norm_subject: String::new(),
-                    recipients: vec![],
-                    class: "bad".into(),
-                    reason: Some(e.to_string()),
-                    pending: None,
-                    history,
-                });
+                return bad(e.to_string());
             }
         };
         if meta.attachments.is_empty() {
             meta.attachments = h.attachments.clone();
+        }
+        if meta.calendar_method.is_none() {
+            meta.calendar_method = h.calendar_method.clone();
         }
         if meta.content_type.is_empty() || meta.content_type == "text/plain" {
             meta.content_type = h.content_type.clone();
@@ -266,30 +436,38 @@ impl Ingest<'_> {
             );
         }
         let recipients: Vec<String> = meta.recipients().map(|a| a.email.clone()).collect();
-        let mut p = Pending {
-            history,
-            from_name: meta.from.as_ref().and_then(|a| a.name.clone()),
-            reply_to: meta.reply_to.first().map(|a| a.email.clone()),
-            referenced: thread::referenced_ids(&meta),
-            references: meta.references.clone(),
-            submission: submission::is_submission(
-                &meta.subject,
-                &meta.attachments,
-                &self.cfg.reply.submission_extensions,
-                &self.cfg.reply.submission_subject_words,
-            ),
-            ..Pending::default()
-        };
+        // History is final at once (known for threading, nothing to track):
+        // it needs none of what the tracker would read.
+        let mut pending = None;
         if !history {
+            let mut p = Pending {
+                history,
+                from_name: meta.from.as_ref().and_then(|a| a.name.clone()),
+                reply_to: meta.reply_to.first().map(|a| a.email.clone()),
+                referenced: thread::referenced_ids(&meta),
+                references: meta.references.clone(),
+                submission: submission::is_submission(
+                    &meta.subject,
+                    &meta.attachments,
+                    &self.cfg.reply.submission_extensions,
+                    &self.cfg.reply.submission_subject_words,
+                ),
+                ..Pending::default()
+            };
             match &class {
                 Class::Staff => {
                     p.external = recipients.iter().any(|r| !self.settings.is_org_address(r));
-                    if let Some(raw) = session.fetch_full(h.uid).await? {
-                        p.author_text = Some(authortext::author_text(&raw));
+                    match self.full(session, folder, h.uid, broken).await {
+                        Ok(Some(raw)) => p.author_text = Some(authortext::author_text(&raw)),
+                        Ok(None) => {}
+                        Err(e) => {
+                            stats.bad += 1;
+                            return bad(format!("staff mail cannot be fetched whole: {e}"));
+                        }
                     }
                 }
                 Class::Automatic(t) if t.contains(&Trigger::DeliveryReport) => {
-                    if let Some(raw) = session.fetch_full(h.uid).await? {
+                    if let Ok(Some(raw)) = self.full(session, folder, h.uid, broken).await {
                         if let Some(b) = bounce::parse_bounce(&raw) {
                             p.bounce_recipients = b.failed_recipients;
                             p.bounce_message_ids = b.original_message_ids;
@@ -298,13 +476,16 @@ impl Ingest<'_> {
                 }
                 _ => {}
             }
+            pending = serde_json::to_string(&p).ok();
         }
         let class_s = match &class {
-            Class::Client if meta.from.is_none() => "bad".to_string(),
+            Class::Client if meta.from.is_none() => {
+                stats.bad += 1;
+                "bad".to_string()
+            }
             c => c.as_str().to_string(),
         };
-        let pending = serde_json::to_string(&p).ok();
-        Ok(Row {
+        Row {
             uid: h.uid,
             fingerprint: fingerprint(&meta, &h.header),
             message_id: meta.message_id.clone(),
@@ -317,6 +498,6 @@ impl Ingest<'_> {
             reason,
             pending,
             history,
-        })
+        }
     }
 }

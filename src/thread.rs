@@ -5,8 +5,11 @@
 //! Decisions for [`normalize_subject`]:
 //! - reply/forward prefixes are removed repeatedly, case-insensitively, with
 //!   or without a counter (`RE[2]:`, `Re(2):`, `Re^2:`) and with a full-width
-//!   colon: `Re`, `Aw`, `Sv`, `Vs`, `Atb`, `Antw`, `Fw`, `Fwd`, `Wg`, `Tr`,
-//!   `Rif`, `Odp`, `Pārs`, `Pārsūt.`, `Pars`, `Ответ`, `Отв`, `Пересл`;
+//!   colon, with or without a dot after the word (`Atb.:`), with or without
+//!   space before the colon (`Re : `): `Re`, `Aw`, `Sv`, `Svar`, `Vs`, `Atb`,
+//!   `Antw`, `Fw`, `Fwd`, `Wg`, `Tr`, `Rv`, `Enc`, `Rif`, `Odp`, `Pd`, `Ynt`,
+//!   `Ats`, `Pers`, `Doorst`, `Pārs`, `Pārsūt`, `Pars`, `Ответ`, `Отв`,
+//!   `Пересл`, `回复`, `答复`, `转发`;
 //! - the gateway's own acknowledgement prefix `Auto:` (SPEC §5.3) is removed
 //!   too, so a client replying to the acknowledgement matches the case;
 //! - leading bracketed tags (`[EXTERNAL]`, `[ĀRĒJS]`, `[#48213]`, a case tag
@@ -21,7 +24,7 @@ use crate::message::MessageMeta;
 
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:re|aw|sv|vs|atb|antw|fw|fwd|wg|tr|rif|odp|pārs|pārsūt\.?|pars|ответ|отв|пересл|auto)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]",
+        r"(?i)^\s*(?:re|aw|sv|svar|vs|atb|antw|fw|fwd|wg|tr|rv|enc|rif|odp|pd|ynt|ats|pers|doorst|pārs|pārsūt|pars|ответ|отв|пересл|回复|答复|转发|auto)\.?\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]",
     )
     .expect("static regex")
 });
@@ -131,6 +134,102 @@ mod tests {
         ];
         for (input, want) in table {
             assert_eq!(normalize_subject(input), want, "{input:?}");
+        }
+    }
+
+    /// Subjects real clients' mailers produce, each against its original.
+    #[test]
+    fn normalize_real_client_prefixes() {
+        let base = "jautājums par projektu";
+        let table = [
+            "RE: AW: Fwd: Atb.: Jautājums par projektu",
+            "Atb.: Jautājums par projektu",
+            "ATB.: Jautājums par projektu",
+            "Atb. : Jautājums par projektu",
+            "RE[3]: Jautājums par projektu",
+            "Re[12]: Re[11]: Jautājums par projektu",
+            "Ynt: Jautājums par projektu",
+            "YNT: Ynt: Jautājums par projektu",
+            "Odp: Jautājums par projektu",
+            "Vs: Jautājums par projektu",
+            "VS: SV: Jautājums par projektu",
+            "SV: Jautājums par projektu",
+            "Svar: Jautājums par projektu",
+            "Ответ: Jautājums par projektu",
+            "Отв.: Jautājums par projektu",
+            "Re : Jautājums par projektu",
+            "TR : RE : Jautājums par projektu",
+            "RV: Jautājums par projektu",
+            "Pārs.: Jautājums par projektu",
+            "Pārsūt.: Jautājums par projektu",
+            "Antw: Doorst: Jautājums par projektu",
+            "回复: Jautājums par projektu",
+            " \t Re:\tJautājums   par projektu \t ",
+            "\tJautājums par projektu\t",
+            "Jautājums par projektu [SIF-2026-00042]",
+            "Re: Jautājums par projektu [SIF-2026-00042]",
+            "[SIF-2026-00042] Atb.: Jautājums par projektu",
+            "Re: [SIF-2026-00042] Jautājums par projektu",
+            "Re: Auto: Jautājums par projektu (SIF-2026-00042)",
+            "Re: [EXTERNAL] RE: Jautājums par projektu",
+        ];
+        for input in table {
+            assert_eq!(normalize_subject(input), base, "{input:?}");
+        }
+        // Only a prefix: nothing left.
+        for input in ["Re:", "RE: ", " re : ", "Atb.:", "Fwd: Re:", "[SIF-2026-00042]"] {
+            assert_eq!(normalize_subject(input), "", "{input:?}");
+        }
+        // Words that start like a prefix are kept.
+        for input in [
+            "Atbilde uz vēstuli",
+            "Revīzija: rezultāti",
+            "Pdf: kā atvērt?",
+            "Odpady: x",
+            "Svarīgi: termiņš",
+            "Pers. kods: jautājums",
+        ] {
+            assert_eq!(normalize_subject(input), input.to_lowercase(), "{input:?}");
+        }
+    }
+
+    /// References/In-Reply-To as broken mailers write them.
+    #[test]
+    fn referenced_ids_from_malformed_headers() {
+        fn refs(headers: &str) -> Vec<String> {
+            let raw = format!("From: a@b.lv\r\nMessage-ID: <self@x>\r\n{headers}\r\n\r\nbody");
+            referenced_ids(&MessageMeta::parse(raw.as_bytes()).expect("parses"))
+        }
+        let table: &[(&str, &[&str])] = &[
+            // No angle brackets at all.
+            ("References: a@x b@x", &["b@x", "a@x"]),
+            // Commas between ids, with and without brackets.
+            ("References: <a@x>,<b@x>, <c@x>", &["c@x", "b@x", "a@x"]),
+            ("References: a@x,b@x", &["b@x", "a@x"]),
+            // Comments, including one that quotes an id.
+            (
+                "References: <a@x> (Anna's message of 24 Nov <fake@x>) <b@x>",
+                &["b@x", "a@x"],
+            ),
+            ("In-Reply-To: <p@x> (from Anna (inbox.lv))", &["p@x"]),
+            // Duplicates, and the message's own id.
+            ("References: <a@x> <b@x> <a@x> <self@x> <b@x>", &["b@x", "a@x"]),
+            // Mixed bracketed and bare ids.
+            ("References: a@x <b@x>", &["b@x", "a@x"]),
+            // Folded inside an id.
+            ("References: <a@x>\r\n <long-\r\n id@x>", &["long-id@x", "a@x"]),
+            // An unclosed bracket at the end.
+            ("References: <a@x> <b@x", &["b@x", "a@x"]),
+            // Old RFC 822 style In-Reply-To with words around the id.
+            (
+                "In-Reply-To: Your message of \"Tue, 24 Nov 2026\" <p@x>\r\nReferences: <r@x> <p@x>",
+                &["p@x", "r@x"],
+            ),
+            // Nothing usable.
+            ("References: (none) garbage ,,, <>", &[]),
+        ];
+        for (headers, want) in table {
+            assert_eq!(refs(headers), *want, "{headers:?}");
         }
     }
 

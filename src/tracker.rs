@@ -224,7 +224,7 @@ impl Tracker<'_> {
                         c.deadline = d;
                     }
                 }
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -251,7 +251,7 @@ impl Tracker<'_> {
                 if let Some(id) = &m.message_id {
                     tx.link_thread(id, Some(&c.id))?;
                 }
-                tx.update_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -296,7 +296,7 @@ impl Tracker<'_> {
                     reminded_for: None,
                     escalated_for: None,
                 };
-                tx.insert_case(&c, now)?;
+                tx.save_case(&c, now)?;
                 if let Some(mid) = &m.message_id {
                     tx.link_thread(mid, Some(&id))?;
                 }
@@ -393,8 +393,12 @@ impl Tracker<'_> {
             return Ok(Outcome::Ignored);
         }
         if c.state == CaseState::Open {
-            if let Some(found) = self.interim.find(&text) {
-                let received_day = self.cal.local_date(c.received);
+            let received_day = self.cal.local_date(c.received);
+            // A date without a year ("līdz 10. decembrim") is the first such
+            // date on or after the case's receipt: one just before the reply
+            // is then refused as past (and the author told), not silently
+            // moved a year ahead.
+            if let Some(found) = self.interim.find_after(&text, received_day) {
                 let sent_day = self.cal.local_date(m.internaldate);
                 let limit = (c.kind == CaseKind::Submission)
                     .then(|| deadline::submission_limit(self.cal, c.opened_at));
@@ -408,7 +412,7 @@ impl Tracker<'_> {
                     Ok(d) => {
                         c.deadline = deadline::date_deadline(self.cal, d);
                         c.extended = true;
-                        tx.update_case(&c, now)?;
+                        tx.save_case(&c, now)?;
                         tx.audit(
                             m.internaldate,
                             Some(&c.id),
@@ -448,7 +452,7 @@ impl Tracker<'_> {
         if c.answered_at.is_none_or(|a| a < m.internaldate) {
             c.answered_at = Some(m.internaldate);
         }
-        tx.update_case(&c, now)?;
+        tx.save_case(&c, now)?;
         tx.audit(
             m.internaldate,
             Some(&c.id),

@@ -19,6 +19,9 @@ pub struct Summary {
     pub content_type: String,
     pub attachments: Vec<String>,
     pub has_text_parts: bool,
+    /// The `method` parameter of the first `text/calendar` part outside
+    /// attached messages, upper case (an iTIP `REPLY` is a calendar reply).
+    pub calendar_method: Option<String>,
 }
 
 /// Summarise a BODYSTRUCTURE.
@@ -78,6 +81,10 @@ fn walk(bs: &BodyStructure<'_>, count_text: bool, depth: usize, s: &mut Summary)
                 .map(|n| n.trim().to_string())
                 .filter(|n| !n.is_empty());
             let is_text = matches!(bs, BodyStructure::Text { .. });
+            if count_text && s.calendar_method.is_none() && type_of(&common.ty) == "text/calendar" {
+                s.calendar_method =
+                    param_value(&owned(&common.ty.params), "method").map(|m| m.trim().to_ascii_uppercase());
+            }
             match name {
                 Some(n) => s.attachments.push(n),
                 None if is_text && !is_attachment_disp && count_text => {

@@ -2,7 +2,6 @@
 //! the greeting (async-imap 0.12 has no connect helper), LOGIN, all under
 //! timeouts. Plain text is refused unless the host is loopback.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -62,11 +61,7 @@ impl AsyncWrite for Stream {
 
 /// True for `localhost`, 127.0.0.0/8 and ::1 (by name, no DNS lookup).
 pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    crate::config::is_loopback_host(host)
 }
 
 /// Connect, secure, read the greeting and log in.

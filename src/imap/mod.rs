@@ -131,6 +131,8 @@ pub struct FetchedHeader {
     pub has_text_parts: bool,
     /// Top-level content type, lower case, e.g. `multipart/mixed`.
     pub content_type: String,
+    /// iTIP method of the first text/calendar part (see [`summarize`]).
+    pub calendar_method: Option<String>,
 }
 
 /// How an [`ImapSession::idle_wait`] ended.
@@ -326,6 +328,29 @@ impl ImapSession {
         })
     }
 
+    /// Whether `folder` holds a message whose Message-ID header contains
+    /// `message_id` (`EXAMINE` + `UID SEARCH HEADER Message-ID "<id>"`;
+    /// read-only: no flag changes). Used to find out whether a message
+    /// interrupted by a crash was in fact submitted (servers such as
+    /// Exchange and Gmail file submitted mail in Sent). The search is a
+    /// substring match as IMAP defines it; Message-IDs are unique enough
+    /// for that. A Message-ID with CR, LF or NUL is refused.
+    pub async fn has_message_id(&mut self, folder: &str, message_id: &str) -> Result<bool, ImapError> {
+        if message_id.is_empty() || message_id.contains(['\r', '\n', '\0']) {
+            return Err(ImapError::Unexpected {
+                op: format!("UID SEARCH HEADER Message-ID in {folder}"),
+                detail: format!("unusable Message-ID {message_id:?}"),
+            });
+        }
+        self.examine(folder).await?;
+        let quoted = format!("\"{}\"", message_id.replace('\\', "\\\\").replace('"', "\\\""));
+        let query = format!("HEADER Message-ID {quoted}");
+        let op = format!("UID SEARCH {query} in {folder}");
+        let res = timed(&self.server, &op, self.session.uid_search(query)).await;
+        self.drain();
+        Ok(!res?.is_empty())
+    }
+
     /// UIDs >= `from_uid` in the examined folder, ascending (`UID SEARCH`).
     pub async fn uids_from(&mut self, from_uid: u32) -> Result<Vec<u32>, ImapError> {
         let from = from_uid.max(1);
@@ -387,6 +412,7 @@ impl ImapSession {
                     attachments: summary.attachments,
                     has_text_parts: summary.has_text_parts,
                     content_type: summary.content_type,
+                    calendar_method: summary.calendar_method,
                 });
             }
         }

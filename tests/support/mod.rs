@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod dovecot;
+pub mod mail;
 pub mod smtp_sink;
 pub mod tls_smtp;
 pub mod world;
