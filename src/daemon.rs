@@ -6,13 +6,15 @@
 //!   [`Context`] and its own IMAP session, and does all the work: a *sync*
 //!   ([`pipeline::sync_all`], cheap when nothing is new) and, when the sync
 //!   recorded mail or something is due, the *full* step
-//!   ([`pipeline::track_and_decide`], [`outbox::flush`],
+//!   ([`pipeline::track_and_decide`], [`pipeline::recover_interrupted`],
+//!   [`outbox::flush`],
 //!   [`pipeline::save_copies`]). Between steps it sleeps until the earliest
 //!   of: a wake-up from a watcher, the next poll tick (`imap.poll_interval`,
 //!   a sync only, which also keeps the health check fresh), the next due
-//!   instant ([`pipeline::next_due`]: acknowledgement, reminder, escalation
-//!   and digest times from [`crate::engine::next_due`], and the earliest
-//!   outbox `not_before` / retry time), a retry after a fault, a signal or
+//!   instant (acknowledgement, reminder, escalation and digest times from
+//!   [`crate::engine::next_due`], worked out after the step's actions, and
+//!   the earliest outbox `not_before` / retry time:
+//!   [`pipeline::next_due_after`]), a retry after a fault, a signal or
 //!   the systemd watchdog tick. No busy loop: with nothing due it wakes
 //!   once per poll interval.
 //! - one **IDLE watcher** per folder (inbox and sent folders), each on its
@@ -31,6 +33,17 @@
 //! let the current step finish (at most [`SHUTDOWN_GRACE`]) and exit 0;
 //! SIGHUP reloads the configuration: a bad one is refused and logged, the
 //! running one stays.
+//!
+//! Decisions:
+//! - READY=1 goes to systemd after the first successful sync, so a service
+//!   that cannot reach its mailbox does not report itself started.
+//! - While IMAP is unreachable nothing is decided or sent: the mailbox is
+//!   the truth about which cases were answered, and a reminder about a case
+//!   answered during the outage would be wrong. Everything due goes out at
+//!   the first successful sync.
+//! - A reload applies everything except `log.level` (the tracing filter
+//!   is set once at start); IMAP watchers restart when `[imap]` or its
+//!   password changed, the HTTP listener when `http.listen` changed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -102,6 +115,28 @@ impl Backoff {
         self.next = BACKOFF_MIN;
     }
 }
+
+/// Give freed heap memory back to the system after a full step: with
+/// 10 000 open cases a step allocates megabytes that glibc would otherwise
+/// keep for the life of the process.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_heap() {
+    extern "C" {
+        fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+    }
+    // SAFETY: glibc's malloc_trim only releases free memory and may be
+    // called from any thread at any time.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
+
+/// SQLite page cache of the daemon's connection, in KiB (the default is
+/// 2 000; the working set is read from the OS page cache cheaply).
+pub const SQLITE_CACHE_KIB: i64 = 1024;
 
 /// "8 s", "2 min 30 s".
 fn human(d: Duration) -> String {
@@ -434,12 +469,16 @@ impl Worker {
             };
             pipeline::track_and_decide(&self.ctx, &mut self.store, now, &mut r)?;
             let t1 = std::time::Instant::now();
+            // Entries a crash left `sending` (cheap when there are none).
+            if let Some(session) = self.session.as_mut() {
+                r.recovered = pipeline::recover_interrupted(&self.ctx, session, &mut self.store, now).await?;
+            }
             r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, false).await?;
             if let Some(session) = self.session.as_mut() {
                 r.copies_saved = pipeline::save_copies(&self.ctx, session, &mut self.store).await?;
             }
             let t2 = std::time::Instant::now();
-            let due = pipeline::next_due(&self.ctx, &self.store, now)?;
+            let due = pipeline::next_due_after(r.rules_next_due, &self.store)?;
             // Still due right after the step: the SMTP server failed and the
             // queue waits for its retry time.
             self.next_due = due.map(|t| {
@@ -453,6 +492,7 @@ impl Worker {
             let t3 = std::time::Instant::now();
             let snap = metrics::Snapshot::collect(&self.store, now)?;
             lock(&self.shared).snapshot = snap;
+            trim_heap();
             tracing::debug!(
                 decide_ms = (t1 - t0).as_millis() as u64,
                 send_ms = (t2 - t1).as_millis() as u64,
@@ -580,6 +620,9 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
         }
     };
     backoff.reset();
+    if let Err(e) = store.conn().pragma_update(None, "cache_size", -SQLITE_CACHE_KIB) {
+        tracing::debug!(error = %e, "cannot set the SQLite cache size");
+    }
 
     let shared: SharedRef = Arc::new(Mutex::new(Shared {
         poll_interval: ctx.cfg.imap.poll_interval.std(),

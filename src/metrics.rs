@@ -68,7 +68,14 @@ impl Snapshot {
             s.sent
                 .insert(kind.to_string(), r.counter(&format!("sent_{kind}"))?);
         }
-        for (_kind, state, n) in r.outbox_counts()? {
+        // By the state index: the outbox holds whole messages, a scan of
+        // the table would read them all.
+        let mut st = conn.prepare(
+            "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'failed') GROUP BY state",
+        )?;
+        let rows = st.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (state, n) = row?;
             match state.as_str() {
                 "pending" | "sending" => s.outbox_pending += n,
                 "failed" => s.outbox_failed += n,

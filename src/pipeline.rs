@@ -100,6 +100,10 @@ pub struct Report {
     pub flushed: outbox::Flushed,
     pub copies_saved: u32,
     pub recovered: outbox::Recovered,
+    /// When the rules next have something to do (after this cycle's
+    /// actions), from [`engine::next_due`]; the outbox's own times are not
+    /// included (see [`next_due`]).
+    pub rules_next_due: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Display for Report {
@@ -224,8 +228,8 @@ pub fn track_and_decide(
         })?;
     }
 
-    let open = store.read().open_cases()?;
-    let history = history(store, &open, now)?;
+    let mut open = store.read().open_cases()?;
+    let mut history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
     for a in &actions {
         tracing::info!(action = ?a, "due");
@@ -233,24 +237,29 @@ pub fn track_and_decide(
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
     }
+    after_actions(&mut open, &mut history, &actions);
+    r.rules_next_due = engine::next_due(&open, &history, &ctx.cal, &ctx.settings, now);
     Ok(())
 }
 
-/// What the engine needs to know about past sends.
+/// What the engine needs to know about past sends. Two grouped queries
+/// rather than two per open case (10 000 open cases made that the
+/// slowest part of a cycle).
 fn history(store: &Store, open: &[crate::store::Case], now: DateTime<Utc>) -> Result<History, StoreError> {
     let r = store.read();
     let mut h = History::default();
-    let mut seen = HashMap::new();
+    let acks = r.last_acks()?;
+    let bounces = r.last_bounces()?;
     for c in open {
         let a = c.reply_to.to_lowercase();
-        if seen.insert(a.clone(), ()).is_some() {
+        if h.last_ack_to.contains_key(&a) || h.last_bounce.contains_key(&a) {
             continue;
         }
-        if let Some(t) = r.last_ack_to(&a)? {
-            h.last_ack_to.insert(a.clone(), t);
+        if let Some(t) = acks.get(&a) {
+            h.last_ack_to.insert(a.clone(), *t);
         }
-        if let Some(t) = r.last_bounce(&a)? {
-            h.last_bounce.insert(a, t);
+        if let Some(t) = bounces.get(&a) {
+            h.last_bounce.insert(a, *t);
         }
     }
     h.acks_last_hour = r.acks_between(now - Duration::hours(1), now)? as u32;
@@ -258,6 +267,43 @@ fn history(store: &Store, open: &[crate::store::Case], now: DateTime<Utc>) -> Re
         .meta("last_digest_date")?
         .and_then(|s| s.parse::<NaiveDate>().ok());
     Ok(h)
+}
+
+/// The open cases and history as they are once `actions` are carried out
+/// (mirrors [`outbox::apply_actions`]: an acknowledgement, sent or
+/// suppressed, closes the case's cycle; a reminder or escalation is
+/// recorded for the current deadline; a digest for its date), so the next
+/// due instant is found without reading the store again.
+fn after_actions(open: &mut [crate::store::Case], h: &mut History, actions: &[engine::Action]) {
+    use engine::Action;
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in open.iter().enumerate() {
+        by_id.insert(c.id.as_str(), i);
+    }
+    let mut changes: Vec<(usize, &Action)> = Vec::new();
+    for a in actions {
+        match a {
+            Action::Ack { case_id }
+            | Action::AckSuppressed { case_id, .. }
+            | Action::Reminder { case_id }
+            | Action::Escalation { case_id } => {
+                if let Some(&i) = by_id.get(case_id.as_str()) {
+                    changes.push((i, a));
+                }
+            }
+            Action::Digest { date, .. } => h.last_digest_date = Some(*date),
+            Action::AckDeferred { .. } => {}
+        }
+    }
+    for (i, a) in changes {
+        let c = &mut open[i];
+        match a {
+            Action::Ack { .. } | Action::AckSuppressed { .. } => c.acked_cycle = c.cycle,
+            Action::Reminder { .. } => c.reminded_for = Some(c.deadline),
+            Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
+            _ => {}
+        }
+    }
 }
 
 /// Save copies of sent acknowledgements to `smtp.save_copy_to`.
@@ -361,11 +407,18 @@ pub async fn cycle(
 
 /// The next instant something falls due (see [`engine::next_due`]), or an
 /// outbox entry may be sent (its `not_before` or retry time), whichever
-/// comes first. `None`: nothing scheduled.
+/// comes first. `None`: nothing scheduled. Reads the open cases; after a
+/// cycle, [`next_due_after`] with its report is cheaper.
 pub fn next_due(ctx: &Context, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
     let open = store.read().open_cases()?;
     let history = history(store, &open, now)?;
     let rules = engine::next_due(&open, &history, &ctx.cal, &ctx.settings, now);
+    next_due_after(rules, store)
+}
+
+/// The earlier of the rules' next instant (`Report::rules_next_due`) and
+/// the outbox's next attempt.
+pub fn next_due_after(rules: Option<DateTime<Utc>>, store: &Store) -> anyhow::Result<Option<DateTime<Utc>>> {
     let outbox = store.read().outbox_next_attempt()?;
     Ok(match (rules, outbox) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -385,4 +438,120 @@ pub async fn run_once(
     ctx.mailer.close().await;
     session.logout().await;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::CaseKind;
+    use crate::store::{Case, CaseState};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn case(id: &str, client: &str, received: &str, deadline: &str) -> Case {
+        Case {
+            id: id.into(),
+            client: client.into(),
+            client_name: None,
+            reply_to: client.into(),
+            subject: "Jautājums".into(),
+            norm_subject: "jautājums".into(),
+            kind: CaseKind::Email,
+            opened_at: t(received),
+            received: t(received),
+            deadline: t(deadline),
+            state: CaseState::Open,
+            extended: false,
+            cycle: 1,
+            last_client_msgid: Some(format!("{id}@example.lv")),
+            last_client_refs: vec![],
+            acked_cycle: 0,
+            acknowledged_at: None,
+            answered_at: None,
+            closed_at: None,
+            close_reason: None,
+            reminded_for: None,
+            escalated_for: None,
+        }
+    }
+
+    /// The next due instant worked out in memory after the actions equals
+    /// the one read back from the store once they are carried out.
+    #[test]
+    fn next_due_in_memory_matches_the_store() {
+        let cfg = crate::config::parse_str(
+            include_str!("../config/replygate.toml"),
+            std::path::Path::new("replygate.toml"),
+        )
+        .unwrap();
+        let cal = Calendar::from_config(&cfg.calendar).unwrap();
+        let templates = Templates::load(None).unwrap();
+        let composer = Composer::new(&cfg, &cal, &templates);
+        let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M").unwrap();
+        let settings = engine::Settings {
+            ack: cfg.reply.ack,
+            ack_min_interval: cfg.reply.ack_min_interval.0,
+            ack_max_per_hour: cfg.reply.ack_max_per_hour,
+            remind_before: cfg.reminders.before.0,
+            digest_at,
+            escalate: !cfg.reminders.escalate_to.is_empty(),
+        };
+        // Wed 25 Nov 2026, 16:30 Riga: acks due at 17:00 closing, one
+        // reminder due now, one escalation due now, the digest due.
+        let now = t("2026-11-25T16:30:00+02:00");
+        let mut s = Store::open_in_memory().unwrap();
+        let mut due_now = case(
+            "A",
+            "anna@example.lv",
+            "2026-11-23T10:00:00+02:00",
+            "2026-11-26T12:00:00+02:00",
+        );
+        due_now.acked_cycle = 1;
+        let mut overdue = case(
+            "B",
+            "bruno@example.lv",
+            "2026-11-20T10:00:00+02:00",
+            "2026-11-24T17:00:00+02:00",
+        );
+        overdue.acked_cycle = 1;
+        overdue.reminded_for = Some(overdue.deadline);
+        let fresh = case(
+            "C",
+            "cilda@example.lv",
+            "2026-11-25T16:00:00+02:00",
+            "2026-11-27T16:00:00+02:00",
+        );
+        let late = case(
+            "D",
+            "dainis@example.lv",
+            "2026-11-24T19:00:00+02:00",
+            "2026-11-26T17:00:00+02:00",
+        );
+        s.transaction(|tx| -> Result<(), StoreError> {
+            for c in [&due_now, &overdue, &fresh, &late] {
+                tx.save_case(c, now)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+
+        let mut open = s.read().open_cases().unwrap();
+        let mut h = history(&s, &open, now).unwrap();
+        let actions = engine::decide(&open, &h, &cal, &settings, now);
+        assert!(actions.len() >= 4, "{actions:?}");
+        s.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))
+            .unwrap();
+        after_actions(&mut open, &mut h, &actions);
+        let in_memory = engine::next_due(&open, &h, &cal, &settings, now);
+
+        let stored = s.read().open_cases().unwrap();
+        let h2 = history(&s, &stored, now).unwrap();
+        let from_store = engine::next_due(&stored, &h2, &cal, &settings, now);
+        assert_eq!(in_memory, from_store);
+        assert!(in_memory.is_some_and(|t| t > now));
+        // Nothing decided at `now` is decided again.
+        assert!(engine::decide(&stored, &h2, &cal, &settings, now).is_empty());
+    }
 }

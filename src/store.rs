@@ -731,6 +731,35 @@ impl Reader<'_> {
         opt_ts("outbox.created_at", s)
     }
 
+    /// The last acknowledgement per recipient (as stored), in one pass
+    /// over the index (the engine needs it for every open case).
+    pub fn last_acks(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT rcpts, MAX(created_at) FROM outbox WHERE kind = 'ack' GROUP BY rcpts")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (a, t) = row?;
+            out.insert(a, parse_ts("outbox.created_at", &t)?);
+        }
+        Ok(out)
+    }
+
+    /// The latest bounce per address, in one pass.
+    pub fn last_bounces(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT address, MAX(at) FROM bounces GROUP BY address")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (a, t) = row?;
+            out.insert(a, parse_ts("bounces.at", &t)?);
+        }
+        Ok(out)
+    }
+
     /// Acknowledgements created in `[since, until]`.
     pub fn acks_between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<i64> {
         Ok(self.conn.query_row(

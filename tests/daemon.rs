@@ -337,7 +337,8 @@ fn idle_notify_http_and_clean_stop() {
 fn reconnect_catch_up_and_reload() {
     let mut w = World::new("");
     w.dovecot.create_folder("Sent");
-    config(&w, "");
+    let port = free_port();
+    config(&w, &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"));
     let mut d = Daemon::start(&w);
     d.wait_note(|n| n == "READY=1", "READY=1", Duration::from_secs(10));
     let m = d.wait_log("watching with IMAP IDLE", 0, Duration::from_secs(5));
@@ -347,6 +348,8 @@ fn reconnect_catch_up_and_reload() {
     let mark = d.log_text().len();
     w.dovecot.stop();
     let mark = d.wait_log("reconnecting", mark, Duration::from_secs(5));
+    let why = wait_http(port, "/healthz", 503, Duration::from_secs(5));
+    assert!(why.contains("IDLE session down"), "{why}");
     // Mail delivered while it is down (straight into the Maildir).
     let (raw, date) = client_mail("bruno.down@example.lv", "Jautājums, kamēr serveris nestrādā");
     w.dovecot.deliver_file("INBOX", &raw, date);
@@ -355,6 +358,12 @@ fn reconnect_catch_up_and_reload() {
     let (case, _) = wait_case(&w, "bruno.down@example.lv", Duration::from_secs(15));
     assert_eq!(case["state"], "open");
     wait_ack(&w, "bruno.down@example.lv", Duration::from_secs(5));
+    wait_http(port, "/healthz", 200, Duration::from_secs(5));
+    let metrics = wait_http(port, "/metrics", 200, Duration::from_secs(1));
+    assert!(
+        !metrics.contains("replygate_imap_reconnects_total 0"),
+        "reconnects not counted:\n{metrics}"
+    );
 
     // A broken configuration is refused; the daemon keeps working.
     let good = std::fs::read_to_string(&w.config).unwrap();
