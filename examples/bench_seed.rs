@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use replygate::deadline::CaseKind;
-use replygate::store::{Case, CaseState, Store};
+use replygate::store::{Case, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -22,28 +22,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let seq = tx.next_case_seq(2026)?;
             let subject = format!("Jautājums par projektu Nr. {i}");
             let c = Case {
-                id: format!("SIF-2026-{seq:05}"),
-                client: format!("klients{i}@example.lv"),
                 client_name: Some(format!("Klients {i}")),
-                reply_to: format!("klients{i}@example.lv"),
-                norm_subject: replygate::thread::normalize_subject(&subject),
-                subject,
-                kind: CaseKind::Email,
-                opened_at: received,
-                received,
-                deadline: received + Duration::days(10),
-                state: CaseState::Open,
-                extended: false,
-                cycle: 1,
                 last_client_msgid: Some(format!("q{i}@example.lv")),
-                last_client_refs: vec![],
-                acked_cycle: 0,
-                acknowledged_at: None,
-                answered_at: None,
-                closed_at: None,
-                close_reason: None,
-                reminded_for: None,
-                escalated_for: None,
+                ..Case::open(
+                    format!("SIF-2026-{seq:05}"),
+                    &format!("klients{i}@example.lv"),
+                    &subject,
+                    CaseKind::Email,
+                    received,
+                    received + Duration::days(10),
+                )
             };
             tx.save_case(&c, received)?;
         }

@@ -2204,6 +2204,7 @@ mod tests {
             "localhost.example.lv",
             "::2",
             "128.0.0.1",
+            "",
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }

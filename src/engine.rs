@@ -308,7 +308,6 @@ mod tests {
     use super::*;
     use crate::config::CalendarConfig;
     use crate::deadline::CaseKind;
-    use crate::store::CaseState;
     use chrono::DateTime;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -332,28 +331,15 @@ mod tests {
 
     fn case(id: &str, client: &str, received: &str, deadline: &str) -> Case {
         Case {
-            id: id.into(),
-            client: client.into(),
-            client_name: None,
-            reply_to: client.into(),
-            subject: "Jautājums".into(),
-            norm_subject: "jautājums".into(),
-            kind: CaseKind::Email,
-            opened_at: t(received),
-            received: t(received),
-            deadline: t(deadline),
-            state: CaseState::Open,
-            extended: false,
-            cycle: 1,
             last_client_msgid: Some("a@b".into()),
-            last_client_refs: vec![],
-            acked_cycle: 0,
-            acknowledged_at: None,
-            answered_at: None,
-            closed_at: None,
-            close_reason: None,
-            reminded_for: None,
-            escalated_for: None,
+            ..Case::open(
+                id.into(),
+                client,
+                "Jautājums",
+                CaseKind::Email,
+                t(received),
+                t(deadline),
+            )
         }
     }
 

@@ -444,7 +444,7 @@ pub async fn run_once(
 mod tests {
     use super::*;
     use crate::deadline::CaseKind;
-    use crate::store::{Case, CaseState};
+    use crate::store::Case;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -452,28 +452,15 @@ mod tests {
 
     fn case(id: &str, client: &str, received: &str, deadline: &str) -> Case {
         Case {
-            id: id.into(),
-            client: client.into(),
-            client_name: None,
-            reply_to: client.into(),
-            subject: "Jautājums".into(),
-            norm_subject: "jautājums".into(),
-            kind: CaseKind::Email,
-            opened_at: t(received),
-            received: t(received),
-            deadline: t(deadline),
-            state: CaseState::Open,
-            extended: false,
-            cycle: 1,
             last_client_msgid: Some(format!("{id}@example.lv")),
-            last_client_refs: vec![],
-            acked_cycle: 0,
-            acknowledged_at: None,
-            answered_at: None,
-            closed_at: None,
-            close_reason: None,
-            reminded_for: None,
-            escalated_for: None,
+            ..Case::open(
+                id.into(),
+                client,
+                "Jautājums",
+                CaseKind::Email,
+                t(received),
+                t(deadline),
+            )
         }
     }
 

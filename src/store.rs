@@ -241,6 +241,43 @@ pub struct Case {
 }
 
 impl Case {
+    /// A newly opened case: the mail that opens it sets the client, the
+    /// subject, the receipt time and (through the caller) the deadline;
+    /// nothing has been sent or answered yet.
+    pub fn open(
+        id: String,
+        client: &str,
+        subject: &str,
+        kind: CaseKind,
+        received: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> Case {
+        Case {
+            id,
+            client: client.to_string(),
+            client_name: None,
+            reply_to: client.to_string(),
+            subject: subject.to_string(),
+            norm_subject: crate::thread::normalize_subject(subject),
+            kind,
+            opened_at: received,
+            received,
+            deadline,
+            state: CaseState::Open,
+            extended: false,
+            cycle: 1,
+            last_client_msgid: None,
+            last_client_refs: vec![],
+            acked_cycle: 0,
+            acknowledged_at: None,
+            answered_at: None,
+            closed_at: None,
+            close_reason: None,
+            reminded_for: None,
+            escalated_for: None,
+        }
+    }
+
     fn from_row(r: &Row) -> Result<Case> {
         let kind: String = r.get("kind")?;
         let state: String = r.get("state")?;

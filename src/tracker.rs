@@ -273,28 +273,13 @@ impl Tracker<'_> {
                 let deadline =
                     deadline::reply_deadline(self.cal, m.internaldate, kind, self.cfg.reply.working_days);
                 let c = Case {
-                    id: id.clone(),
-                    client: from.clone(),
                     client_name: p.from_name.clone(),
                     reply_to: p.reply_to.clone().unwrap_or_else(|| from.clone()),
-                    subject: m.subject.clone(),
+                    // The stored subject key is the sync's, computed once.
                     norm_subject: m.norm_subject.clone(),
-                    kind,
-                    opened_at: m.internaldate,
-                    received: m.internaldate,
-                    deadline,
-                    state: CaseState::Open,
-                    extended: false,
-                    cycle: 1,
                     last_client_msgid: m.message_id.clone(),
                     last_client_refs: p.references.clone(),
-                    acked_cycle: 0,
-                    acknowledged_at: None,
-                    answered_at: None,
-                    closed_at: None,
-                    close_reason: None,
-                    reminded_for: None,
-                    escalated_for: None,
+                    ..Case::open(id.clone(), &from, &m.subject, kind, m.internaldate, deadline)
                 };
                 tx.save_case(&c, now)?;
                 if let Some(mid) = &m.message_id {

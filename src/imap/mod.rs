@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 
 pub use bodystructure::{summarize, text_sections, Summary};
-pub use connect::{connect, is_loopback, Stream, CONNECT_TIMEOUT};
+pub use connect::{connect, Stream, CONNECT_TIMEOUT};
 
 /// Most messages asked for in one `UID FETCH` of headers.
 pub const MAX_BATCH: usize = 200;
