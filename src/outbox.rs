@@ -59,12 +59,15 @@ use serde_json::json;
 use crate::calendar::Calendar;
 use crate::compose::{self, AutoReply, Outgoing};
 use crate::config::Config;
+use crate::deadline::CaseKind;
 use crate::engine::Action;
 use crate::message::Address;
 use crate::signature;
 use crate::smtp::{Mailer, SendError};
 use crate::store::{Case, CaseState, NewOutbox, OutboxEntry, Store, StoreError, Tx};
-use crate::templates::{self, Lang, Templates};
+use crate::templates::{
+    self, AckContext, CaseNoticeContext, DigestCase, DigestContext, SignatureWarningContext, Templates,
+};
 use crate::tracker::Notice;
 
 #[derive(Debug, thiserror::Error)]
@@ -112,42 +115,30 @@ impl<'a> Composer<'a> {
         templates::format_datetime(&self.cal.to_local(t))
     }
 
-    fn case_ctx(&self, c: &Case) -> serde_json::Value {
-        json!({
-            "case_id": c.id,
-            "client": c.client,
-            "subject": c.subject,
-            "received": self.dt(c.received),
-            "deadline": self.dt(c.deadline),
-            "kind": c.kind.to_string(),
-        })
-    }
-
     fn render(
         &self,
         name: &'static str,
-        ctx: &serde_json::Value,
+        ctx: &impl serde::Serialize,
     ) -> Result<templates::Rendered, OutboxError> {
         self.templates
             .render(name, ctx)
             .map_err(|source| OutboxError::Template { name, source })
     }
 
+    fn submission(c: &Case) -> bool {
+        c.kind == CaseKind::Submission
+    }
+
     pub fn ack(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
-        let org = &self.cfg.organization;
-        let ctx = json!({
-            "case_id": c.id,
-            "received": self.dt(c.received),
-            "deadline_date": templates::format_date(&self.cal.to_local(c.deadline)),
-            "deadline": self.dt(c.deadline),
-            "subject": c.subject,
-            "kind": c.kind.to_string(),
-            "org_name": org.name,
-            "org_phone": org.phone,
-            "org_website": org.website,
-            "working_hours": templates::working_hours_lines(&self.cfg.calendar.hours, Lang::Lv),
-            "working_hours_en": templates::working_hours_lines(&self.cfg.calendar.hours, Lang::En),
-        });
+        let ctx = AckContext::new(
+            &c.id,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            &c.subject,
+            Self::submission(c),
+            &self.cfg.organization,
+            &self.cfg.calendar.hours,
+        );
         let r = self.render("ack", &ctx)?;
         let mid = compose::new_message_id(&self.domain);
         compose::auto_reply(&AutoReply {
@@ -190,10 +181,16 @@ impl<'a> Composer<'a> {
     }
 
     pub fn reminder(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
-        let mut ctx = self.case_ctx(c);
-        let left = working_time_between(self.cal, now, c.deadline);
-        ctx["hours_left"] = json!(templates::format_duration(left));
-        ctx["org_name"] = json!(self.cfg.organization.name);
+        let ctx = CaseNoticeContext::reminder(
+            &c.id,
+            &c.client,
+            &c.subject,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            working_time_between(self.cal, now, c.deadline),
+            Self::submission(c),
+            &self.cfg.organization.name,
+        );
         let r = self.render("reminder", &ctx)?;
         let to = vec![self.cfg.reminders.team.clone()];
         self.notice(
@@ -207,9 +204,16 @@ impl<'a> Composer<'a> {
     }
 
     pub fn escalation(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
-        let mut ctx = self.case_ctx(c);
-        ctx["overdue_by"] = json!(templates::format_duration(now - c.deadline));
-        ctx["org_name"] = json!(self.cfg.organization.name);
+        let ctx = CaseNoticeContext::escalation(
+            &c.id,
+            &c.client,
+            &c.subject,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            now - c.deadline,
+            Self::submission(c),
+            &self.cfg.organization.name,
+        );
         let r = self.render("escalation", &ctx)?;
         let to = self.cfg.reminders.escalate_to.clone();
         let cc = vec![self.cfg.reminders.team.clone()];
@@ -230,12 +234,22 @@ impl<'a> Composer<'a> {
         overdue: &[&Case],
         now: DateTime<Utc>,
     ) -> Result<Outgoing, OutboxError> {
-        let ctx = json!({
-            "date": date.format("%d.%m.%Y").to_string(),
-            "due_today": due.iter().map(|c| self.case_ctx(c)).collect::<Vec<_>>(),
-            "overdue": overdue.iter().map(|c| self.case_ctx(c)).collect::<Vec<_>>(),
-            "org_name": self.cfg.organization.name,
-        });
+        let line = |c: &&Case| {
+            DigestCase::new(
+                &c.id,
+                &c.client,
+                &c.subject,
+                &self.cal.to_local(c.received),
+                &self.cal.to_local(c.deadline),
+                Self::submission(c),
+            )
+        };
+        let ctx = DigestContext {
+            date: date.format("%d.%m.%Y").to_string(),
+            due_today: due.iter().map(line).collect(),
+            overdue: overdue.iter().map(line).collect(),
+            org_name: self.cfg.organization.name.clone(),
+        };
         let r = self.render("digest", &ctx)?;
         let to = vec![self.cfg.reminders.team.clone()];
         self.notice(format!("the digest of {date}"), &to, &[], &r, now, None)
@@ -251,17 +265,16 @@ impl<'a> Composer<'a> {
         now: DateTime<Utc>,
     ) -> Result<Outgoing, OutboxError> {
         let codes: Vec<String> = missing.iter().map(element_code).collect();
-        let ctx = json!({
-            "author": author.email,
-            "author_name": author.name.clone().unwrap_or_default(),
-            "subject": subject,
-            "to": to.join(", "),
-            "sent_at": self.dt(sent_at),
-            "missing": codes,
-            "missing_lv": templates::missing_lv(&codes),
-            "expected_signature": signature::expected_signature(author, &self.cfg.staff, &self.cfg.organization),
-            "org_name": self.cfg.organization.name,
-        });
+        let ctx = SignatureWarningContext::new(
+            &author.email,
+            author.name.as_deref().unwrap_or_default(),
+            subject,
+            to,
+            &self.cal.to_local(sent_at),
+            &codes,
+            &signature::expected_signature(author, &self.cfg.staff, &self.cfg.organization),
+            &self.cfg.organization.name,
+        );
         let r = self.render("signature_warning", &ctx)?;
         let rcpt = vec![author.email.clone()];
         self.notice(
