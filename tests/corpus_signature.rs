@@ -3,15 +3,18 @@
 //! Prints an accuracy table (`cargo test --test corpus_signature -- --nocapture`)
 //! and fails on any disagreement.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use replygate::authortext::{author_text, html_to_text, strip_quotes};
-use replygate::config::{from_str, Config, SignatureElement};
+use replygate::config::SignatureElement;
 use replygate::interim::{InterimFinding, InterimMatcher};
 use replygate::signature::{check, check_message, from_address};
 use replygate::submission::{attachment_names, is_submission};
 use serde_json::Value;
+use support::verdicts::{config_from_manifest, element, html_body, Score};
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -40,106 +43,12 @@ fn print_author_texts() {
     }
 }
 
-fn toml_list(v: &Value) -> String {
-    let items: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| format!("{:?}", x.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!("[{}]", items.join(", "))
-}
-
-fn config(m: &Value) -> Config {
-    let a = &m["assumes"];
-    let o = &a["organization"];
-    let mut t = format!(
-        r#"
-[organization]
-name = {name:?}
-aliases = {aliases}
-domains = {domains}
-phone = {phone:?}
-website = {website:?}
-
-[imap]
-host = "127.0.0.1"
-username = "pasts@sif.gov.lv"
-password_env = "X"
-
-[smtp]
-host = "127.0.0.1"
-from = "pasts@sif.gov.lv"
-
-[reminders]
-team = "klienti@sif.gov.lv"
-
-[reply]
-submission_extensions = {ext}
-submission_subject_words = {words}
-never_ack = {never}
-trusted_authserv_id = {auth:?}
-
-[signature]
-require = {require}
-"#,
-        name = o["name"].as_str().unwrap(),
-        aliases = toml_list(&o["aliases"]),
-        domains = toml_list(&o["domains"]),
-        phone = o["phone"].as_str().unwrap_or(""),
-        website = o["website"].as_str().unwrap_or(""),
-        ext = toml_list(&a["reply"]["submission_extensions"]),
-        words = toml_list(&a["reply"]["submission_subject_words"]),
-        never = toml_list(&a["reply"]["never_ack"]),
-        auth = a["reply"]["trusted_authserv_id"].as_str().unwrap_or(""),
-        require = toml_list(&a["signature"]["require"]),
-    );
-    for s in m["staff"].as_array().unwrap() {
-        t.push_str(&format!(
-            "\n[[staff]]\nemail = {:?}\nname = {:?}\nsurname = {:?}\nphone = {:?}\n",
-            s["email"].as_str().unwrap(),
-            s["name"].as_str().unwrap(),
-            s["surname"].as_str().unwrap(),
-            s["phone"].as_str().unwrap_or(""),
-        ));
-    }
-    from_str(&t).expect("corpus config parses")
-}
-
-fn element(s: &str) -> SignatureElement {
-    serde_json::from_value(Value::String(s.to_string())).unwrap()
-}
-
-fn html_body(raw: &[u8]) -> Option<String> {
-    let msg = mail_parser::MessageParser::default().parse(raw)?;
-    let part = msg.html_bodies().next()?;
-    match &part.body {
-        mail_parser::PartType::Html(h) => Some(h.to_string()),
-        _ => None,
-    }
-}
-
-#[derive(Default)]
-struct Score {
-    right: usize,
-    n: usize,
-}
-
-impl Score {
-    fn add(&mut self, ok: bool) {
-        self.n += 1;
-        self.right += usize::from(ok);
-    }
-}
-
 #[test]
 fn corpus_report() {
     let dir = corpus().expect("shared/corpus/manifest.json beside the repository");
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    let cfg = config(&m);
+    let cfg = config_from_manifest(&m);
     let matcher = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).unwrap();
 
     let (mut verdicts, mut missing, mut interim, mut submission, mut html) = (

@@ -10,108 +10,21 @@
 //! Also robustness of the author-text reader on hostile input (huge, deeply
 //! nested, malformed HTML): it must return, with sensible text.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use replygate::authortext::{author_text, decode_entities, html_to_text, strip_quotes};
-use replygate::config::{from_str, Config, SignatureElement};
+use replygate::config::SignatureElement;
 use replygate::interim::{InterimFinding, InterimMatcher};
 use replygate::signature::{check, check_message, from_address};
 use serde_json::Value;
+use support::verdicts::{config_from_manifest, element, html_body, Score};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unseen")
-}
-
-fn toml_list(v: &Value) -> String {
-    let items: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| format!("{:?}", x.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!("[{}]", items.join(", "))
-}
-
-fn config(m: &Value) -> Config {
-    let o = &m["assumes"]["organization"];
-    let mut t = format!(
-        r#"
-[organization]
-name = {name:?}
-aliases = {aliases}
-domains = {domains}
-phone = {phone:?}
-website = {website:?}
-
-[imap]
-host = "127.0.0.1"
-username = "pasts@sif.gov.lv"
-password_env = "X"
-
-[smtp]
-host = "127.0.0.1"
-from = "pasts@sif.gov.lv"
-
-[reminders]
-team = "klienti@sif.gov.lv"
-
-[signature]
-require = {require}
-"#,
-        name = o["name"].as_str().unwrap(),
-        aliases = toml_list(&o["aliases"]),
-        domains = toml_list(&o["domains"]),
-        phone = o["phone"].as_str().unwrap_or(""),
-        website = o["website"].as_str().unwrap_or(""),
-        require = toml_list(&m["assumes"]["signature"]["require"]),
-    );
-    for s in m["staff"].as_array().unwrap() {
-        t.push_str(&format!(
-            "\n[[staff]]\nemail = {:?}\nname = {:?}\nsurname = {:?}\nphone = {:?}\n",
-            s["email"].as_str().unwrap(),
-            s["name"].as_str().unwrap(),
-            s["surname"].as_str().unwrap(),
-            s["phone"].as_str().unwrap_or(""),
-        ));
-    }
-    from_str(&t).expect("unseen config parses")
-}
-
-fn element(s: &str) -> SignatureElement {
-    serde_json::from_value(Value::String(s.to_string())).unwrap()
-}
-
-fn html_body(raw: &[u8]) -> Option<String> {
-    let msg = mail_parser::MessageParser::default().parse(raw)?;
-    let part = msg.html_bodies().next()?;
-    match &part.body {
-        mail_parser::PartType::Html(h) => Some(h.to_string()),
-        _ => None,
-    }
-}
-
-#[derive(Default)]
-struct Score {
-    right: usize,
-    n: usize,
-}
-
-impl Score {
-    fn add(&mut self, ok: bool) {
-        self.n += 1;
-        self.right += usize::from(ok);
-    }
-    fn pct(&self) -> f64 {
-        if self.n == 0 {
-            100.0
-        } else {
-            100.0 * self.right as f64 / self.n as f64
-        }
-    }
 }
 
 /// The local date of an RFC 3339 instant written in Riga time.
@@ -124,7 +37,7 @@ fn unseen_report() {
     let dir = dir();
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    let cfg = config(&m);
+    let cfg = config_from_manifest(&m);
     let matcher = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).unwrap();
 
     let (mut verdicts, mut exact, mut complete, mut interim, mut html) = (
@@ -247,7 +160,7 @@ fn huge_html_body_returns() {
     );
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap()).unwrap();
-    let v = check_message(raw.as_bytes(), &config(&m)).unwrap();
+    let v = check_message(raw.as_bytes(), &config_from_manifest(&m)).unwrap();
     assert!(v.compliant, "{v:?}");
 }
 

@@ -8,4 +8,5 @@ pub mod dovecot;
 pub mod mail;
 pub mod smtp_sink;
 pub mod tls_smtp;
+pub mod verdicts;
 pub mod world;
