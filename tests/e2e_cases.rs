@@ -5,59 +5,13 @@
 
 mod support;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::DateTime;
 use serde_json::Value;
+use support::mail::{mail, Mail};
 use support::world::{t, World};
-
-/// A test mail: headers in order and a plain-text body.
-struct Mail {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-fn mail(from: &str, to: &str, subject: &str, id: &str) -> Mail {
-    Mail {
-        headers: vec![
-            ("From".into(), from.into()),
-            ("To".into(), to.into()),
-            ("Subject".into(), subject.into()),
-            ("Message-ID".into(), format!("<{id}>")),
-            ("MIME-Version".into(), "1.0".into()),
-            ("Content-Type".into(), "text/plain; charset=utf-8".into()),
-            ("Content-Transfer-Encoding".into(), "8bit".into()),
-        ],
-        body: "Labdien!\n\nLūdzu, paskaidrojiet, kā pieteikties.\n\nAr cieņu,\nKlients\n".into(),
-    }
-}
 
 const SIGNED: &str = "Labdien!\n\nAtbildam uz Jūsu jautājumu: pieteikties var tiešsaistē.\n\n\
 Ar cieņu,\nJānis Bērziņš\nSabiedrības integrācijas fonds\nTālr. +371 67078190\n";
-
-impl Mail {
-    fn h(mut self, k: &str, v: &str) -> Mail {
-        self.headers.push((k.into(), v.into()));
-        self
-    }
-    /// In-Reply-To and References naming `parent` (a bare id).
-    fn reply_to(self, parent: &str) -> Mail {
-        self.h("In-Reply-To", &format!("<{parent}>"))
-            .h("References", &format!("<{parent}>"))
-    }
-    fn body(mut self, b: &str) -> Mail {
-        self.body = b.into();
-        self
-    }
-    fn raw(&self, date: DateTime<FixedOffset>) -> Vec<u8> {
-        let mut s = String::new();
-        s.push_str(&format!("Date: {}\r\n", date.to_rfc2822()));
-        for (k, v) in &self.headers {
-            s.push_str(&format!("{k}: {v}\r\n"));
-        }
-        s.push_str("\r\n");
-        s.push_str(&self.body.replace('\n', "\r\n"));
-        s.into_bytes()
-    }
-}
 
 fn put(w: &World, folder: &str, m: Mail, at: &str) {
     let d = t(at);
@@ -93,34 +47,34 @@ fn threads_and_states_after_each_sync() {
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Jautājums par projektu", "a1@inbox.lv"),
+        mail(ANNA, POST, "Jautājums par projektu", Some("a1@inbox.lv")),
         "2026-12-07T10:00:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Re: Jautājums par projektu", "a2@inbox.lv").reply_to("a1@inbox.lv"),
+        mail(ANNA, POST, "Re: Jautājums par projektu", Some("a2@inbox.lv")).reply_to("a1@inbox.lv"),
         "2026-12-07T12:00:00+02:00",
     );
     // Bruno asks; staff answer later without In-Reply-To/References.
     put(
         &w,
         "INBOX",
-        mail(BRUNO, POST, "Par atbalstu", "b1@gmail.com"),
+        mail(BRUNO, POST, "Par atbalstu", Some("b1@gmail.com")),
         "2026-12-07T11:00:00+02:00",
     );
     // Dace asks; a staff mail to her in an unknown thread answers nothing.
     put(
         &w,
         "INBOX",
-        mail(DACE, POST, "Dotācijas termiņš", "d1@apollo.lv"),
+        mail(DACE, POST, "Dotācijas termiņš", Some("d1@apollo.lv")),
         "2026-12-07T11:30:00+02:00",
     );
     // Emils writes after closing time: acknowledged at once.
     put(
         &w,
         "INBOX",
-        mail(EMILS, POST, "Vai varu iesniegt vēlāk", "e1@tvnet.lv"),
+        mail(EMILS, POST, "Vai varu iesniegt vēlāk", Some("e1@tvnet.lv")),
         "2026-12-07T19:00:00+02:00",
     );
 
@@ -144,9 +98,14 @@ fn threads_and_states_after_each_sync() {
     put(
         &w,
         "Sent",
-        mail(JANIS, ANNA, "RE: Re: Jautājums par projektu", "s1@sif.gov.lv")
-            .reply_to("a2@inbox.lv")
-            .body(SIGNED),
+        mail(
+            JANIS,
+            ANNA,
+            "RE: Re: Jautājums par projektu",
+            Some("s1@sif.gov.lv"),
+        )
+        .reply_to("a2@inbox.lv")
+        .body(SIGNED),
         "2026-12-08T10:00:00+02:00",
     );
     put(
@@ -156,7 +115,7 @@ fn threads_and_states_after_each_sync() {
             JANIS,
             &format!("Bruno <{BRUNO}>"),
             "Atb: RE: Fw: Par atbalstu",
-            "s2@sif.gov.lv",
+            Some("s2@sif.gov.lv"),
         )
         .body(SIGNED),
         "2026-12-08T10:10:00+02:00",
@@ -164,7 +123,7 @@ fn threads_and_states_after_each_sync() {
     put(
         &w,
         "Sent",
-        mail(JANIS, DACE, "Ielūgums uz semināru", "s3@sif.gov.lv")
+        mail(JANIS, DACE, "Ielūgums uz semināru", Some("s3@sif.gov.lv"))
             .reply_to("nobody-knows@elsewhere.lv")
             .body(SIGNED),
         "2026-12-08T10:20:00+02:00",
@@ -178,7 +137,7 @@ fn threads_and_states_after_each_sync() {
             ANNA,
             POST,
             "Automātiskā atbilde: RE: Re: Jautājums par projektu",
-            "oof1@inbox.lv",
+            Some("oof1@inbox.lv"),
         )
         .reply_to("s1@sif.gov.lv")
         .h("Auto-Submitted", "auto-replied")
@@ -220,7 +179,7 @@ fn threads_and_states_after_each_sync() {
     put(
         &w,
         "INBOX",
-        mail(EMILS, POST, "Papildu informācija", "e2@tvnet.lv").reply_to(&ack_bare),
+        mail(EMILS, POST, "Papildu informācija", Some("e2@tvnet.lv")).reply_to(&ack_bare),
         "2026-12-08T11:30:00+02:00",
     );
     // Thu 10 Dec: Anna writes again in the thread: reopened, new deadline
@@ -228,7 +187,13 @@ fn threads_and_states_after_each_sync() {
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Re: RE: Re: Jautājums par projektu", "a3@inbox.lv").reply_to("s1@sif.gov.lv"),
+        mail(
+            ANNA,
+            POST,
+            "Re: RE: Re: Jautājums par projektu",
+            Some("a3@inbox.lv"),
+        )
+        .reply_to("s1@sif.gov.lv"),
         "2026-12-10T11:00:00+02:00",
     );
     w.run("2026-12-08T12:00:00+02:00");
@@ -269,19 +234,19 @@ fn first_start_records_history() {
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Vecs jautājums", "h1@inbox.lv"),
+        mail(ANNA, POST, "Vecs jautājums", Some("h1@inbox.lv")),
         "2026-11-02T10:00:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(BRUNO, POST, "Cits vecs jautājums", "h2@gmail.com"),
+        mail(BRUNO, POST, "Cits vecs jautājums", Some("h2@gmail.com")),
         "2026-11-03T10:00:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(DACE, POST, "Pēc pulksten 17", "h3@apollo.lv"),
+        mail(DACE, POST, "Pēc pulksten 17", Some("h3@apollo.lv")),
         "2026-11-16T19:00:00+02:00",
     );
 
@@ -297,13 +262,13 @@ fn first_start_records_history() {
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Vecs jautājums", "h1b@inbox.lv"),
+        mail(ANNA, POST, "Vecs jautājums", Some("h1b@inbox.lv")),
         "2026-11-17T09:30:00+02:00",
     );
     put(
         &w,
         "Sent",
-        mail(JANIS, ANNA, "RE: Vecs jautājums", "hs1@sif.gov.lv")
+        mail(JANIS, ANNA, "RE: Vecs jautājums", Some("hs1@sif.gov.lv"))
             .reply_to("h1@inbox.lv")
             .body(SIGNED),
         "2026-11-17T10:00:00+02:00",
@@ -311,13 +276,13 @@ fn first_start_records_history() {
     put(
         &w,
         "INBOX",
-        mail(BRUNO, POST, "Re: Cits vecs jautājums", "h2b@gmail.com").reply_to("h2@gmail.com"),
+        mail(BRUNO, POST, "Re: Cits vecs jautājums", Some("h2b@gmail.com")).reply_to("h2@gmail.com"),
         "2026-11-17T10:30:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(EMILS, POST, "Jauns jautājums", "n1@tvnet.lv"),
+        mail(EMILS, POST, "Jauns jautājums", Some("n1@tvnet.lv")),
         "2026-11-17T11:00:00+02:00",
     );
     w.run("2026-11-17T12:00:00+02:00");
@@ -358,8 +323,13 @@ fn start_from_sets_the_cutoff() {
         ),
     ] {
         let w = World::new(&format!("[reply]\nstart_from = \"{start}\"\n"));
-        put(&w, "INBOX", mail(ANNA, POST, "Pirms", "p1@inbox.lv"), before);
-        put(&w, "INBOX", mail(BRUNO, POST, "Pēc", "p2@gmail.com"), after);
+        put(
+            &w,
+            "INBOX",
+            mail(ANNA, POST, "Pirms", Some("p1@inbox.lv")),
+            before,
+        );
+        put(&w, "INBOX", mail(BRUNO, POST, "Pēc", Some("p2@gmail.com")), after);
         // The first run is much later: the cutoff is start_from, not it.
         w.run("2026-11-12T10:00:00+02:00");
         let st = w.status("2026-11-12T10:00:00+02:00");
@@ -384,37 +354,37 @@ fn admin_commands() {
     put(
         &w,
         "INBOX",
-        mail(ANNA, POST, "Jautājums", "c1@inbox.lv"),
+        mail(ANNA, POST, "Jautājums", Some("c1@inbox.lv")),
         "2026-12-07T10:00:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(BRUNO, POST, "Otrs jautājums", "c2@gmail.com"),
+        mail(BRUNO, POST, "Otrs jautājums", Some("c2@gmail.com")),
         "2026-12-07T10:05:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(DACE, POST, "Iesniegums par atbalstu", "c3@apollo.lv"),
+        mail(DACE, POST, "Iesniegums par atbalstu", Some("c3@apollo.lv")),
         "2026-12-07T10:10:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(EMILS, POST, "Atbildēts", "c4@tvnet.lv"),
+        mail(EMILS, POST, "Atbildēts", Some("c4@tvnet.lv")),
         "2026-12-07T10:15:00+02:00",
     );
     put(
         &w,
         "INBOX",
-        mail(FRIDA, POST, "Kontrolei", "c5@inbox.lv"),
+        mail(FRIDA, POST, "Kontrolei", Some("c5@inbox.lv")),
         "2026-12-07T10:20:00+02:00",
     );
     put(
         &w,
         "Sent",
-        mail(JANIS, EMILS, "RE: Atbildēts", "c4r@sif.gov.lv")
+        mail(JANIS, EMILS, "RE: Atbildēts", Some("c4r@sif.gov.lv"))
             .reply_to("c4@tvnet.lv")
             .body(SIGNED),
         "2026-12-07T11:00:00+02:00",

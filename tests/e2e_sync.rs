@@ -9,58 +9,13 @@ use std::process::Command;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
+use support::mail::mail;
 use support::world::{t, World};
-
-struct Mail {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-fn mail(from: &str, to: &str, subject: &str, id: Option<&str>) -> Mail {
-    let mut headers = vec![
-        ("From".to_string(), from.to_string()),
-        ("To".into(), to.into()),
-        ("Subject".into(), subject.into()),
-    ];
-    if let Some(id) = id {
-        headers.push(("Message-ID".into(), format!("<{id}>")));
-    }
-    headers.push(("MIME-Version".into(), "1.0".into()));
-    headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
-    Mail {
-        headers,
-        body: "Labdien!\n\nLūdzu, palīdziet.\n\nAr cieņu,\nKlients\n".into(),
-    }
-}
 
 const SIGNED: &str = "Labdien!\n\nAtbildam uz Jūsu jautājumu.\n\n\
 Ar cieņu,\nJānis Bērziņš\nSabiedrības integrācijas fonds\nTālr. +371 67078190\n";
 const JANIS: &str = "Jānis Bērziņš <janis.berzins@sif.gov.lv>";
 const POST: &str = "pasts@sif.gov.lv";
-
-impl Mail {
-    fn h(mut self, k: &str, v: &str) -> Mail {
-        self.headers.push((k.into(), v.into()));
-        self
-    }
-    fn reply_to(self, parent: &str) -> Mail {
-        self.h("In-Reply-To", &format!("<{parent}>"))
-            .h("References", &format!("<{parent}>"))
-    }
-    fn body(mut self, b: &str) -> Mail {
-        self.body = b.into();
-        self
-    }
-    fn raw(&self, date: DateTime<FixedOffset>) -> Vec<u8> {
-        let mut s = format!("Date: {}\r\n", date.to_rfc2822());
-        for (k, v) in &self.headers {
-            s.push_str(&format!("{k}: {v}\r\n"));
-        }
-        s.push_str("\r\n");
-        s.push_str(&self.body.replace('\n', "\r\n"));
-        s.into_bytes()
-    }
-}
 
 fn db_count(w: &World, sql: &str) -> i64 {
     let c = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, FixedOffset};
+
 use super::smtp_sink::SinkMessage;
 
 /// A plain client question that passes every "is it human" check (DMARC
@@ -94,4 +96,60 @@ pub fn acks_to<'a>(msgs: &'a [SinkMessage], rcpt: &str) -> Vec<&'a SinkMessage> 
     msgs.iter()
         .filter(|m| is_ack(m) && m.rcpt_to.iter().any(|r| r == rcpt))
         .collect()
+}
+
+/// A test mail built up header by header: headers in order and a
+/// plain-text body (UTF-8, 8bit).
+pub struct Mail {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// A client question; `id` is the bare Message-ID (None: no Message-ID).
+pub fn mail(from: &str, to: &str, subject: &str, id: Option<&str>) -> Mail {
+    let mut headers = vec![
+        ("From".to_string(), from.to_string()),
+        ("To".into(), to.into()),
+        ("Subject".into(), subject.into()),
+    ];
+    if let Some(id) = id {
+        headers.push(("Message-ID".into(), format!("<{id}>")));
+    }
+    headers.push(("MIME-Version".into(), "1.0".into()));
+    headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
+    headers.push(("Content-Transfer-Encoding".into(), "8bit".into()));
+    Mail {
+        headers,
+        body: "Labdien!\n\nLūdzu, paskaidrojiet, kā pieteikties.\n\nAr cieņu,\nKlients\n".into(),
+    }
+}
+
+impl Mail {
+    /// One more header.
+    pub fn h(mut self, k: &str, v: &str) -> Mail {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    /// In-Reply-To and References naming `parent` (a bare id).
+    pub fn reply_to(self, parent: &str) -> Mail {
+        self.h("In-Reply-To", &format!("<{parent}>"))
+            .h("References", &format!("<{parent}>"))
+    }
+
+    pub fn body(mut self, b: &str) -> Mail {
+        self.body = b.into();
+        self
+    }
+
+    /// The message with a Date header, CRLF line ends.
+    pub fn raw(&self, date: DateTime<FixedOffset>) -> Vec<u8> {
+        let mut s = format!("Date: {}\r\n", date.to_rfc2822());
+        for (k, v) in &self.headers {
+            s.push_str(&format!("{k}: {v}\r\n"));
+        }
+        s.push_str("\r\n");
+        s.push_str(&self.body.replace('\n', "\r\n"));
+        s.into_bytes()
+    }
 }
