@@ -6,7 +6,7 @@
 //! Usage: `bench_seed DB N RECEIVED` (RECEIVED: RFC 3339 instant).
 
 use chrono::{DateTime, Duration, Utc};
-use replygate::deadline::CaseKind;
+use replygate::rules::deadline::CaseKind;
 use replygate::store::{Case, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

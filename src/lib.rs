@@ -1,46 +1,29 @@
 //! replygate: keeps a shared client mailbox's promises.
 //!
-//! The core is pure (calendar, deadlines, classification, threading,
-//! signature, rules engine); the edges (IMAP, SQLite, SMTP, daemon) are thin.
-//! See ARCHITECTURE.md for the map.
+//! The folders follow a message through the system (see ARCHITECTURE.md):
+//! `inbound` reads and judges mail, `cases` turns it into case changes,
+//! `rules` decides what is due on the working calendar, `outbound` queues and
+//! sends what was decided, `store` keeps it all in SQLite. `pipeline` strings
+//! one cycle together; `daemon` runs cycles; `cli` and `config` are the
+//! admin's side.
 
-// Pure core
-pub mod authortext;
-pub mod bounce;
-pub mod calendar;
-pub mod classify;
-pub mod deadline;
-pub mod holidays;
-pub mod interim;
-pub mod message;
-pub mod signature;
-pub mod submission;
-pub mod thread;
-
-// Configuration
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod daemon;
-pub mod http;
-pub mod metrics;
-pub mod notify;
-pub mod secret;
-
-// Edges
-pub mod imap;
-pub mod pipeline;
-pub mod sync;
-pub mod tls;
-
-// State and rules
-pub mod admin;
-pub mod engine;
+// Reading mail: IMAP, the header view of a message and what it is.
+pub mod inbound;
+// Client questions as cases: tracking, interim replies, signatures.
+pub mod cases;
+// The working calendar, deadlines and the rules engine (pure).
+pub mod rules;
+// Outgoing mail: templates, composition, the outbox and SMTP.
+pub mod outbound;
+// SQLite: schema, migrations, rows.
 pub mod store;
-pub mod tracker;
-
-// Outgoing mail
-pub mod compose;
-pub mod outbox;
-pub mod smtp;
-pub mod templates;
+// One cycle: sync, track, decide, send.
+pub mod pipeline;
+// The long-running service: worker, watchers, signals, HTTP.
+pub mod daemon;
+// The config file and secrets.
+pub mod config;
+// The command line.
+pub mod cli;
+// TLS client configuration shared by IMAP and SMTP.
+pub mod tls;

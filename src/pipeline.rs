@@ -2,26 +2,26 @@
 //! is due at `now`, queue it, send it. `run --once` runs one cycle; the
 //! daemon runs cycles when mail arrives or something falls due.
 //!
-//! The flow of a message: IMAP ([`crate::imap`]) → [`crate::sync`] (parse,
-//! classify, record) → [`crate::tracker`] (cases) → [`crate::engine`]
-//! (actions) → [`crate::outbox`] (queue, send) → SMTP.
+//! The flow of a message: IMAP ([`crate::inbound::imap`]) → [`crate::inbound::sync`] (parse,
+//! classify, record) → [`crate::cases::tracker`] (cases) → [`crate::rules::engine`]
+//! (actions) → [`crate::outbound::outbox`] (queue, send) → SMTP.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
-use crate::calendar::Calendar;
-use crate::classify::{ClassifySettings, FolderKind};
+use crate::cases::interim::InterimMatcher;
+use crate::cases::tracker::{Outcome, Tracker};
 use crate::config::Config;
-use crate::engine::{self, History};
-use crate::imap::{self, ImapSession};
-use crate::interim::InterimMatcher;
-use crate::outbox::{self, Composer};
-use crate::smtp::Mailer;
+use crate::inbound::classify::{ClassifySettings, FolderKind};
+use crate::inbound::imap::{self, ImapSession};
+use crate::inbound::sync::{Ingest, SyncStats};
+use crate::outbound::outbox::{self, Composer};
+use crate::outbound::smtp::Mailer;
+use crate::outbound::templates::Templates;
+use crate::rules::calendar::Calendar;
+use crate::rules::engine::{self, History};
 use crate::store::{Store, StoreError};
-use crate::sync::{Ingest, SyncStats};
-use crate::templates::Templates;
-use crate::tracker::{Outcome, Tracker};
 
 /// Everything a cycle needs that does not change between cycles.
 pub struct Context {
@@ -162,7 +162,9 @@ pub async fn sync_all(
         let s = match ingest.folder(session, store, folder, kind, now).await {
             Ok(s) => s,
             // A misnamed folder must not stop the others: say so every cycle.
-            Err(crate::sync::SyncError::Imap(e @ crate::imap::ImapError::FolderMissing { .. })) => {
+            Err(crate::inbound::sync::SyncError::Imap(
+                e @ crate::inbound::imap::ImapError::FolderMissing { .. },
+            )) => {
                 tracing::error!(
                     "{e}; fix imap.inbox / imap.sent in the config (the other folders are still watched)"
                 );
@@ -443,7 +445,7 @@ pub async fn run_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deadline::CaseKind;
+    use crate::rules::deadline::CaseKind;
     use crate::store::Case;
 
     fn t(s: &str) -> DateTime<Utc> {

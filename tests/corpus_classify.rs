@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;
 
-use replygate::classify::{automatic_triggers, classify, Class, ClassifySettings, FolderKind};
-use replygate::message::MessageMeta;
+use replygate::inbound::classify::{automatic_triggers, classify, Class, ClassifySettings, FolderKind};
+use replygate::inbound::message::MessageMeta;
 
 /// The shared corpus: `$REPLYGATE_CORPUS` if set, else `../shared/corpus`
 /// beside the repository (CI), else `../../shared/corpus` (a git worktree
@@ -30,7 +30,7 @@ fn manifest() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn fmt_addr(a: &replygate::message::Address) -> String {
+fn fmt_addr(a: &replygate::inbound::message::Address) -> String {
     match &a.name {
         Some(n) => format!("{n} <{}>", a.email),
         None => a.email.clone(),
@@ -216,7 +216,7 @@ fn mangled_corpus_never_panics() {
         let raw = std::fs::read(corpus_dir().join(file)).unwrap();
         for cut in (0..raw.len()).step_by(97) {
             let _ = MessageMeta::parse(&raw[..cut]);
-            let _ = replygate::bounce::parse_bounce(&raw[..cut]);
+            let _ = replygate::inbound::bounce::parse_bounce(&raw[..cut]);
         }
         for _ in 0..40 {
             let mut bytes = raw.clone();
@@ -227,9 +227,9 @@ fn mangled_corpus_never_panics() {
             if let Ok(meta) = MessageMeta::parse(&bytes) {
                 let s = settings_from_manifest(&m);
                 let _ = classify(&meta, FolderKind::Inbox, &s);
-                let _ = replygate::thread::normalize_subject(&meta.subject);
+                let _ = replygate::inbound::thread::normalize_subject(&meta.subject);
             }
-            let _ = replygate::bounce::parse_bounce(&bytes);
+            let _ = replygate::inbound::bounce::parse_bounce(&bytes);
         }
     }
 }

@@ -8,11 +8,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use replygate::authortext::{author_text, html_to_text, strip_quotes};
+use replygate::cases::interim::{InterimFinding, InterimMatcher};
+use replygate::cases::signature::{check, check_message, from_address};
 use replygate::config::SignatureElement;
-use replygate::interim::{InterimFinding, InterimMatcher};
-use replygate::signature::{check, check_message, from_address};
-use replygate::submission::{attachment_names, is_submission};
+use replygate::inbound::authortext::{author_text, html_to_text, strip_quotes};
+use replygate::inbound::submission::{attachment_names, is_submission};
 use serde_json::Value;
 use support::verdicts::{config_from_manifest, element, html_body, Score};
 

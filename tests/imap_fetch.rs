@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use replygate::config::Security;
-use replygate::imap::{self, FetchedHeader, IdleOutcome, ImapError};
+use replygate::inbound::imap::{self, FetchedHeader, IdleOutcome, ImapError};
 use support::dovecot::Dovecot;
 
 #[derive(Clone, Copy, Debug)]

@@ -7,10 +7,10 @@ mod support;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use replygate::compose::{self, AutoReply};
 use replygate::config::{Security, SmtpConfig};
-use replygate::smtp::{Mailer, SendError, SmtpError};
-use replygate::templates::{Templates, NAMES};
+use replygate::outbound::compose::{self, AutoReply};
+use replygate::outbound::smtp::{Mailer, SendError, SmtpError};
+use replygate::outbound::templates::{Templates, NAMES};
 use support::smtp_sink::{Reject, SmtpSink};
 
 const FROM: &str = "Sabiedrības integrācijas fonds <pasts@sif.gov.lv>";
@@ -30,7 +30,7 @@ fn cfg(host: &str, port: u16) -> SmtpConfig {
     }
 }
 
-fn rendered_ack(subject: &str) -> replygate::templates::Rendered {
+fn rendered_ack(subject: &str) -> replygate::outbound::templates::Rendered {
     let t = Templates::load(None).unwrap();
     let mut ctx = Templates::sample_context("ack");
     ctx["subject"] = subject.into();

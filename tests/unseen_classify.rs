@@ -12,10 +12,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use replygate::bounce::parse_bounce;
-use replygate::classify::{classify, Class, ClassifySettings, FolderKind};
-use replygate::message::MessageMeta;
-use replygate::submission::is_submission;
+use replygate::inbound::bounce::parse_bounce;
+use replygate::inbound::classify::{classify, Class, ClassifySettings, FolderKind};
+use replygate::inbound::message::MessageMeta;
+use replygate::inbound::submission::is_submission;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classify")

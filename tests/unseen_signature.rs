@@ -16,10 +16,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use replygate::authortext::{author_text, decode_entities, html_to_text, strip_quotes};
+use replygate::cases::interim::{InterimFinding, InterimMatcher};
+use replygate::cases::signature::{check, check_message, from_address};
 use replygate::config::SignatureElement;
-use replygate::interim::{InterimFinding, InterimMatcher};
-use replygate::signature::{check, check_message, from_address};
+use replygate::inbound::authortext::{author_text, decode_entities, html_to_text, strip_quotes};
 use serde_json::Value;
 use support::verdicts::{config_from_manifest, element, html_body, Score};
 

@@ -41,7 +41,7 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, Ti
 use chrono_tz::Tz;
 
 use crate::config::{CalendarConfig, TimeRange, WeekHours};
-use crate::holidays;
+use crate::rules::holidays;
 
 /// How far (in days) searches for a working day look before giving up.
 pub const SEARCH_DAYS: i64 = 3660;

@@ -13,7 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
 
-use crate::deadline::CaseKind;
+use crate::rules::deadline::CaseKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -258,7 +258,7 @@ impl Case {
             client_name: None,
             reply_to: client.to_string(),
             subject: subject.to_string(),
-            norm_subject: crate::thread::normalize_subject(subject),
+            norm_subject: crate::inbound::thread::normalize_subject(subject),
             kind,
             opened_at: received,
             received,
@@ -849,7 +849,7 @@ impl Reader<'_> {
         rows.map(|r| r?).collect()
     }
 
-    /// Entries left `sending` by a crash (see [`crate::outbox::recover_interrupted`]).
+    /// Entries left `sending` by a crash (see [`crate::outbound::outbox::recover_interrupted`]).
     pub fn outbox_interrupted(&self) -> Result<Vec<OutboxEntry>> {
         let mut st = self
             .conn

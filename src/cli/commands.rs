@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use crate::admin;
-use crate::calendar::Calendar;
+use crate::cli::admin;
 use crate::config::{self, Config};
 use crate::pipeline::{self, Context};
+use crate::rules::calendar::Calendar;
 use crate::store::Store;
 
 /// Log to stderr (journald keeps it); `RUST_LOG` wins over `log.level`.

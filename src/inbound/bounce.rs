@@ -21,7 +21,7 @@
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
-use crate::message::{split_message_ids, MessageMeta};
+use crate::inbound::message::{split_message_ids, MessageMeta};
 
 /// What a delivery report says failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

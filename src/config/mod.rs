@@ -4,6 +4,8 @@
 //! unknown keys are refused (`deny_unknown_fields`). Loading, validation and
 //! error reporting with file/line/key live in [`load`].
 
+pub mod secret;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveTime};
@@ -1192,8 +1194,8 @@ impl Config {
     }
 
     /// The IMAP password from `imap.password_file` or `imap.password_env`.
-    pub fn imap_password(&self) -> Result<crate::secret::Secret, crate::secret::SecretError> {
-        crate::secret::read_secret(
+    pub fn imap_password(&self) -> Result<crate::config::secret::Secret, crate::config::secret::SecretError> {
+        crate::config::secret::read_secret(
             self.imap.password_file.as_deref(),
             self.imap.password_env.as_deref(),
         )
@@ -1201,11 +1203,13 @@ impl Config {
 
     /// The SMTP password; `Ok(None)` when SMTP is used without
     /// authentication (no password source configured).
-    pub fn smtp_password(&self) -> Result<Option<crate::secret::Secret>, crate::secret::SecretError> {
+    pub fn smtp_password(
+        &self,
+    ) -> Result<Option<crate::config::secret::Secret>, crate::config::secret::SecretError> {
         if self.smtp.password_file.is_none() && self.smtp.password_env.is_none() {
             return Ok(None);
         }
-        crate::secret::read_secret(
+        crate::config::secret::read_secret(
             self.smtp.password_file.as_deref(),
             self.smtp.password_env.as_deref(),
         )
@@ -1842,9 +1846,9 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
         } else {
             format!("{table}.password_env")
         };
-        match crate::secret::read_secret(f, e) {
+        match crate::config::secret::read_secret(f, e) {
             Ok(_) => {
-                if let Some(w) = f.and_then(crate::secret::permission_warning) {
+                if let Some(w) = f.and_then(crate::config::secret::permission_warning) {
                     c.warn(&key, w);
                 }
             }
@@ -1869,7 +1873,7 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("../config/replygate.toml");
+    const EXAMPLE: &str = include_str!("../../config/replygate.toml");
 
     #[test]
     fn human_duration_table() {

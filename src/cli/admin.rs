@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::calendar::Calendar;
-use crate::deadline::{self, CaseKind};
+use crate::rules::calendar::Calendar;
+use crate::rules::deadline::{self, CaseKind};
 use crate::store::{Case, CaseState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

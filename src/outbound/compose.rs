@@ -38,7 +38,7 @@ pub const MAX_REFERENCES: usize = 20;
 /// Longest Message-ID (without `<>`) that is kept.
 const MAX_MSGID_LEN: usize = 250;
 
-/// A composed message, ready for [`crate::smtp::Mailer::send`].
+/// A composed message, ready for [`crate::outbound::smtp::Mailer::send`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     /// Without `<>`.

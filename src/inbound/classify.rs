@@ -32,7 +32,7 @@
 use std::fmt;
 
 use crate::config::Config;
-use crate::message::{message_id_domain, MessageMeta};
+use crate::inbound::message::{message_id_domain, MessageMeta};
 
 /// The Message-ID local-part prefix of mail the gateway generates: the
 /// outbox writes `<replygate.{random}@{first organisation domain}>`. A
@@ -636,7 +636,7 @@ pub fn is_oof_subject(subject: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Address;
+    use crate::inbound::message::Address;
 
     fn settings() -> ClassifySettings {
         ClassifySettings {

@@ -56,15 +56,15 @@ pub const NAMES: [&str; 6] = [
 const BUILTIN: [(&str, &str); 6] = [
     (
         "interim_refused",
-        include_str!("../templates/interim_refused.txt"),
+        include_str!("../../templates/interim_refused.txt"),
     ),
-    ("ack", include_str!("../templates/ack.txt")),
-    ("reminder", include_str!("../templates/reminder.txt")),
-    ("escalation", include_str!("../templates/escalation.txt")),
-    ("digest", include_str!("../templates/digest.txt")),
+    ("ack", include_str!("../../templates/ack.txt")),
+    ("reminder", include_str!("../../templates/reminder.txt")),
+    ("escalation", include_str!("../../templates/escalation.txt")),
+    ("digest", include_str!("../../templates/digest.txt")),
     (
         "signature_warning",
-        include_str!("../templates/signature_warning.txt"),
+        include_str!("../../templates/signature_warning.txt"),
     ),
 ];
 

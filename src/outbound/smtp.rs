@@ -42,8 +42,8 @@ use lettre::Address;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::compose::Outgoing;
 use crate::config::{Security, SmtpConfig};
+use crate::outbound::compose::Outgoing;
 
 /// Timeout of each SMTP command (and of the connection).
 pub const TIMEOUT: Duration = Duration::from_secs(30);

@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::message::MessageMeta;
+use crate::inbound::message::MessageMeta;
 
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

@@ -56,19 +56,19 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 
-use crate::calendar::Calendar;
-use crate::compose::{self, AutoReply, Outgoing};
+use crate::cases::signature;
+use crate::cases::tracker::Notice;
 use crate::config::Config;
-use crate::deadline::CaseKind;
-use crate::engine::Action;
-use crate::message::Address;
-use crate::signature;
-use crate::smtp::{Mailer, SendError};
-use crate::store::{Case, CaseState, NewOutbox, OutboxEntry, Store, StoreError, Tx};
-use crate::templates::{
+use crate::inbound::message::Address;
+use crate::outbound::compose::{self, AutoReply, Outgoing};
+use crate::outbound::smtp::{Mailer, SendError};
+use crate::outbound::templates::{
     self, AckContext, CaseNoticeContext, DigestCase, DigestContext, SignatureWarningContext, Templates,
 };
-use crate::tracker::Notice;
+use crate::rules::calendar::Calendar;
+use crate::rules::deadline::CaseKind;
+use crate::rules::engine::Action;
+use crate::store::{Case, CaseState, NewOutbox, OutboxEntry, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -658,7 +658,7 @@ pub struct Recovered {
 /// lost escalation). Read-only on the mailbox (EXAMINE + UID SEARCH).
 pub async fn recover_interrupted(
     store: &mut Store,
-    session: &mut crate::imap::ImapSession,
+    session: &mut crate::inbound::imap::ImapSession,
     folders: &[String],
     now: DateTime<Utc>,
 ) -> Result<Recovered, OutboxError> {

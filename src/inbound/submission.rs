@@ -11,7 +11,7 @@
 
 use mail_parser::{MessageParser, MimeHeaders};
 
-use crate::authortext::fold;
+use crate::inbound::authortext::fold;
 
 /// Is this mail a submission?
 pub fn is_submission(

@@ -12,7 +12,7 @@
 //!   of: a wake-up from a watcher, the next poll tick (`imap.poll_interval`,
 //!   a sync only, which also keeps the health check fresh), the next due
 //!   instant (acknowledgement, reminder, escalation and digest times from
-//!   [`crate::engine::next_due`], worked out after the step's actions, and
+//!   [`crate::rules::engine::next_due`], worked out after the step's actions, and
 //!   the earliest outbox `not_before` / retry time:
 //!   [`pipeline::next_due_after`]), a retry after a fault, a signal or
 //!   the systemd watchdog tick. No busy loop: with nothing due it wakes
@@ -45,6 +45,10 @@
 //!   is set once at start); IMAP watchers restart when `[imap]` or its
 //!   password changed, the HTTP listener when `http.listen` changed.
 
+pub mod http;
+pub mod metrics;
+pub mod notify;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,13 +63,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{self, Config};
-use crate::http::{self, Handler, Response};
-use crate::imap::{self, IdleOutcome, ImapError, ImapSession};
-use crate::metrics::{self, Live, Snapshot};
-use crate::notify;
-use crate::outbox;
+use crate::inbound::imap::{self, IdleOutcome, ImapError, ImapSession};
+use crate::outbound::outbox;
 use crate::pipeline::{self, Context, Report};
 use crate::store::Store;
+use http::{Handler, Response};
+use metrics::{Live, Snapshot};
 
 /// IDLE is ended and re-issued this often (RFC 2177: servers may drop an
 /// IDLE after 30 minutes).
@@ -154,8 +157,8 @@ fn human(d: Duration) -> String {
 fn imap_error(e: &anyhow::Error) -> Option<&ImapError> {
     e.chain().find_map(|c| {
         c.downcast_ref::<ImapError>()
-            .or(match c.downcast_ref::<crate::sync::SyncError>() {
-                Some(crate::sync::SyncError::Imap(ie)) => Some(ie),
+            .or(match c.downcast_ref::<crate::inbound::sync::SyncError>() {
+                Some(crate::inbound::sync::SyncError::Imap(ie)) => Some(ie),
                 _ => None,
             })
     })
@@ -456,7 +459,7 @@ impl Worker {
         &mut self,
         full: bool,
         now: DateTime<Utc>,
-        stats: crate::sync::SyncStats,
+        stats: crate::inbound::sync::SyncStats,
     ) -> anyhow::Result<StepDone> {
         lock(&self.shared).live.last_sync = Some(now);
         let full = full || stats.recorded > 0 || self.store.read().pending_count()? > 0;

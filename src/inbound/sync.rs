@@ -32,16 +32,16 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::authortext;
-use crate::bounce;
-use crate::classify::{self, Class, ClassifySettings, FolderKind, Trigger};
+use crate::cases::tracker::Pending;
 use crate::config::Config;
-use crate::imap::{FetchedHeader, ImapError, ImapSession};
-use crate::message::MessageMeta;
+use crate::inbound::authortext;
+use crate::inbound::bounce;
+use crate::inbound::classify::{self, Class, ClassifySettings, FolderKind, Trigger};
+use crate::inbound::imap::{FetchedHeader, ImapError, ImapSession};
+use crate::inbound::message::MessageMeta;
+use crate::inbound::submission;
+use crate::inbound::thread;
 use crate::store::{FolderState, NewMessage, Store, StoreError};
-use crate::submission;
-use crate::thread;
-use crate::tracker::Pending;
 
 /// Headers fetched per round trip and recorded per transaction.
 pub const BATCH: usize = 200;
@@ -291,7 +291,7 @@ impl Ingest<'_> {
         folder: &str,
         uidvalidity: u32,
     ) -> Result<(), SyncError> {
-        let mut fresh = crate::imap::connect(&self.cfg.imap, self.password).await?;
+        let mut fresh = crate::inbound::imap::connect(&self.cfg.imap, self.password).await?;
         let st = fresh.examine(folder).await?;
         if st.uidvalidity != uidvalidity {
             return Err(SyncError::Changed {

@@ -36,9 +36,9 @@ use std::sync::LazyLock;
 use mail_parser::MessageParser;
 use regex::Regex;
 
-use crate::authortext::{author_text, fold};
 use crate::config::{Config, OrganizationConfig, SignatureElement, StaffMember};
-use crate::message::Address;
+use crate::inbound::authortext::{author_text, fold};
+use crate::inbound::message::Address;
 
 /// The result of a signature check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,14 +1,17 @@
 //! Command line (SPEC §9). Commands are added as they work.
 
+pub mod admin;
+pub mod commands;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
 
-use crate::calendar::Calendar;
 use crate::config::{CalendarConfig, ReplyConfig};
-use crate::deadline::{self, CaseKind};
+use crate::rules::calendar::Calendar;
+use crate::rules::deadline::{self, CaseKind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -124,17 +127,17 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig => check_config(&cli.config),
-        Command::Run { once, now, dry_run } => crate::commands::run(&cli.config, once, now, dry_run),
-        Command::Status { now, all, json } => crate::commands::status(&cli.config, now, all, json),
-        Command::Close { case, reason, now } => crate::commands::close(&cli.config, &case, &reason, now),
+        Command::Run { once, now, dry_run } => crate::cli::commands::run(&cli.config, once, now, dry_run),
+        Command::Status { now, all, json } => crate::cli::commands::status(&cli.config, now, all, json),
+        Command::Close { case, reason, now } => crate::cli::commands::close(&cli.config, &case, &reason, now),
         Command::Extend {
             case,
             until,
             reason,
             now,
-        } => crate::commands::extend(&cli.config, &case, until, &reason, now),
+        } => crate::cli::commands::extend(&cli.config, &case, until, &reason, now),
         Command::CheckSignature { file, json } => {
-            crate::signature::run_check_signature(&cli.config, &file, json)
+            crate::cases::signature::run_check_signature(&cli.config, &file, json)
         }
         Command::Calendar { from, to, json } => report(calendar_cmd(&cli.config, from, to, json)),
         Command::Deadline {
@@ -346,7 +349,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
 /// Load the templates (built-in or from `templates.directory`) and render
 /// each with sample data, so a broken one is found before it is needed.
 fn template_problems(cfg: &crate::config::Config) -> Vec<String> {
-    match crate::templates::Templates::load(cfg.templates.directory.as_deref()) {
+    match crate::outbound::templates::Templates::load(cfg.templates.directory.as_deref()) {
         Ok(t) => t.check_all().into_iter().map(|e| e.to_string()).collect(),
         Err(e) => vec![e.to_string()],
     }

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
-use crate::calendar::Calendar;
 use crate::config::AckMode;
-use crate::deadline;
+use crate::rules::calendar::Calendar;
+use crate::rules::deadline;
 use crate::store::Case;
 
 /// How long a bounced acknowledgement silences acknowledgements to that address.
@@ -307,7 +307,7 @@ pub fn next_due(
 mod tests {
     use super::*;
     use crate::config::CalendarConfig;
-    use crate::deadline::CaseKind;
+    use crate::rules::deadline::CaseKind;
     use chrono::DateTime;
 
     fn t(s: &str) -> DateTime<Utc> {

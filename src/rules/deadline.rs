@@ -17,8 +17,8 @@
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Calendar;
 use crate::config::AckMode;
+use crate::rules::calendar::Calendar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -3,7 +3,7 @@
 //! 7 December 2026") does not answer the case; it moves the deadline.
 //!
 //! The matcher only finds and parses the promised date in the author's own
-//! text (quotes already removed, see [`crate::authortext`]). Whether the date
+//! text (quotes already removed, see [`crate::inbound::authortext`]). Whether the date
 //! is acceptable (not in the past, not beyond a submission's four-month
 //! limit) is [`is_acceptable`], called by the rules engine.
 //!
@@ -37,7 +37,7 @@
 use chrono::{Datelike, Months, NaiveDate};
 use regex::Regex;
 
-use crate::authortext::fold;
+use crate::inbound::authortext::fold;
 
 macro_rules! month_lv {
     () => {

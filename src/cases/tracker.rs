@@ -21,12 +21,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Calendar;
+use crate::cases::interim::{self, InterimFinding, InterimMatcher};
+use crate::cases::signature;
 use crate::config::Config;
-use crate::deadline::{self, CaseKind};
-use crate::interim::{self, InterimFinding, InterimMatcher};
-use crate::message::Address;
-use crate::signature;
+use crate::inbound::message::Address;
+use crate::rules::calendar::Calendar;
+use crate::rules::deadline::{self, CaseKind};
 use crate::store::{Case, CaseState, SignatureRecord, StoreError, StoredMessage, Tx};
 
 /// What the sync keeps about a message until the tracker has processed it.
