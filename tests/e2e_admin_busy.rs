@@ -68,7 +68,7 @@ fn close_and_status_during_a_sending_cycle_all_succeed() {
                     let mut bad = Vec::new();
                     for j in 0..(CLOSES + STATUSES) / 4 {
                         let i = k * (CLOSES + STATUSES) / 4 + j;
-                        let out = if i % 2 == 0 {
+                        let out = if i.is_multiple_of(2) {
                             // The last cases: most still wait for their ack.
                             let id = format!("SIF-2026-{:05}", N - i / 2);
                             w.cmd(&["close", &id, "--reason", "answered by phone", "--now", now])
