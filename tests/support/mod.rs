@@ -4,6 +4,7 @@
 //! with `mod support;`.
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod dovecot;
 pub mod mail;
 pub mod smtp_sink;

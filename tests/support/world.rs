@@ -53,6 +53,17 @@ pub fn t(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("bad time {s}: {e}"))
 }
 
+/// The `replygate` binary under test: cargo's for integration tests; for
+/// programs outside `tests/` (examples/chaos.rs), `REPLYGATE_BIN`.
+pub fn bin() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_replygate") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(
+            std::env::var_os("REPLYGATE_BIN").expect("set REPLYGATE_BIN to the replygate binary"),
+        ),
+    }
+}
+
 pub fn corpus_dir() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     if let Ok(p) = std::env::var("REPLYGATE_CORPUS") {
@@ -127,7 +138,7 @@ database = "{db}"
     }
 
     pub fn cmd(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_replygate"))
+        let out = Command::new(bin())
             .arg("-c")
             .arg(&self.config)
             .args(args)
