@@ -64,7 +64,9 @@ pub const MAX_REPORT_DAYS: i64 = 3660;
 /// Check a period given by a person.
 pub fn check_period(from: NaiveDate, to: NaiveDate) -> Result<(), String> {
     if from > to {
-        return Err(format!("--from {from} is after --to {to}: give the earlier date first"));
+        return Err(format!(
+            "--from {from} is after --to {to}: give the earlier date first"
+        ));
     }
     if (to - from).num_days() >= MAX_REPORT_DAYS {
         return Err(format!("a report covers at most {MAX_REPORT_DAYS} days"));
@@ -182,7 +184,11 @@ pub struct Event {
 }
 
 /// Read one case's timeline; `None` when there is no such case.
-pub fn timeline(store: &Store, cal: &Calendar, id: &str) -> Result<Option<Timeline>, crate::store::StoreError> {
+pub fn timeline(
+    store: &Store,
+    cal: &Calendar,
+    id: &str,
+) -> Result<Option<Timeline>, crate::store::StoreError> {
     let Some(c) = store.read().case(id)? else {
         return Ok(None);
     };

@@ -635,7 +635,11 @@ fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxE
             now,
             Some(cid),
             action,
-            &format!("{what} {} accepted by the SMTP server for {}", e.message_id, e.rcpts.join(",")),
+            &format!(
+                "{what} {} accepted by the SMTP server for {}",
+                e.message_id,
+                e.rcpts.join(",")
+            ),
             "replygate",
         )?;
     }

@@ -132,7 +132,12 @@ pub fn signatures(conn: &Connection) -> Result<Vec<SignatureInput>> {
 }
 
 /// The whole report from the store.
-pub fn report(conn: &Connection, cal: &Calendar, d: Defaults, period: super::Period) -> Result<super::Report> {
+pub fn report(
+    conn: &Connection,
+    cal: &Calendar,
+    d: Defaults,
+    period: super::Period,
+) -> Result<super::Report> {
     let cases = cases(conn, cal, d)?;
     let sigs = signatures(conn)?;
     Ok(super::compute(cal, period, &cases, &sigs))

@@ -214,7 +214,10 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// Working hours between two instants on the calendar, 2 decimals.
 pub fn working_hours(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    round(cal.working_time_between(from, to).num_seconds() as f64 / 3600.0, 2)
+    round(
+        cal.working_time_between(from, to).num_seconds() as f64 / 3600.0,
+        2,
+    )
 }
 
 /// An instant as RFC 3339 in the calendar's zone, whole seconds.
@@ -469,9 +472,15 @@ mod tests {
     #[test]
     fn iso_weeks_and_local_times() {
         let cal = Calendar::from_config(&CalendarConfig::default()).unwrap();
-        assert_eq!(iso_week(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()), "2026-W45");
+        assert_eq!(
+            iso_week(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()),
+            "2026-W45"
+        );
         assert_eq!(iso_week(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()), "2026-W53");
-        assert_eq!(local_rfc3339(&cal, t("2026-12-03T10:00:00Z")), "2026-12-03T12:00:00+02:00");
+        assert_eq!(
+            local_rfc3339(&cal, t("2026-12-03T10:00:00Z")),
+            "2026-12-03T12:00:00+02:00"
+        );
     }
 
     fn case(id: &str, received: &str, deadline: &str, ack_due: &str) -> CaseInput {
@@ -502,21 +511,56 @@ mod tests {
     fn small_period_by_hand() {
         let cal = Calendar::from_config(&CalendarConfig::default()).unwrap();
         // A: Mon 2 Nov 10:00, answered Mon 12:30 (2.5 h), before the ack time: no ack due.
-        let mut a = case("A", "2026-11-02T10:00:00+02:00", "2026-11-04T17:00:00+02:00", "2026-11-02T18:00:00+02:00");
-        a.first_response = reply("2026-11-02T12:30:00+02:00", ResponseKind::Reply, "j@sif.gov.lv", "<a1>");
+        let mut a = case(
+            "A",
+            "2026-11-02T10:00:00+02:00",
+            "2026-11-04T17:00:00+02:00",
+            "2026-11-02T18:00:00+02:00",
+        );
+        a.first_response = reply(
+            "2026-11-02T12:30:00+02:00",
+            ResponseKind::Reply,
+            "j@sif.gov.lv",
+            "<a1>",
+        );
         // B: Tue 3 Nov 10:00, acked at 17:05, answered Fri 6 Nov 10:00 (late: due Thu 17:00).
-        let mut b = case("B", "2026-11-03T10:00:00+02:00", "2026-11-05T17:00:00+02:00", "2026-11-03T17:00:00+02:00");
+        let mut b = case(
+            "B",
+            "2026-11-03T10:00:00+02:00",
+            "2026-11-05T17:00:00+02:00",
+            "2026-11-03T17:00:00+02:00",
+        );
         b.ack_sent = Some(t("2026-11-03T17:05:00+02:00"));
-        b.first_response = reply("2026-11-06T10:00:00+02:00", ResponseKind::Reply, "l@sif.gov.lv", "<b1>");
+        b.first_response = reply(
+            "2026-11-06T10:00:00+02:00",
+            ResponseKind::Reply,
+            "l@sif.gov.lv",
+            "<b1>",
+        );
         // C: Wed 4 Nov 10:00, ack suppressed, closed by hand Thu.
-        let mut c = case("C", "2026-11-04T10:00:00+02:00", "2026-11-06T16:00:00+02:00", "2026-11-04T17:00:00+02:00");
+        let mut c = case(
+            "C",
+            "2026-11-04T10:00:00+02:00",
+            "2026-11-06T16:00:00+02:00",
+            "2026-11-04T17:00:00+02:00",
+        );
         c.ack_suppressed = Some("interval".into());
         c.hand_closed = Some(t("2026-11-05T09:00:00+02:00"));
         // D: Thu 5 Nov 10:00, ack late (17:30), still open and overdue on 12 Nov.
-        let mut d = case("D", "2026-11-05T10:00:00+02:00", "2026-11-09T18:00:00+02:00", "2026-11-05T17:00:00+02:00");
+        let mut d = case(
+            "D",
+            "2026-11-05T10:00:00+02:00",
+            "2026-11-09T18:00:00+02:00",
+            "2026-11-05T17:00:00+02:00",
+        );
         d.ack_sent = Some(t("2026-11-05T17:30:00+02:00"));
         // E: Thu 12 Nov 09:00, extend by hand at 11:00 (interim, on time).
-        let mut e = case("E", "2026-11-12T09:00:00+02:00", "2026-11-16T18:00:00+02:00", "2026-11-12T17:00:00+02:00");
+        let mut e = case(
+            "E",
+            "2026-11-12T09:00:00+02:00",
+            "2026-11-16T18:00:00+02:00",
+            "2026-11-12T17:00:00+02:00",
+        );
         e.first_response = Some(FirstResponse {
             at: t("2026-11-12T11:00:00+02:00"),
             kind: ResponseKind::Extend,
@@ -549,10 +593,34 @@ mod tests {
             &[a, b, c, d, e],
             &sigs,
         );
-        assert_eq!(r.cases, CaseCounts { total: 5, email: 5, submission: 0, closed_by_hand: 1 });
-        assert_eq!(r.ack, AckCounts { due: 2, sent: 2, on_time: 1, suppressed: 0 });
+        assert_eq!(
+            r.cases,
+            CaseCounts {
+                total: 5,
+                email: 5,
+                submission: 0,
+                closed_by_hand: 1
+            }
+        );
+        assert_eq!(
+            r.ack,
+            AckCounts {
+                due: 2,
+                sent: 2,
+                on_time: 1,
+                suppressed: 0
+            }
+        );
         assert_eq!(r.reply.answered, 3);
-        assert_eq!((r.reply.on_time, r.reply.late, r.reply.open_in_time, r.reply.open_overdue), (2, 1, 0, 1));
+        assert_eq!(
+            (
+                r.reply.on_time,
+                r.reply.late,
+                r.reply.open_in_time,
+                r.reply.open_overdue
+            ),
+            (2, 1, 0, 1)
+        );
         assert_eq!(r.reply.interim, 1);
         assert_eq!(r.reply.on_time_rate, Some(0.5));
         // Hours: A 2.5; B Tue 10-17 (7) + Wed 8 + Thu 8 + Fri 1 = 24; E 2.
@@ -562,13 +630,29 @@ mod tests {
         assert_eq!(r.signature.rate, Some(0.5));
         assert_eq!(r.signature.missing.contact, 1);
         assert_eq!(r.by_staff.len(), 2);
-        assert_eq!((r.by_staff[0].email.as_str(), r.by_staff[0].on_time), ("j@sif.gov.lv", 1));
-        assert_eq!((r.by_staff[1].email.as_str(), r.by_staff[1].on_time), ("l@sif.gov.lv", 0));
+        assert_eq!(
+            (r.by_staff[0].email.as_str(), r.by_staff[0].on_time),
+            ("j@sif.gov.lv", 1)
+        );
+        assert_eq!(
+            (r.by_staff[1].email.as_str(), r.by_staff[1].on_time),
+            ("l@sif.gov.lv", 0)
+        );
         assert_eq!(
             r.weeks,
             vec![
-                WeekRow { week: "2026-W45".into(), received: 4, answered: 2, on_time: 1 },
-                WeekRow { week: "2026-W46".into(), received: 1, answered: 1, on_time: 1 },
+                WeekRow {
+                    week: "2026-W45".into(),
+                    received: 4,
+                    answered: 2,
+                    on_time: 1
+                },
+                WeekRow {
+                    week: "2026-W46".into(),
+                    received: 1,
+                    answered: 1,
+                    on_time: 1
+                },
             ]
         );
     }

@@ -58,7 +58,9 @@ pub fn csv(r: &Report, cal: &Calendar) -> Result<String, csv::Error> {
             clean(&c.client),
             local_rfc3339(cal, c.received),
             local_rfc3339(cal, c.deadline),
-            c.first_response.map(|t| local_rfc3339(cal, t)).unwrap_or_default(),
+            c.first_response
+                .map(|t| local_rfc3339(cal, t))
+                .unwrap_or_default(),
             b(c.on_time),
             c.working_hours.map(hours).unwrap_or_default(),
             c.acknowledged.to_string(),
@@ -70,7 +72,8 @@ pub fn csv(r: &Report, cal: &Calendar) -> Result<String, csv::Error> {
 }
 
 fn opt_rate(r: Option<f64>) -> String {
-    r.map(|x| format!("{:.1} %", x * 100.0)).unwrap_or_else(|| "–".into())
+    r.map(|x| format!("{:.1} %", x * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn opt_hours(h: Option<f64>) -> String {
@@ -90,11 +93,17 @@ pub fn table(r: &Report) -> String {
     let a = &r.ack;
     let p = &r.reply;
     let s = &r.signature;
-    line("Cases received", format!("{} ({} e-mail, {} submissions)", c.total, c.email, c.submission));
+    line(
+        "Cases received",
+        format!("{} ({} e-mail, {} submissions)", c.total, c.email, c.submission),
+    );
     line("  closed by hand before a response", c.closed_by_hand.to_string());
     line(
         "Acknowledgements due",
-        format!("{} (sent {}, on time {}, suppressed {})", a.due, a.sent, a.on_time, a.suppressed),
+        format!(
+            "{} (sent {}, on time {}, suppressed {})",
+            a.due, a.sent, a.on_time, a.suppressed
+        ),
     );
     line(
         "First responses",
@@ -168,7 +177,13 @@ mod tests {
 
     #[test]
     fn hours_are_plain_numbers() {
-        for (h, want) in [(6.5, "6.5"), (15.25, "15.25"), (0.0, "0"), (24.0, "24"), (2.1, "2.1")] {
+        for (h, want) in [
+            (6.5, "6.5"),
+            (15.25, "15.25"),
+            (0.0, "0"),
+            (24.0, "24"),
+            (2.1, "2.1"),
+        ] {
             assert_eq!(hours(h), want);
         }
     }

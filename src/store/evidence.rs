@@ -42,7 +42,14 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// The content hash of one entry.
-pub fn content_hash(id: i64, at: &str, case_id: Option<&str>, action: &str, detail: &str, actor: &str) -> String {
+pub fn content_hash(
+    id: i64,
+    at: &str,
+    case_id: Option<&str>,
+    action: &str,
+    detail: &str,
+    actor: &str,
+) -> String {
     let json = serde_json::json!([id, at, case_id, action, detail, actor]).to_string();
     sha256_hex(json.as_bytes())
 }
@@ -71,8 +78,10 @@ pub fn append(
 ) -> Result<i64> {
     let prev = head(conn)?;
     let at = ts(at);
-    conn.prepare_cached("INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![at, case_id, action, detail, actor])?;
+    conn.prepare_cached(
+        "INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![at, case_id, action, detail, actor])?;
     let id = conn.last_insert_rowid();
     let content = content_hash(id, &at, case_id, action, detail, actor);
     let hash = entry_hash(&prev, &content);
@@ -97,7 +106,9 @@ pub fn seal_unchained(conn: &Connection) -> Result<usize> {
         let mut st = conn.prepare(
             "SELECT id, at, case_id, action, detail, actor FROM audit WHERE entry_hash IS NULL ORDER BY id",
         )?;
-        let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        let it = st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?;
         it.collect::<std::result::Result<_, _>>()?
     };
     for (id, at, case_id, action, detail, actor) in &rows {
@@ -147,7 +158,8 @@ pub fn purge(conn: &Connection, cases: &[String], now: DateTime<Utc>) -> Result<
     }
     redacted.sort_unstable();
     // The leading run of redacted entries can go altogether.
-    let first_live: Option<i64> = conn.query_row("SELECT MIN(id) FROM audit WHERE redacted = 0", [], |r| r.get(0))?;
+    let first_live: Option<i64> =
+        conn.query_row("SELECT MIN(id) FROM audit WHERE redacted = 0", [], |r| r.get(0))?;
     let mut rec = PurgeRecord {
         cases: cases.to_vec(),
         redacted,
@@ -202,31 +214,28 @@ fn entries(conn: &Connection, filter: Option<&str>) -> Result<Vec<Entry>> {
         if filter.is_some() { "WHERE case_id = ?1" } else { "" }
     );
     let mut st = conn.prepare(&sql)?;
-    let map = |r: &rusqlite::Row| -> rusqlite::Result<(i64, String, Option<String>, String, String, String, i64, Option<String>, Option<String>, Option<String>)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+    let map = |r: &rusqlite::Row| -> rusqlite::Result<Entry> {
+        let raw_at: String = r.get(1)?;
+        Ok(Entry {
+            id: r.get(0)?,
+            // A tampered time must not stop the verification: show the epoch.
+            at: parse_ts("audit.at", &raw_at).unwrap_or_default(),
+            case_id: r.get(2)?,
+            action: r.get(3)?,
+            detail: r.get(4)?,
+            actor: r.get(5)?,
+            redacted: r.get::<_, i64>(6)? != 0,
+            prev_hash: r.get(7)?,
+            entry_hash: r.get(8)?,
+            content_hash: r.get(9)?,
+            raw_at,
+        })
     };
-    let rows: Vec<_> = match filter {
+    let rows: Vec<Entry> = match filter {
         Some(c) => st.query_map([c], map)?.collect::<std::result::Result<_, _>>()?,
         None => st.query_map([], map)?.collect::<std::result::Result<_, _>>()?,
     };
-    rows.into_iter()
-        .map(|(id, at, case_id, action, detail, actor, red, prev, hash, content)| {
-            Ok(Entry {
-                id,
-                // A tampered time must not stop the verification: show the epoch.
-                at: parse_ts("audit.at", &at).unwrap_or_default(),
-                case_id,
-                action,
-                detail,
-                actor,
-                redacted: red != 0,
-                prev_hash: prev,
-                entry_hash: hash,
-                content_hash: content,
-                raw_at: at,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 /// The entries of one case, oldest first.
@@ -273,7 +282,10 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
     };
     for (i, e) in all.iter().enumerate() {
         let (Some(prev), Some(hash), Some(content)) = (&e.prev_hash, &e.entry_hash, &e.content_hash) else {
-            return Ok(broken(e.id, "the entry has no hashes (inserted outside replygate?)".into()));
+            return Ok(broken(
+                e.id,
+                "the entry has no hashes (inserted outside replygate?)".into(),
+            ));
         };
         if i == 0 && *prev != GENESIS {
             // Older entries were deleted by retention: a purge entry must say so.
@@ -286,7 +298,9 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
             expected = prev.clone();
         }
         if *prev != expected {
-            let before = prev_id.map(|p| format!("entry {p}")).unwrap_or_else(|| "the start".into());
+            let before = prev_id
+                .map(|p| format!("entry {p}"))
+                .unwrap_or_else(|| "the start".into());
             return Ok(broken(
                 e.id,
                 format!("its previous-entry hash does not match {before}: an entry between them was removed, inserted or rewritten"),
@@ -294,16 +308,33 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
         }
         if e.redacted {
             if !listed.contains(&e.id) {
-                return Ok(broken(e.id, "marked redacted but no purge entry redacted it".into()));
+                return Ok(broken(
+                    e.id,
+                    "marked redacted but no purge entry redacted it".into(),
+                ));
             }
         } else {
-            let want = content_hash(e.id, &e.raw_at, e.case_id.as_deref(), &e.action, &e.detail, &e.actor);
+            let want = content_hash(
+                e.id,
+                &e.raw_at,
+                e.case_id.as_deref(),
+                &e.action,
+                &e.detail,
+                &e.actor,
+            );
             if want != *content {
-                return Ok(broken(e.id, "its content (time, case, action, detail or actor) was changed after it was written".into()));
+                return Ok(broken(
+                    e.id,
+                    "its content (time, case, action, detail or actor) was changed after it was written"
+                        .into(),
+                ));
             }
         }
         if entry_hash(prev, content) != *hash {
-            return Ok(broken(e.id, "its entry hash does not match its content and predecessor".into()));
+            return Ok(broken(
+                e.id,
+                "its entry hash does not match its content and predecessor".into(),
+            ));
         }
         expected = hash.clone();
         prev_id = Some(e.id);
@@ -328,7 +359,13 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         s.transaction(|tx| -> Result<()> {
             for (i, c) in ["A", "B", "A", "C", "B"].iter().enumerate() {
-                tx.audit(t("2026-11-02T10:00:00Z") + chrono::Duration::minutes(i as i64), Some(c), "opened", &format!("entry {i}"), "replygate")?;
+                tx.audit(
+                    t("2026-11-02T10:00:00Z") + chrono::Duration::minutes(i as i64),
+                    Some(c),
+                    "opened",
+                    &format!("entry {i}"),
+                    "replygate",
+                )?;
             }
             Ok(())
         })
@@ -366,7 +403,8 @@ mod tests {
     #[test]
     fn purge_redacts_deletes_the_prefix_and_still_verifies() {
         let mut s = filled();
-        s.transaction(|tx| purge(tx, &["A".to_string()], t("2027-01-01T00:00:00Z"))).unwrap();
+        s.transaction(|tx| purge(tx, &["A".to_string()], t("2027-01-01T00:00:00Z")))
+            .unwrap();
         let v = verify(s.conn()).unwrap();
         assert_eq!(v.broken, None, "{v:?}");
         // Entry 1 (A) was the leading one: deleted; entry 3 (A) redacted.
@@ -374,7 +412,8 @@ mod tests {
         assert_eq!(ids, vec![2, 3, 4, 5, 6]);
         assert!(case_entries(s.conn(), "A").unwrap().is_empty());
         // Purge B too: now 2..5 are all redacted or C... C stays.
-        s.transaction(|tx| purge(tx, &["B".to_string()], t("2027-01-02T00:00:00Z"))).unwrap();
+        s.transaction(|tx| purge(tx, &["B".to_string()], t("2027-01-02T00:00:00Z")))
+            .unwrap();
         let v = verify(s.conn()).unwrap();
         assert_eq!(v.broken, None, "{v:?}");
         let ids: Vec<i64> = entries(s.conn(), None).unwrap().iter().map(|e| e.id).collect();

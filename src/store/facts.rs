@@ -79,7 +79,12 @@ fn ensure(conn: &Connection, case_id: &str) -> Result<()> {
 }
 
 /// A new case: its first deadline and acknowledgement time.
-pub fn opened(conn: &Connection, case_id: &str, deadline: DateTime<Utc>, ack_due: DateTime<Utc>) -> Result<()> {
+pub fn opened(
+    conn: &Connection,
+    case_id: &str,
+    deadline: DateTime<Utc>,
+    ack_due: DateTime<Utc>,
+) -> Result<()> {
     ensure(conn, case_id)?;
     conn.prepare_cached(
         "UPDATE case_facts SET first_deadline = COALESCE(first_deadline, ?2), ack_due_at = COALESCE(ack_due_at, ?3) \
@@ -111,8 +116,10 @@ pub fn acknowledged(conn: &Connection, case_id: &str, at: DateTime<Utc>) -> Resu
 /// The first cycle's acknowledgement will not be sent, for `reason`.
 pub fn ack_suppressed(conn: &Connection, case_id: &str, reason: &str) -> Result<()> {
     ensure(conn, case_id)?;
-    conn.prepare_cached("UPDATE case_facts SET ack_suppressed = COALESCE(ack_suppressed, ?2) WHERE case_id = ?1")?
-        .execute(params![case_id, reason])?;
+    conn.prepare_cached(
+        "UPDATE case_facts SET ack_suppressed = COALESCE(ack_suppressed, ?2) WHERE case_id = ?1",
+    )?
+    .execute(params![case_id, reason])?;
     Ok(())
 }
 
