@@ -1143,7 +1143,7 @@ pub fn full_disk(n: usize) -> Outcome {
 pub fn concurrent_admins(n: usize) -> Outcome {
     let started = Instant::now();
     let mut o = Outcome::new(&format!(
-        "concurrent admins: 20 close + 20 status during a {n}-message send"
+        "concurrent admins: 20 close + 20 status (+ 4 extend, 4 report) during a {n}-message send"
     ));
     let w = World::new(REPLY_IMMEDIATE.replace("ack = \"immediate\"\n", "").as_str());
     let meter = Meter::default();
@@ -1173,27 +1173,57 @@ pub fn concurrent_admins(n: usize) -> Outcome {
     let mut ids: Vec<String> = {
         let c = db(&w).unwrap();
         let mut st = c
-            .prepare("SELECT id, client FROM cases ORDER BY id DESC LIMIT 20")
+            .prepare("SELECT id, client FROM cases ORDER BY id DESC LIMIT 24")
             .unwrap();
         st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .unwrap()
             .flatten()
-            .map(|(id, client)| {
-                e.state.insert(client.clone(), Some("closed"));
-                e.ack.insert(client, None);
+            .enumerate()
+            .map(|(i, (id, client))| {
+                // 20 closed; 4 extended (still open, acknowledged)
+                if i < 20 {
+                    e.state.insert(client.clone(), Some("closed"));
+                    e.ack.insert(client, None);
+                }
                 id
             })
             .collect()
     };
+    let mut extend_ids: Vec<String> = ids.split_off(20);
     let during = AtomicUsize::new(0);
     let results: Vec<(bool, String)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..4)
             .map(|k| {
                 let mine: Vec<String> = ids.drain(..5.min(ids.len())).collect();
+                let ext = extend_ids.pop().unwrap_or_default();
                 let (w, during) = (&w, &during);
                 s.spawn(move || {
                     let mut out = Vec::new();
+                    // Once per thread: `extend` and `report` (SPEC §10 lists them too).
+                    let extra = [
+                        vec![
+                            "extend",
+                            ext.as_str(),
+                            "--until",
+                            "2026-11-27",
+                            "--reason",
+                            "told by phone",
+                            "--now",
+                            now,
+                        ],
+                        vec![
+                            "report",
+                            "--from",
+                            "2026-11-01",
+                            "--to",
+                            "2026-11-30",
+                            "--json",
+                            "--now",
+                            now,
+                        ],
+                    ];
                     for (j, id) in mine.iter().enumerate() {
+                        let more = extra.get(j).cloned();
                         for cmd in [
                             vec![
                                 "close",
@@ -1204,7 +1234,10 @@ pub fn concurrent_admins(n: usize) -> Outcome {
                                 now,
                             ],
                             vec!["status", "--json", "--now", now],
-                        ] {
+                        ]
+                        .into_iter()
+                        .chain(more)
+                        {
                             let r = w.cmd(&cmd);
                             if sink_count(w) < n - 20 {
                                 during.fetch_add(1, Ordering::Relaxed);
