@@ -8,7 +8,7 @@
 //! Usage: `REPLYGATE_BIN=target/release/replygate chaos [--quick] [--seed N] [--only NAME]`
 //! (NAME: kill, daemon, smtp, imap, imap-daemon, disk, admins, month).
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 

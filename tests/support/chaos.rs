@@ -989,6 +989,9 @@ pub fn imap_outage_daemon(n: usize, down: Duration) -> Outcome {
     finish(&w, &e, &meter, started, o)
 }
 
+/// (client, deadline, acknowledged_at, answered_at, state) of a case.
+type CaseRow = (String, String, Option<String>, Option<String>, String);
+
 /// Unmounts a tmpfs on drop.
 struct Mount(PathBuf);
 impl Drop for Mount {
@@ -1399,7 +1402,7 @@ pub fn month(start: &str, days: i64, n: usize, step_min: i64, seed: u64) -> Outc
     let mut st = c
         .prepare("SELECT client, deadline, acknowledged_at, answered_at, state FROM cases")
         .unwrap();
-    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = st
+    let rows: Vec<CaseRow> = st
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
