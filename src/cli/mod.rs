@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod commands;
+pub mod escape;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
