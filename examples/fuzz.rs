@@ -97,7 +97,8 @@ struct Targets {
 impl Targets {
     fn new() -> Targets {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let example = std::fs::read_to_string(root.join("config/replygate.toml")).expect("config/replygate.toml");
+        let example =
+            std::fs::read_to_string(root.join("config/replygate.toml")).expect("config/replygate.toml");
         let cfg = replygate::config::from_str(&example).expect("the example configuration parses");
         let settings = ClassifySettings::from_config(&cfg);
         let interim = InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).expect("interim pattern");
@@ -283,7 +284,10 @@ fn main() {
             let input = std::fs::read(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
             check(&input, i as u64, &mut crashes, &mut slow, &mut max);
         }
-        println!("replayed {} inputs, crashes: {crashes}, slow: {slow}, slowest: {max:?}", replay.len());
+        println!(
+            "replayed {} inputs, crashes: {crashes}, slow: {slow}, slowest: {max:?}",
+            replay.len()
+        );
         std::process::exit(if crashes + slow == 0 { 0 } else { 1 });
     }
 

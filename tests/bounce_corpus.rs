@@ -44,7 +44,11 @@ fn class_of(raw: &[u8], s: &ClassifySettings) -> Class {
 fn real_bounces_open_no_case() {
     let s = settings();
     let all = files("tests/fixtures/bounces");
-    assert!(all.len() >= 60, "expected at least 60 real bounces, found {}", all.len());
+    assert!(
+        all.len() >= 60,
+        "expected at least 60 real bounces, found {}",
+        all.len()
+    );
     let mut wrong = Vec::new();
     for p in &all {
         let raw = std::fs::read(p).unwrap();
@@ -54,7 +58,13 @@ fn real_bounces_open_no_case() {
         }
         wrong.push(format!("{}: {c:?}", p.file_name().unwrap().to_string_lossy()));
     }
-    assert!(wrong.is_empty(), "{} of {} bounces would open a case:\n{}", wrong.len(), all.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} bounces would open a case:\n{}",
+        wrong.len(),
+        all.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -63,9 +63,17 @@ fn no_password_in_a_trace_level_log() {
         pw_file.display()
     );
     std::fs::write(&w.config, text.replacen(&plain, &tls, 1)).unwrap();
-    let question = mail("Anna <anna@example.lv>", "pasts@sif.gov.lv", "Jautājums", Some("q1@example.lv"));
-    w.dovecot
-        .append("INBOX", &question.raw(t("2026-11-23T10:00:00+02:00")), t("2026-11-23T10:00:00+02:00"));
+    let question = mail(
+        "Anna <anna@example.lv>",
+        "pasts@sif.gov.lv",
+        "Jautājums",
+        Some("q1@example.lv"),
+    );
+    w.dovecot.append(
+        "INBOX",
+        &question.raw(t("2026-11-23T10:00:00+02:00")),
+        t("2026-11-23T10:00:00+02:00"),
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_replygate"))
         .arg("-c")
@@ -78,11 +86,21 @@ fn no_password_in_a_trace_level_log() {
     assert!(out.status.success(), "run failed:\n{log}");
     // The cycle really logged in to both servers and sent the acknowledgement.
     let got = smtp.wait_for(1, Duration::from_secs(10));
-    assert_eq!(got.len(), 1, "no acknowledgement reached the TLS SMTP server:\n{log}");
+    assert_eq!(
+        got.len(),
+        1,
+        "no acknowledgement reached the TLS SMTP server:\n{log}"
+    );
     assert!(log.contains(" TRACE "), "trace logging is not on:\n{log}");
-    for (user, pw) in [(w.dovecot.user.as_str(), w.dovecot.password.as_str()), ("pasts@sif.gov.lv", SMTP_PASSWORD)] {
+    for (user, pw) in [
+        (w.dovecot.user.as_str(), w.dovecot.password.as_str()),
+        ("pasts@sif.gov.lv", SMTP_PASSWORD),
+    ] {
         for f in forms(user, pw) {
-            assert!(!log.contains(&f), "the log shows {f:?} (a form of {user}'s password):\n{log}");
+            assert!(
+                !log.contains(&f),
+                "the log shows {f:?} (a form of {user}'s password):\n{log}"
+            );
         }
     }
 }
@@ -112,9 +130,15 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nLabdien!\r\n";
         for bad in ['\u{1b}', '\r', '\u{7}'] {
             assert!(!text.contains(bad), "{what} carries {bad:?}:\n{text:?}");
         }
-        assert!(!text.lines().any(|l| l.starts_with("2026-11-23 INFO forged")), "{what}: forged line");
+        assert!(
+            !text.lines().any(|l| l.starts_with("2026-11-23 INFO forged")),
+            "{what}: forged line"
+        );
     }
     // The case is there, with its subject shown escaped.
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("\\u{1b}[2J"), "status does not show the escaped subject:\n{text}");
+    assert!(
+        text.contains("\\u{1b}[2J"),
+        "status does not show the escaped subject:\n{text}"
+    );
 }

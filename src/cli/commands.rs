@@ -32,7 +32,9 @@ pub fn init_logging(level: Option<&str>) {
         .with_writer(crate::cli::escape::LogWriter::new())
         .with_target(false)
         .with_filter(filter)
-        .with_filter(tracing_subscriber::filter::filter_fn(|m| !is_secret_bearing(m.target(), *m.level())));
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            !is_secret_bearing(m.target(), *m.level())
+        }));
     let _ = tracing_subscriber::registry().with(fmt).try_init();
 }
 

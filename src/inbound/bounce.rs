@@ -282,7 +282,6 @@ fn failed_from_delivery_status(text: &str, out: &mut Vec<String>) -> usize {
     failures
 }
 
-
 /// Phrases that only mail systems write at the top of a delivery report or
 /// a gateway's notice (Postfix, qmail, Exim, Sendmail, Exchange, GroupWise,
 /// Lotus Notes, Courier, OpenSMTPD, amavis, MessageLabs, antivirus gateways,

@@ -736,8 +736,23 @@ const REPORT_SUBJECT_WORDS: &[&str] = &[
 fn has_reply_or_forward_prefix(subject: &str) -> bool {
     let s = subject.trim_start().to_lowercase();
     const PREFIXES: &[&str] = &[
-        "re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "rv", "enc", "atb", "pārsūt", "pārs", "pāradr", "отв",
-        "пересл", "ответ",
+        "re",
+        "fw",
+        "fwd",
+        "aw",
+        "wg",
+        "sv",
+        "vs",
+        "tr",
+        "rv",
+        "enc",
+        "atb",
+        "pārsūt",
+        "pārs",
+        "pāradr",
+        "отв",
+        "пересл",
+        "ответ",
     ];
     let Some((head, _)) = s.split_once(':') else {
         return false;
@@ -751,7 +766,10 @@ fn report_subject(subject: &str) -> (bool, bool) {
     if has_reply_or_forward_prefix(subject) {
         return (false, false);
     }
-    let s = subject.trim().trim_start_matches(['*', '[', '(', ' ']).to_lowercase();
+    let s = subject
+        .trim()
+        .trim_start_matches(['*', '[', '(', ' '])
+        .to_lowercase();
     let starts = REPORT_SUBJECT_STARTS.iter().any(|p| s.starts_with(p));
     let words = starts || REPORT_SUBJECT_WORDS.iter().any(|w| s.contains(w));
     (starts, words)
@@ -786,8 +804,17 @@ fn is_robot_like_local_part(local: &str) -> bool {
     let squeezed: String = l.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     matches!(
         squeezed.as_str(),
-        "postmaster" | "mailerdaemon" | "maildaemon" | "mdaemon" | "smtpdaemon" | "maildelivery" | "mailadmin"
-            | "ndr" | "nondelivery" | "deliverystatus" | "mailsystem"
+        "postmaster"
+            | "mailerdaemon"
+            | "maildaemon"
+            | "mdaemon"
+            | "smtpdaemon"
+            | "maildelivery"
+            | "mailadmin"
+            | "ndr"
+            | "nondelivery"
+            | "deliverystatus"
+            | "mailsystem"
     )
 }
 
@@ -837,7 +864,9 @@ pub fn is_unmarked_delivery_report(m: &MessageMeta) -> bool {
     }
     robot_like_sender(m)
         || m.header("auto-submitted").is_some()
-        || m.return_path.as_deref().is_some_and(|r| r.trim().is_empty() || r.contains("MAILER-DAEMON"))
+        || m.return_path
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty() || r.contains("MAILER-DAEMON"))
         || m.message_id.is_none()
         || has_returned_message_part(m)
 }
@@ -868,9 +897,17 @@ pub fn needs_body_check(m: &MessageMeta) -> bool {
 /// Mailing-list servers that mark their mail with their own header (fml,
 /// ezmlm, Sympa, Listar) instead of `List-*` fields.
 fn has_list_server_header(m: &MessageMeta) -> bool {
-    ["x-mlserver", "x-ml-name", "x-ml-count", "mailing-list", "x-mailing-list", "x-sympa-to", "x-ezmlm-id"]
-        .iter()
-        .any(|h| m.header(h).is_some())
+    [
+        "x-mlserver",
+        "x-ml-name",
+        "x-ml-count",
+        "mailing-list",
+        "x-mailing-list",
+        "x-sympa-to",
+        "x-ezmlm-id",
+    ]
+    .iter()
+    .any(|h| m.header(h).is_some())
 }
 
 #[cfg(test)]

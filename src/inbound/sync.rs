@@ -424,7 +424,11 @@ impl Ingest<'_> {
         // read whole once: a delivery report without the standard markers
         // is recognised by the phrases of its MTA (SPEC §5.2).
         let mut report_raw: Option<Vec<u8>> = None;
-        if !history && kind == FolderKind::Inbox && class == Class::Client && classify::needs_body_check(&meta) {
+        if !history
+            && kind == FolderKind::Inbox
+            && class == Class::Client
+            && classify::needs_body_check(&meta)
+        {
             if let Ok(Some(raw)) = self.full(session, folder, h.uid, broken).await {
                 if bounce::is_robot_notice(&raw) {
                     class = Class::Automatic(vec![Trigger::DeliveryReport]);
