@@ -273,6 +273,18 @@ pub struct SmtpConfig {
     pub from: String,
     #[serde(default)]
     pub save_copy_to: Option<String>,
+    /// SMTP connections used at once when several messages are due (each
+    /// carries one transaction at a time).
+    #[serde(default = "default_smtp_connections")]
+    pub connections: usize,
+}
+
+/// The most SMTP connections `smtp.connections` may ask for (submission
+/// servers limit connections per client, often to 10 or 20).
+pub const MAX_SMTP_CONNECTIONS: usize = 16;
+
+fn default_smtp_connections() -> usize {
+    4
 }
 
 fn default_smtp_port() -> u16 {
@@ -1399,6 +1411,15 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             ),
         ),
     }
+    if !(1..=MAX_SMTP_CONNECTIONS).contains(&smtp.connections) {
+        c.error(
+            "smtp.connections",
+            format!(
+                "{} is out of range: give 1 to {MAX_SMTP_CONNECTIONS} (default 4; 1 sends one message at a time)",
+                smtp.connections
+            ),
+        );
+    }
     if smtp.save_copy_to.as_deref().is_some_and(|f| f.trim().is_empty()) {
         c.error(
             "smtp.save_copy_to",
@@ -2047,6 +2068,9 @@ mod tests {
             ("digest_at = \"09:15\"", "digest_at = \"24:00\"", "reminders.digest_at", "HH:MM"),
             ("cc = []", "cc = [\"x\"]", "signature.cc[0]", "not an e-mail address"),
             ("from = \"Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\"", "from = \"Fonds <pasts@>\"", "smtp.from", "not a valid sender"),
+            ("# connections = 4", "connections = 0", "smtp.connections", "give 1 to 16"),
+            ("# connections = 4", "connections = 17", "smtp.connections", "give 1 to 16"),
+            ("# connections = 4", "connections = 1", "", ""),
             ("database = \"/var/lib/replygate/replygate.db\"", "database = \"replygate.db\"", "storage.database", "no directory"),
             ("# listen = \"127.0.0.1:9187\"", "listen = \"localhost\"", "http.listen", "address:port"),
             ("email = \"janis.berzins@sif.gov.lv\"", "email = \"janis@gmail.com\"", "staff[0].email", "not in organization.domains"),
