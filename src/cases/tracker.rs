@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
+use crate::store::facts::{self, FirstResponse, ResponseKind};
 use crate::store::{Case, CaseState, SignatureRecord, StoreError, StoredMessage, Tx};
 
 /// What the sync keeps about a message until the tracker has processed it.
@@ -400,6 +401,12 @@ impl<'a> Tracker<'a> {
                 };
                 tx.save_case(&c, now)?;
                 self.subjects.borrow_mut().note(&c, None);
+                facts::opened(
+                    tx,
+                    &id,
+                    deadline,
+                    deadline::ack_at(self.cal, m.internaldate, self.cfg.reply.ack),
+                )?;
                 if let Some(mid) = &m.message_id {
                     tx.link_thread(mid, Some(&id))?;
                 }
@@ -435,6 +442,11 @@ impl<'a> Tracker<'a> {
         };
         let text = p.author_text.clone().unwrap_or_default();
 
+        // The signature check's key, also the first response's reference.
+        let key = m
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("uid:{}:{}", m.folder, m.uid));
         // R3: every staff mail to a non-organisation address.
         if p.external {
             let v = signature::check(
@@ -444,10 +456,6 @@ impl<'a> Tracker<'a> {
                 &self.cfg.organization,
                 &self.cfg.signature.require,
             );
-            let key = m
-                .message_id
-                .clone()
-                .unwrap_or_else(|| format!("uid:{}:{}", m.folder, m.uid));
             let missing: Vec<String> = v
                 .missing
                 .iter()
@@ -466,7 +474,7 @@ impl<'a> Tracker<'a> {
                 notices.push(Notice::SignatureWarning {
                     case_id: case.as_ref().map(|c| c.id.clone()),
                     author: author.clone(),
-                    message_id: key,
+                    message_id: key.clone(),
                     subject: m.subject.clone(),
                     to: rcpts.clone(),
                     sent_at: m.internaldate,
@@ -512,6 +520,7 @@ impl<'a> Tracker<'a> {
                         c.deadline = deadline::date_deadline(self.cal, d);
                         c.extended = true;
                         tx.save_case(&c, now)?;
+                        self.first_response(tx, &c.id, m, ResponseKind::Interim, &author.email, &key)?;
                         tx.audit(
                             m.internaldate,
                             Some(&c.id),
@@ -526,6 +535,8 @@ impl<'a> Tracker<'a> {
                         Ok(Outcome::Extended(c.id))
                     }
                     Err(refusal) => {
+                        // Still a staff reply to the client: a first response.
+                        self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
                         let reason = refusal.to_string();
                         tx.audit(
                             m.internaldate,
@@ -552,6 +563,7 @@ impl<'a> Tracker<'a> {
             c.answered_at = Some(m.internaldate);
         }
         tx.save_case(&c, now)?;
+        self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
         tx.audit(
             m.internaldate,
             Some(&c.id),
@@ -615,6 +627,29 @@ impl<'a> Tracker<'a> {
             tx.record_bounce(&a, m.internaldate, m.message_id.as_deref())?;
         }
         Ok(())
+    }
+
+    /// Record a staff reply as the case's first response (kept only when
+    /// it is the first).
+    fn first_response(
+        &self,
+        tx: &Tx,
+        case_id: &str,
+        m: &StoredMessage,
+        kind: ResponseKind,
+        by: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        facts::responded(
+            tx,
+            case_id,
+            &FirstResponse {
+                at: m.internaldate,
+                kind,
+                by: &by.to_lowercase(),
+                reference: Some(key),
+            },
+        )
     }
 
     fn local(&self, t: DateTime<Utc>) -> String {

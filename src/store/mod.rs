@@ -11,9 +11,12 @@
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
+use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transaction, TransactionBehavior};
 
 use crate::rules::deadline::CaseKind;
+
+pub mod evidence;
+pub mod facts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,7 +51,7 @@ pub fn parse_ts(column: &'static str, s: &str) -> Result<DateTime<Utc>> {
         })
 }
 
-fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.map(|s| parse_ts(column, &s)).transpose()
 }
 
@@ -169,7 +172,39 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
     "#,
+    // 3: the compliance report's facts (facts.rs) and the evidence log's
+    // hash chain (evidence.rs); existing audit rows are chained by
+    // `after_migration`.
+    r#"
+    CREATE TABLE case_facts (
+        case_id TEXT PRIMARY KEY,
+        first_deadline TEXT,
+        ack_due_at TEXT,
+        ack_sent_at TEXT,
+        ack_suppressed TEXT,
+        first_response_at TEXT,
+        first_response_kind TEXT,
+        first_response_by TEXT,
+        first_response_ref TEXT,
+        hand_closed_at TEXT
+    );
+    ALTER TABLE audit ADD COLUMN content_hash TEXT;
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+    ALTER TABLE audit ADD COLUMN entry_hash TEXT;
+    ALTER TABLE audit ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX signature_checks_sent ON signature_checks (sent_at);
+    "#,
 ];
+
+/// Work a migration needs beyond SQL, run in the same transaction right
+/// after migration `version` (1-based).
+fn after_migration(version: usize, tx: &Connection) -> Result<()> {
+    if version == 3 {
+        tx.execute_batch(facts::BACKFILL)?;
+        evidence::seal_unchained(tx)?;
+    }
+    Ok(())
+}
 
 /// The store: one SQLite connection.
 pub struct Store {
@@ -635,12 +670,21 @@ impl Store {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+        if version == known {
+            return Ok(());
         }
+        // IMMEDIATE, and the version read again under the write lock: two
+        // processes opening a new database at once migrate it once.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(sql)?;
+            after_migration(i + 1, &tx)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -649,6 +693,14 @@ impl Store {
     }
 
     /// Run `f` in one transaction: all of it lands or none.
+    ///
+    /// A top-level transaction begins `IMMEDIATE`: it takes SQLite's write
+    /// lock at once, waiting up to the busy timeout for another process's
+    /// writer (a running cycle, the daemon, an admin command) to finish. A
+    /// deferred transaction that reads first and writes later would instead
+    /// fail at once with "database is locked" when another connection wrote
+    /// in between (SQLite cannot wait there: its snapshot is stale), which is
+    /// what `replygate close` during a sending cycle used to hit (SPEC §10).
     pub fn transaction<T, E>(
         &mut self,
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
@@ -656,22 +708,34 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        // A savepoint is a transaction of its own when none is open, and
-        // nests inside [`Store::rehearse`].
-        let tx = self.conn.savepoint().map_err(StoreError::from)?;
-        let wrapped = Tx { tx };
+        let inner = if self.conn.is_autocommit() {
+            TxInner::Top(
+                self.conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?,
+            )
+        } else {
+            // Inside [`Store::rehearse`] (already holding the write lock): a
+            // savepoint nests.
+            TxInner::Nested(self.conn.savepoint().map_err(StoreError::from)?)
+        };
+        let wrapped = Tx { tx: inner };
         let out = f(&wrapped)?;
-        wrapped.tx.commit().map_err(StoreError::from)?;
+        match wrapped.tx {
+            TxInner::Top(t) => t.commit(),
+            TxInner::Nested(s) => s.commit(),
+        }
+        .map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// Run `f` and then undo everything it wrote, whatever it returns
-    /// (`run --once --dry-run`: decide and log, change nothing).
+    /// (`run --once --dry-run`: decide and log, change nothing). Begins
+    /// `IMMEDIATE` like [`Store::transaction`], for the same reason.
     pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
-        self.conn.execute_batch("SAVEPOINT rehearsal")?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let out = f(self);
-        self.conn
-            .execute_batch("ROLLBACK TO rehearsal; RELEASE rehearsal")?;
+        self.conn.execute_batch("ROLLBACK")?;
         Ok(out)
     }
 
@@ -688,13 +752,22 @@ pub struct Reader<'c> {
 
 /// A write transaction.
 pub struct Tx<'c> {
-    tx: Savepoint<'c>,
+    tx: TxInner<'c>,
+}
+
+/// A top-level `IMMEDIATE` transaction, or a savepoint inside a rehearsal.
+enum TxInner<'c> {
+    Top(Transaction<'c>),
+    Nested(Savepoint<'c>),
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.tx
+        match &self.tx {
+            TxInner::Top(t) => t,
+            TxInner::Nested(s) => s,
+        }
     }
 }
 
@@ -702,11 +775,11 @@ impl Tx<'_> {
     /// `execute` with the connection's prepared-statement cache (shadows
     /// `Connection::execute` for every write below).
     pub fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(params)
+        self.prepare_cached(sql)?.execute(params)
     }
 
     pub fn reader(&self) -> Reader<'_> {
-        Reader { conn: &self.tx }
+        Reader { conn: self }
     }
 }
 
@@ -1231,10 +1304,7 @@ impl Tx<'_> {
         detail: &str,
         actor: &str,
     ) -> Result<()> {
-        self.execute(
-            "INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ts(at), case_id, action, detail, actor],
-        )?;
+        evidence::append(self, at, case_id, action, detail, actor)?;
         Ok(())
     }
 
@@ -1321,7 +1391,7 @@ impl Tx<'_> {
     /// thread ids, audit rows and signature verdicts), and message metadata of mail
     /// that opened no case and is older than `before`. Returns the number of
     /// cases purged.
-    pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
+    pub fn purge(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
@@ -1334,8 +1404,8 @@ impl Tx<'_> {
         for id in &ids {
             self.execute("DELETE FROM messages WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM thread_ids WHERE case_id = ?1", [id])?;
-            self.execute("DELETE FROM audit WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM cases WHERE id = ?1", [id])?;
         }
         self.execute(
@@ -1347,6 +1417,9 @@ impl Tx<'_> {
             [&b],
         )?;
         self.execute("DELETE FROM bounces WHERE at < ?1", [&b])?;
+        // The evidence log keeps a verifiable chain: the purged cases'
+        // entries are redacted and a purge entry says so (evidence.rs).
+        evidence::purge(self, &ids, now)?;
         Ok(ids.len())
     }
 }

@@ -36,7 +36,30 @@ pub(super) fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<
     if e.kind == OutboxKind::Ack {
         if let Some(cid) = &e.case_id {
             tx.case_acknowledged(cid, now)?;
+            if e.dedup_key == format!("ack:{cid}:1") {
+                crate::store::facts::acknowledged(tx, cid, now)?;
+            }
         }
+    }
+    // The evidence log's events for what reached the SMTP server.
+    let event = match e.kind {
+        OutboxKind::Ack => Some(("acknowledged", "acknowledgement")),
+        OutboxKind::Reminder => Some(("reminded", "reminder to the team")),
+        OutboxKind::Escalation => Some(("escalated", "escalation")),
+        _ => None,
+    };
+    if let (Some((action, what)), Some(cid)) = (event, &e.case_id) {
+        tx.audit(
+            now,
+            Some(cid),
+            action,
+            &format!(
+                "{what} {} accepted by the SMTP server for {}",
+                e.message_id,
+                e.rcpts.join(",")
+            ),
+            "replygate",
+        )?;
     }
     Ok(())
 }

@@ -132,6 +132,9 @@ fn apply_action(
                 };
                 c.acked_cycle = c.cycle;
                 tx.save_case(&c, now)?;
+                if c.cycle == 1 {
+                    crate::store::facts::ack_suppressed(tx, &c.id, reason.word())?;
+                }
                 tx.audit(
                     now,
                     Some(&c.id),

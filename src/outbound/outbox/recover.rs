@@ -50,6 +50,7 @@ pub async fn recover_interrupted(
             Some(folder) => {
                 store.transaction(|tx| -> Result<(), OutboxError> {
                     super::flush::mark_sent(tx, &e, now)?;
+                    tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
                     tx.audit(
                         now,
                         e.case_id.as_deref(),
