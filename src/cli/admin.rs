@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::escape::escape_controls;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
-use crate::store::{Case, CaseState, Store, StoreError};
+use crate::store::{Case, CaseState, OutboxState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -105,14 +105,14 @@ pub fn status(
         .outbox_all()?
         .into_iter()
         .filter(|e| {
-            matches!(e.state.as_str(), "failed" | "sending")
-                || (e.state == "pending" && (e.attempts > 0 || e.not_before > now))
+            matches!(e.state, OutboxState::Failed | OutboxState::Sending)
+                || (e.state == OutboxState::Pending && (e.attempts > 0 || e.not_before > now))
         })
         .map(|e| OutboxProblem {
-            kind: e.kind,
+            kind: e.kind.to_string(),
             case: e.case_id,
             to: e.rcpts.join(", "),
-            state: e.state,
+            state: e.state.to_string(),
             attempts: e.attempts,
             error: e.last_error,
             not_before: local(cal, e.not_before),
@@ -209,6 +209,7 @@ pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> R
         c.closed_at = Some(now);
         c.close_reason = Some(reason.to_string());
         tx.save_case(&c, now)?;
+        crate::store::facts::closed_by_hand(tx, &c.id, now)?;
         tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
         Ok(c)
     })
@@ -257,6 +258,17 @@ pub fn extend(
         c.deadline = deadline::date_deadline(cal, until);
         c.extended = true;
         tx.save_case(&c, now)?;
+        let who = actor();
+        crate::store::facts::responded(
+            tx,
+            &c.id,
+            &crate::store::facts::FirstResponse {
+                at: now,
+                kind: crate::store::facts::ResponseKind::Extend,
+                by: &who,
+                reference: None,
+            },
+        )?;
         tx.audit(
             now,
             Some(&c.id),

@@ -15,6 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transactio
 
 use crate::rules::deadline::CaseKind;
 
+pub mod evidence;
+pub mod facts;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -48,7 +51,7 @@ pub fn parse_ts(column: &'static str, s: &str) -> Result<DateTime<Utc>> {
         })
 }
 
-fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.map(|s| parse_ts(column, &s)).transpose()
 }
 
@@ -169,7 +172,39 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
     "#,
+    // 3: the compliance report's facts (facts.rs) and the evidence log's
+    // hash chain (evidence.rs); existing audit rows are chained by
+    // `after_migration`.
+    r#"
+    CREATE TABLE case_facts (
+        case_id TEXT PRIMARY KEY,
+        first_deadline TEXT,
+        ack_due_at TEXT,
+        ack_sent_at TEXT,
+        ack_suppressed TEXT,
+        first_response_at TEXT,
+        first_response_kind TEXT,
+        first_response_by TEXT,
+        first_response_ref TEXT,
+        hand_closed_at TEXT
+    );
+    ALTER TABLE audit ADD COLUMN content_hash TEXT;
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+    ALTER TABLE audit ADD COLUMN entry_hash TEXT;
+    ALTER TABLE audit ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX signature_checks_sent ON signature_checks (sent_at);
+    "#,
 ];
+
+/// Work a migration needs beyond SQL, run in the same transaction right
+/// after migration `version` (1-based).
+fn after_migration(version: usize, tx: &Connection) -> Result<()> {
+    if version == 3 {
+        tx.execute_batch(facts::BACKFILL)?;
+        evidence::seal_unchained(tx)?;
+    }
+    Ok(())
+}
 
 /// The store: one SQLite connection.
 pub struct Store {
@@ -203,6 +238,105 @@ impl CaseState {
                 })
             }
         })
+    }
+}
+
+/// What an outbox entry is (the `outbox.kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxKind {
+    Ack,
+    Reminder,
+    Escalation,
+    Digest,
+    SignatureWarning,
+    InterimRefused,
+}
+
+impl OutboxKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxKind::Ack => "ack",
+            OutboxKind::Reminder => "reminder",
+            OutboxKind::Escalation => "escalation",
+            OutboxKind::Digest => "digest",
+            OutboxKind::SignatureWarning => "signature_warning",
+            OutboxKind::InterimRefused => "interim_refused",
+        }
+    }
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "ack" => OutboxKind::Ack,
+            "reminder" => OutboxKind::Reminder,
+            "escalation" => OutboxKind::Escalation,
+            "digest" => OutboxKind::Digest,
+            "signature_warning" => OutboxKind::SignatureWarning,
+            "interim_refused" => OutboxKind::InterimRefused,
+            _ => {
+                return Err(StoreError::BadValue {
+                    column: "outbox.kind",
+                    value: s.into(),
+                })
+            }
+        })
+    }
+    /// Mail about one case, pointless once the case is no longer open.
+    pub fn about_open_case(&self) -> bool {
+        matches!(
+            self,
+            OutboxKind::Ack | OutboxKind::Reminder | OutboxKind::Escalation
+        )
+    }
+}
+
+impl std::fmt::Display for OutboxKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an outbox entry is in its life (the `outbox.state` column):
+/// `pending` → `sending` (committed before its SMTP transaction) → `sent`,
+/// or back to `pending` (temporary failure), `failed` (permanent),
+/// `cancelled` (its case closed first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl OutboxState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Cancelled => "cancelled",
+        }
+    }
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => OutboxState::Pending,
+            "sending" => OutboxState::Sending,
+            "sent" => OutboxState::Sent,
+            "failed" => OutboxState::Failed,
+            "cancelled" => OutboxState::Cancelled,
+            _ => {
+                return Err(StoreError::BadValue {
+                    column: "outbox.state",
+                    value: s.into(),
+                })
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for OutboxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -380,14 +514,14 @@ pub struct NewMessage<'a> {
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub id: i64,
-    pub kind: String,
+    pub kind: OutboxKind,
     pub case_id: Option<String>,
     pub dedup_key: String,
     pub message_id: String,
     pub mail_from: String,
     pub rcpts: Vec<String>,
     pub raw: Vec<u8>,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i64,
     pub not_before: DateTime<Utc>,
     pub next_attempt_at: DateTime<Utc>,
@@ -402,14 +536,14 @@ impl OutboxEntry {
         let rcpts: String = r.get("rcpts")?;
         Ok(OutboxEntry {
             id: r.get("id")?,
-            kind: r.get("kind")?,
+            kind: OutboxKind::parse(&r.get::<_, String>("kind")?)?,
             case_id: r.get("case_id")?,
             dedup_key: r.get("dedup_key")?,
             message_id: r.get("message_id")?,
             mail_from: r.get("mail_from")?,
             rcpts: rcpts.split_whitespace().map(str::to_string).collect(),
             raw: r.get("raw")?,
-            state: r.get("state")?,
+            state: OutboxState::parse(&r.get::<_, String>("state")?)?,
             attempts: r.get("attempts")?,
             not_before: parse_ts("outbox.not_before", &r.get::<_, String>("not_before")?)?,
             next_attempt_at: parse_ts("outbox.next_attempt_at", &r.get::<_, String>("next_attempt_at")?)?,
@@ -424,7 +558,7 @@ impl OutboxEntry {
 /// A new outbox row.
 #[derive(Debug, Clone)]
 pub struct NewOutbox<'a> {
-    pub kind: &'a str,
+    pub kind: OutboxKind,
     pub case_id: Option<&'a str>,
     pub dedup_key: &'a str,
     pub message_id: &'a str,
@@ -550,6 +684,7 @@ impl Store {
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql)?;
+            after_migration(i + 1, &tx)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
         tx.commit()?;
@@ -728,13 +863,17 @@ impl Reader<'_> {
             .is_some())
     }
 
-    /// Unprocessed messages received at or before `until`, oldest first.
-    pub fn pending_messages(&self, until: DateTime<Utc>) -> Result<Vec<StoredMessage>> {
+    /// The oldest `limit` unprocessed messages received at or before
+    /// `until`, oldest first (the tracker takes them page by page, so a
+    /// backlog of thousands is never all in memory).
+    pub fn pending_messages(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<StoredMessage>> {
         let mut st = self.conn.prepare_cached(
             "SELECT * FROM messages WHERE processed = 0 AND internaldate <= ?1 \
-             ORDER BY internaldate, id",
+             ORDER BY internaldate, id LIMIT ?2",
         )?;
-        let rows = st.query_map([ts(until)], |r| Ok(StoredMessage::from_row(r)))?;
+        let rows = st.query_map(params![ts(until), limit as i64], |r| {
+            Ok(StoredMessage::from_row(r))
+        })?;
         rows.map(|r| r?).collect()
     }
 
@@ -769,6 +908,16 @@ impl Reader<'_> {
         }
     }
 
+    /// A case's state alone (the flush's check that a case is still open).
+    pub fn case_state(&self, id: &str) -> Result<Option<CaseState>> {
+        let s: Option<String> = self
+            .conn
+            .prepare_cached("SELECT state FROM cases WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        s.map(|s| CaseState::parse(&s)).transpose()
+    }
+
     fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
         let sql = format!("SELECT {CASE_COLS} FROM cases {clause}");
         let mut st = self.conn.prepare_cached(&sql)?;
@@ -795,6 +944,27 @@ impl Reader<'_> {
             "WHERE norm_subject = ?1 ORDER BY opened_at DESC, id DESC",
             &[&norm_subject],
         )
+    }
+
+    /// Id, client, acknowledgement address and opening of every case with
+    /// this normalised subject (the tracker's subject fallback index).
+    #[allow(clippy::type_complexity)]
+    pub fn subject_keys(&self, norm_subject: &str) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, client, reply_to, opened_at FROM cases WHERE norm_subject = ?1")?;
+        let mut rows = st.query([norm_subject])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let opened: String = r.get(3)?;
+            out.push((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                parse_ts("cases.opened_at", &opened)?,
+            ));
+        }
+        Ok(out)
     }
 
     /// Message-IDs of a case's thread.
@@ -1129,6 +1299,15 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Record that a case's acknowledgement was accepted by the server.
+    pub fn case_acknowledged(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "UPDATE cases SET acknowledged_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
     pub fn audit(
         &self,
         at: DateTime<Utc>,
@@ -1137,10 +1316,7 @@ impl Tx<'_> {
         detail: &str,
         actor: &str,
     ) -> Result<()> {
-        self.execute(
-            "INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ts(at), case_id, action, detail, actor],
-        )?;
+        evidence::append(self, at, case_id, action, detail, actor)?;
         Ok(())
     }
 
@@ -1152,7 +1328,7 @@ impl Tx<'_> {
              not_before, next_attempt_at, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9) ON CONFLICT(dedup_key) DO NOTHING",
             params![
-                o.kind,
+                o.kind.as_str(),
                 o.case_id,
                 o.dedup_key,
                 o.message_id,
@@ -1166,11 +1342,17 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
-    pub fn outbox_mark(&self, id: i64, state: &str, at: DateTime<Utc>, error: Option<&str>) -> Result<()> {
+    pub fn outbox_mark(
+        &self,
+        id: i64,
+        state: OutboxState,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
         self.execute(
             "UPDATE outbox SET state = ?2, sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END, \
              last_error = COALESCE(?4, last_error) WHERE id = ?1",
-            params![id, state, ts(at), error],
+            params![id, state.as_str(), ts(at), error],
         )?;
         Ok(())
     }
@@ -1221,13 +1403,14 @@ impl Tx<'_> {
     /// them (SPEC §11.5): their messages' rows (and rows of duplicates of
     /// those messages), thread ids, outbox rows in any state (the rendered
     /// acknowledgements and notices hold the client's address and subject),
-    /// audit rows and signature verdicts. Then the history older than
+    /// signature verdicts and report facts; their audit entries are redacted
+    /// by the evidence log (`evidence::purge`, which keeps the hash chain).
+    /// Then the history older than
     /// `before` that belongs to no case: processed message rows, thread ids
     /// of history threads whose messages are gone, finished outbox rows
-    /// (sent, failed, cancelled), audit rows, signature verdicts and bounce
-    /// records. Open cases and pending or sending mail are never touched.
+    /// (sent, failed, cancelled), signature verdicts and bounce records. Open cases and pending or sending mail are never touched.
     /// Returns the number of cases purged.
-    pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
+    pub fn purge(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
@@ -1252,8 +1435,8 @@ impl Tx<'_> {
             )?;
             self.execute("DELETE FROM messages WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM outbox WHERE case_id = ?1", [id])?;
-            self.execute("DELETE FROM audit WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM cases WHERE id = ?1", [id])?;
         }
         // History older than the retention that belongs to no live case.
@@ -1280,10 +1463,6 @@ impl Tx<'_> {
             [&b],
         )?;
         self.execute(
-            &format!("DELETE FROM audit WHERE at < ?1 AND (case_id IS NULL OR case_id NOT IN ({live}))"),
-            [&b],
-        )?;
-        self.execute(
             &format!(
                 "DELETE FROM signature_checks WHERE checked_at < ?1 \
                  AND (case_id IS NULL OR case_id NOT IN ({live}))"
@@ -1291,6 +1470,9 @@ impl Tx<'_> {
             [&b],
         )?;
         self.execute("DELETE FROM bounces WHERE at < ?1", [&b])?;
+        // The evidence log keeps a verifiable chain: the purged cases'
+        // entries are redacted and a purge entry says so (evidence.rs).
+        evidence::purge(self, &ids, now)?;
         Ok(ids.len())
     }
 }
