@@ -360,15 +360,24 @@ impl Ingest<'_> {
         }))
     }
 
-    /// Fetch a whole message for `row`; an error marks the session broken.
+    /// Fetch a whole message (or, with `readable_only`, its readable
+    /// parts: see [`ImapSession::fetch_readable`]) for `row`; an error marks
+    /// the session broken.
     async fn full(
         &self,
         session: &mut ImapSession,
         folder: &str,
-        uid: u32,
+        h: &FetchedHeader,
+        readable_only: bool,
         broken: &mut bool,
     ) -> Result<Option<Vec<u8>>, String> {
-        match session.fetch_full(uid).await {
+        let uid = h.uid;
+        let got = if readable_only {
+            session.fetch_readable(h).await
+        } else {
+            session.fetch_full(uid).await
+        };
+        match got {
             Ok(r) => Ok(r),
             Err(e) => {
                 *broken = true;
@@ -419,7 +428,23 @@ impl Ingest<'_> {
         if meta.content_type.is_empty() || meta.content_type == "text/plain" {
             meta.content_type = h.content_type.clone();
         }
-        let class = classify::classify(&meta, kind, &self.settings);
+        let mut class = classify::classify(&meta, kind, &self.settings);
+        // A client mail with a report-like subject or a robot-like sender is
+        // read whole once: a delivery report without the standard markers
+        // is recognised by the phrases of its MTA (SPEC §5.2).
+        let mut report_raw: Option<Vec<u8>> = None;
+        if !history
+            && kind == FolderKind::Inbox
+            && class == Class::Client
+            && classify::needs_body_check(&meta)
+        {
+            if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
+                if bounce::is_robot_notice(&raw) {
+                    class = Class::Automatic(vec![Trigger::DeliveryReport]);
+                    report_raw = Some(raw);
+                }
+            }
+        }
         let reason = match &class {
             Class::Automatic(t) => Some(t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(",")),
             Class::Client => {
@@ -457,7 +482,7 @@ impl Ingest<'_> {
             match &class {
                 Class::Staff => {
                     p.external = recipients.iter().any(|r| !self.settings.is_org_address(r));
-                    match self.full(session, folder, h.uid, broken).await {
+                    match self.full(session, folder, h, true, broken).await {
                         Ok(Some(raw)) => p.author_text = Some(authortext::author_text(&raw)),
                         Ok(None) => {}
                         Err(e) => {
@@ -467,7 +492,11 @@ impl Ingest<'_> {
                     }
                 }
                 Class::Automatic(t) if t.contains(&Trigger::DeliveryReport) => {
-                    if let Ok(Some(raw)) = self.full(session, folder, h.uid, broken).await {
+                    let raw = match report_raw.take() {
+                        Some(raw) => Ok(Some(raw)),
+                        None => self.full(session, folder, h, false, broken).await,
+                    };
+                    if let Ok(Some(raw)) = raw {
                         if let Some(b) = bounce::parse_bounce(&raw) {
                             p.bounce_recipients = b.failed_recipients;
                             p.bounce_message_ids = b.original_message_ids;
