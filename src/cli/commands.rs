@@ -20,13 +20,22 @@ pub fn init_logging(level: Option<&str>) {
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::prelude::*;
+    // lettre and async-imap log every line they write at debug/trace,
+    // AUTH and LOGIN included (passwords, OAuth 2.0 tokens): their
+    // events below INFO are dropped whatever RUST_LOG says (SPEC §11.4).
+    let no_wire = tracing_subscriber::filter::filter_fn(|m| {
+        let t = m.target();
+        *m.level() <= tracing::Level::INFO || !(t.starts_with("lettre") || t.starts_with("async_imap"))
+    });
+    let layer = tracing_subscriber::fmt::layer()
         // Colours only for a person at a terminal, not in journald.
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(no_wire);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 fn load(path: &Path) -> Result<Config, ExitCode> {

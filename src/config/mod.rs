@@ -4,7 +4,10 @@
 //! unknown keys are refused (`deny_unknown_fields`). Loading, validation and
 //! error reporting with file/line/key live in [`load`].
 
+pub mod auth;
 pub mod secret;
+
+pub use auth::{AuthMethod, OAuth2Config};
 
 use std::path::{Path, PathBuf};
 
@@ -193,6 +196,9 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub staff: Vec<StaffMember>,
+    /// The client-credentials grant for `auth = "xoauth2"` / `"oauthbearer"`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +229,9 @@ pub struct ImapConfig {
     #[serde(default = "default_tls")]
     pub security: Security,
     pub username: String,
+    /// `"password"` (default), `"xoauth2"` or `"oauthbearer"` (SPEC §13.1).
+    #[serde(default)]
+    pub auth: AuthMethod,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     #[serde(default)]
@@ -263,6 +272,9 @@ pub struct SmtpConfig {
     pub security: Security,
     #[serde(default)]
     pub username: Option<String>,
+    /// `"password"` (default), `"xoauth2"` or `"oauthbearer"` (SPEC §13.1).
+    #[serde(default)]
+    pub auth: AuthMethod,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     #[serde(default)]
@@ -797,6 +809,12 @@ fn resolve_relative_paths(cfg: &mut Config, base: &Path) {
     };
     fix(&mut cfg.imap.ca_file);
     fix(&mut cfg.smtp.ca_file);
+    if let Some(o) = cfg.oauth2.as_mut() {
+        fix(&mut o.ca_file);
+        if !creds {
+            fix(&mut o.client_secret_file);
+        }
+    }
     if !creds {
         fix(&mut cfg.imap.password_file);
         fix(&mut cfg.smtp.password_file);
@@ -918,6 +936,7 @@ fn section_errors(text: &str) -> Vec<(Span, Option<String>, String)> {
             "templates" => one::<TemplatesConfig>(name, v),
             "log" => one::<LogConfig>(name, v),
             "staff" => one::<Vec<StaffMember>>(name, v),
+            "oauth2" => one::<OAuth2Config>(name, v),
             other => {
                 let msg = format!("unknown field `{other}`, expected one of {TOP_LEVEL_KEYS}");
                 let (key, message) = explain_serde_error(".", &msg);
@@ -936,7 +955,7 @@ fn section_errors(text: &str) -> Vec<(Span, Option<String>, String)> {
     out
 }
 
-const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`";
+const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`, `oauth2`";
 
 /// The bare key starting at `offset`, when there is one (for messages such
 /// as "duplicate key").
@@ -1292,7 +1311,7 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             "imap.password_env",
             "both imap.password_file and imap.password_env are set: keep only one",
         ),
-        (None, None) => c.error(
+        (None, None) if !imap.auth.is_oauth() => c.error(
             "imap",
             "no password source: set imap.password_file = \"/etc/replygate/imap-password\" or imap.password_env = \"VARIABLE\"",
         ),
@@ -1327,6 +1346,8 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
         c.error("imap.poll_interval", "must be at least \"1s\" (e.g. \"60s\")");
     }
 
+    auth::validate(&mut c, cfg);
+
     // [smtp]
     let smtp = &cfg.smtp;
     if smtp.host.trim().is_empty() {
@@ -1355,7 +1376,7 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             "both smtp.password_file and smtp.password_env are set: keep only one",
         );
     }
-    if has_user && !has_pw {
+    if has_user && !has_pw && !smtp.auth.is_oauth() {
         c.error(
             "smtp.username",
             "a username is set but no password source: add smtp.password_file or smtp.password_env, or remove smtp.username to send without authentication",
@@ -1723,6 +1744,10 @@ fn security_name(s: Security) -> &'static str {
     }
 }
 
+fn oauth_url(c: &Config) -> &str {
+    c.oauth2.as_ref().map(|o| o.token_url.as_str()).unwrap_or("?")
+}
+
 /// A configuration that `check-config` accepted.
 #[derive(Debug)]
 pub struct CheckReport {
@@ -1736,13 +1761,20 @@ impl CheckReport {
     /// A short human summary; never holds a secret.
     pub fn summary(&self) -> String {
         let c = &self.config;
-        let smtp_auth = if c.smtp.password_file.is_some() || c.smtp.password_env.is_some() {
-            "with authentication"
+        let smtp_auth = if c.smtp.auth.is_oauth() {
+            format!("{} with a token from {}", c.smtp.auth.name(), oauth_url(c))
+        } else if c.smtp.password_file.is_some() || c.smtp.password_env.is_some() {
+            "with authentication".to_string()
         } else {
-            "without authentication"
+            "without authentication".to_string()
+        };
+        let imap_auth = if c.imap.auth.is_oauth() {
+            format!("{} with a token from {}", c.imap.auth.name(), oauth_url(c))
+        } else {
+            "password".to_string()
         };
         format!(
-            "{}: configuration OK\n  organization: {} (case prefix {}, domains {})\n  IMAP: {}:{} ({}), inbox {:?}, sent {:?}\n  SMTP: {}:{} ({}, {}), from {}\n  calendar: {}, holidays {}, reply within {} working day(s)\n  staff: {} listed\n  database: {}",
+            "{}: configuration OK\n  organization: {} (case prefix {}, domains {})\n  IMAP: {}:{} ({}, {}), inbox {:?}, sent {:?}\n  SMTP: {}:{} ({}, {}), from {}\n  calendar: {}, holidays {}, reply within {} working day(s)\n  staff: {} listed\n  database: {}",
             self.path.display(),
             c.organization.name,
             c.organization.case_prefix,
@@ -1750,6 +1782,7 @@ impl CheckReport {
             c.imap.host,
             c.imap.port,
             security_name(c.imap.security),
+            imap_auth,
             c.imap.inbox,
             c.imap.sent,
             c.smtp.host,
@@ -1824,7 +1857,7 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             "imap",
             cfg.imap.password_file.as_deref(),
             cfg.imap.password_env.as_deref(),
-            true,
+            !cfg.imap.auth.is_oauth(),
         ),
         (
             "smtp",
@@ -1833,7 +1866,15 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             false,
         ),
     ];
-    for (table, f, e, required) in sources {
+    let oauth_source = cfg.oauth2.as_ref().map(|o| {
+        (
+            "oauth2",
+            o.client_secret_file.as_deref(),
+            o.client_secret_env.as_deref(),
+            cfg.uses_oauth2(),
+        )
+    });
+    for (table, f, e, required) in sources.into_iter().chain(oauth_source) {
         if !required && f.is_none() && e.is_none() {
             continue;
         }
@@ -1841,10 +1882,15 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
         if f.is_some() == e.is_some() {
             continue;
         }
-        let key = if f.is_some() {
-            format!("{table}.password_file")
+        let what = if table == "oauth2" {
+            "client_secret"
         } else {
-            format!("{table}.password_env")
+            "password"
+        };
+        let key = if f.is_some() {
+            format!("{table}.{what}_file")
+        } else {
+            format!("{table}.{what}_env")
         };
         match crate::config::secret::read_secret(f, e) {
             Ok(_) => {
