@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{is_loopback_host, Checker, Config};
+use super::connection::{check_ca_file, is_loopback_host};
+use super::problem::Checker;
+use super::Config;
 
 /// How replygate logs in to a server (`imap.auth`, `smtp.auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -186,7 +188,7 @@ pub(super) fn validate(c: &mut Checker<'_>, cfg: &Config) {
         c.error("oauth2.scope", "must be one line of space-separated scopes");
     }
     if let Some(ca) = &o.ca_file {
-        super::check_ca_file(c, "oauth2.ca_file", ca);
+        check_ca_file(c, "oauth2.ca_file", ca);
     }
 }
 
@@ -209,7 +211,7 @@ database = "/tmp/x.db"
             "{BASE}\n[imap]\nhost = \"imap.example.lv\"\nusername = \"pasts@sif.gov.lv\"\n{imap}\n\
              [smtp]\nhost = \"smtp.example.lv\"\nfrom = \"pasts@sif.gov.lv\"\nusername = \"pasts@sif.gov.lv\"\n{smtp}\n{oauth}"
         );
-        match super::super::parse_str(&text, Path::new("t.toml")) {
+        match crate::config::parse_str(&text, Path::new("t.toml")) {
             Ok(_) => vec![],
             Err(e) => e.problems().into_iter().map(|p| p.to_string()).collect(),
         }
@@ -226,7 +228,12 @@ database = "/tmp/x.db"
             ("auth = \"xoauth2\"", "auth = \"oauthbearer\"", OAUTH, ""),
             ("auth = \"xoauth2\"", pw, OAUTH, ""),
             ("auth = \"xoauth2\"", pw, "", "needs an [oauth2] section"),
-            ("auth = \"xoauth2\"\npassword_env = \"P\"", pw, OAUTH, "remove imap.password_file"),
+            (
+                "auth = \"xoauth2\"\npassword_env = \"P\"",
+                pw,
+                OAUTH,
+                "remove imap.password_file",
+            ),
             ("auth = \"kerberos\"", pw, OAUTH, "imap.auth"),
             (
                 "auth = \"xoauth2\"",
@@ -240,22 +247,43 @@ database = "/tmp/x.db"
                 &OAUTH.replace("https://login.microsoftonline.com", "http://127.0.0.1:8080"),
                 "",
             ),
-            ("auth = \"xoauth2\"", pw, &OAUTH.replace("client_secret_env = \"S\"\n", ""), "no client secret"),
             (
                 "auth = \"xoauth2\"",
                 pw,
-                &OAUTH.replace("client_secret_env = \"S\"", "client_secret_env = \"S\"\nclient_secret_file = \"f\""),
+                &OAUTH.replace("client_secret_env = \"S\"\n", ""),
+                "no client secret",
+            ),
+            (
+                "auth = \"xoauth2\"",
+                pw,
+                &OAUTH.replace(
+                    "client_secret_env = \"S\"",
+                    "client_secret_env = \"S\"\nclient_secret_file = \"f\"",
+                ),
                 "keep only one",
             ),
-            ("auth = \"xoauth2\"", pw, &OAUTH.replace("client_id = \"id\"", "client_id = \" \""), "client_id"),
-            ("auth = \"xoauth2\"", pw, &format!("{OAUTH}tenant = \"x\"\n"), "tenant"),
+            (
+                "auth = \"xoauth2\"",
+                pw,
+                &OAUTH.replace("client_id = \"id\"", "client_id = \" \""),
+                "client_id",
+            ),
+            (
+                "auth = \"xoauth2\"",
+                pw,
+                &format!("{OAUTH}tenant = \"x\"\n"),
+                "tenant",
+            ),
         ];
         for (imap, smtp, oauth, want) in cases {
             let p = problems(imap, smtp, oauth);
             if want.is_empty() {
                 assert!(p.is_empty(), "{imap} / {smtp} / {oauth}: {p:?}");
             } else {
-                assert!(p.iter().any(|x| x.contains(want)), "{imap} / {oauth}: want {want:?} in {p:?}");
+                assert!(
+                    p.iter().any(|x| x.contains(want)),
+                    "{imap} / {oauth}: want {want:?} in {p:?}"
+                );
             }
         }
     }
