@@ -29,3 +29,5 @@ pub mod config;
 pub mod cli;
 // TLS client configuration shared by IMAP and SMTP.
 pub mod tls;
+// Logging in: passwords, OAuth 2.0 tokens (client credentials), SASL.
+pub mod auth;

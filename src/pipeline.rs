@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::auth::{Login, Logins};
 use crate::cases::interim::InterimMatcher;
 use crate::cases::tracker::{Outcome, Tracker};
 use crate::config::Config;
@@ -30,8 +31,11 @@ pub struct Context {
     pub templates: Templates,
     pub interim: InterimMatcher,
     pub settings: engine::Settings,
-    pub imap_password: String,
+    /// How to log in to IMAP (password or OAuth 2.0 token).
+    pub imap_login: Login,
     pub mailer: Mailer,
+    /// The OAuth 2.0 token cache shared by IMAP and SMTP, when used.
+    pub tokens: Option<std::sync::Arc<crate::auth::TokenSource>>,
 }
 
 impl Context {
@@ -49,17 +53,17 @@ impl Context {
             digest_at: cfg.reminders.digest_at,
             escalate: !cfg.reminders.escalate_to.is_empty(),
         };
-        let imap_password = cfg.imap_password().context("IMAP password")?.expose().to_string();
-        let smtp_password = cfg.smtp_password().context("SMTP password")?;
-        let mailer = Mailer::new(&cfg.smtp, smtp_password.as_ref().map(|s| s.expose())).context("[smtp]")?;
+        let logins = Logins::from_config(&cfg)?;
+        let mailer = Mailer::with_login(&cfg.smtp, logins.smtp.clone()).context("[smtp]")?;
         Ok(Context {
             cfg,
             cal,
             templates,
             interim,
             settings,
-            imap_password,
+            imap_login: logins.imap,
             mailer,
+            tokens: logins.tokens,
         })
     }
 
@@ -146,7 +150,7 @@ pub async fn sync_all(
         cfg: &ctx.cfg,
         settings: ClassifySettings::from_config(&ctx.cfg),
         cutoff,
-        password: &ctx.imap_password,
+        login: &ctx.imap_login,
     };
     let mut total = SyncStats::default();
     let folders = ctx
@@ -442,7 +446,12 @@ pub async fn run_once(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> anyhow::Result<Report> {
-    let mut session = imap::connect(&ctx.cfg.imap, &ctx.imap_password).await?;
+    // A token endpoint that fails is a fault of the cycle (SPEC §13.1),
+    // also when only SMTP uses it.
+    if let Some(t) = &ctx.tokens {
+        t.token().await?;
+    }
+    let mut session = imap::connect_with(&ctx.cfg.imap, &ctx.imap_login).await?;
     let r = cycle(ctx, &mut session, store, now, dry_run, true).await;
     ctx.mailer.close().await;
     session.logout().await;

@@ -22,6 +22,7 @@ fn cfg(host: &str, port: u16) -> SmtpConfig {
         port,
         security: Security::Plain,
         username: None,
+        auth: Default::default(),
         password_file: None,
         password_env: None,
         ca_file: None,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod commands;
 pub mod escape;
+pub mod online;
 pub mod reports;
 
 use std::path::{Path, PathBuf};
@@ -31,8 +32,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Validate the config, templates and secret files.
-    CheckConfig,
+    /// Validate the config, templates and secret files (exit 0 / 2). With
+    /// --online also log in to IMAP and SMTP (fetching an OAuth 2.0 token
+    /// where configured) and say what worked (exit 1 when a server check
+    /// fails).
+    CheckConfig {
+        /// Also log in to the IMAP and SMTP servers.
+        #[arg(long)]
+        online: bool,
+    },
     /// Show the working calendar: each day, working or not, hours and why.
     Calendar {
         /// First day (YYYY-MM-DD).
@@ -178,7 +186,7 @@ fn parse_rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig => check_config(&cli.config),
+        Command::CheckConfig { online } => check_config(&cli.config, online),
         Command::Run { once, now, dry_run } => crate::cli::commands::run(&cli.config, once, now, dry_run),
         Command::Status { now, all, json } => crate::cli::commands::status(&cli.config, now, all, json),
         Command::Close { case, reason, now } => crate::cli::commands::close(&cli.config, &case, &reason, now),
@@ -374,7 +382,7 @@ fn deadline_cmd(
 
 /// `check-config`: exit 0 with a short summary, or 2 listing every problem
 /// (warnings are printed in both cases). Never prints a secret.
-fn check_config(path: &std::path::Path) -> ExitCode {
+fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
     use crate::config::{Problem, Severity};
     let print = |p: &Problem| match p.severity {
         Severity::Error => eprintln!("{p}"),
@@ -404,6 +412,9 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 return ExitCode::from(2);
             }
             println!("{}", report.summary());
+            if online {
+                return crate::cli::online::check_online(&report.config);
+            }
             ExitCode::SUCCESS
         }
         Err(problems) => {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::auth::AuthMethod;
 use super::connection::{check_ca_file, check_password_source, is_loopback_host, Security};
 use super::duration::HumanDuration;
 use super::problem::Checker;
@@ -17,6 +18,9 @@ pub struct ImapConfig {
     #[serde(default = "default_tls")]
     pub security: Security,
     pub username: String,
+    /// `"password"` (default), `"xoauth2"` or `"oauthbearer"` (SPEC §13.1).
+    #[serde(default)]
+    pub auth: AuthMethod,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     #[serde(default)]
@@ -75,7 +79,7 @@ impl ImapConfig {
                 "imap.password_env",
                 "both imap.password_file and imap.password_env are set: keep only one",
             ),
-            (None, None) => c.error(
+            (None, None) if !self.auth.is_oauth() => c.error(
                 "imap",
                 "no password source: set imap.password_file = \"/etc/replygate/imap-password\" or imap.password_env = \"VARIABLE\"",
             ),

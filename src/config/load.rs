@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::problem::{sort_problems, Checker, ConfigError, Problem, Severity};
 use super::read::read;
-use super::{staff, Config};
+use super::{auth, staff, Config};
 
 /// Read, parse and validate the configuration file.
 ///
@@ -44,6 +44,7 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
     cfg.http.validate(&mut c);
     cfg.log.validate(&mut c);
     staff::validate(&cfg.staff, &cfg.organization, &mut c);
+    auth::validate(&mut c, cfg);
     c.problems
 }
 
@@ -60,13 +61,24 @@ impl CheckReport {
     /// A short human summary; never holds a secret.
     pub fn summary(&self) -> String {
         let c = &self.config;
-        let smtp_auth = if c.smtp.authenticates() {
-            "with authentication"
+        let token_from = |m: super::AuthMethod| {
+            let url = c.oauth2.as_ref().map(|o| o.token_url.as_str()).unwrap_or("?");
+            format!("{} with a token from {url}", m.name())
+        };
+        let smtp_auth = if c.smtp.auth.is_oauth() {
+            token_from(c.smtp.auth)
+        } else if c.smtp.authenticates() {
+            "with authentication".to_string()
         } else {
-            "without authentication"
+            "without authentication".to_string()
+        };
+        let imap_auth = if c.imap.auth.is_oauth() {
+            token_from(c.imap.auth)
+        } else {
+            "password".to_string()
         };
         format!(
-            "{}: configuration OK\n  organization: {} (case prefix {}, domains {})\n  IMAP: {}:{} ({}), inbox {:?}, sent {:?}\n  SMTP: {}:{} ({}, {}), from {}\n  calendar: {}, holidays {}, reply within {} working day(s)\n  staff: {} listed\n  database: {}",
+            "{}: configuration OK\n  organization: {} (case prefix {}, domains {})\n  IMAP: {}:{} ({}, {}), inbox {:?}, sent {:?}\n  SMTP: {}:{} ({}, {}), from {}\n  calendar: {}, holidays {}, reply within {} working day(s)\n  staff: {} listed\n  database: {}",
             self.path.display(),
             c.organization.name,
             c.organization.case_prefix,
@@ -74,6 +86,7 @@ impl CheckReport {
             c.imap.host,
             c.imap.port,
             c.imap.security.name(),
+            imap_auth,
             c.imap.inbox,
             c.imap.sent,
             c.smtp.host,
@@ -165,6 +178,12 @@ fn resolve_relative_paths(cfg: &mut Config, base: &Path) {
     };
     fix(&mut cfg.imap.ca_file);
     fix(&mut cfg.smtp.ca_file);
+    if let Some(o) = cfg.oauth2.as_mut() {
+        fix(&mut o.ca_file);
+        if !creds {
+            fix(&mut o.client_secret_file);
+        }
+    }
     if !creds {
         fix(&mut cfg.imap.password_file);
         fix(&mut cfg.smtp.password_file);
@@ -179,7 +198,7 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             "imap",
             cfg.imap.password_file.as_deref(),
             cfg.imap.password_env.as_deref(),
-            true,
+            !cfg.imap.auth.is_oauth(),
         ),
         (
             "smtp",
@@ -188,7 +207,15 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
             false,
         ),
     ];
-    for (table, f, e, required) in sources {
+    let oauth_source = cfg.oauth2.as_ref().map(|o| {
+        (
+            "oauth2",
+            o.client_secret_file.as_deref(),
+            o.client_secret_env.as_deref(),
+            cfg.uses_oauth2(),
+        )
+    });
+    for (table, f, e, required) in sources.into_iter().chain(oauth_source) {
         if !required && f.is_none() && e.is_none() {
             continue;
         }
@@ -196,10 +223,15 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
         if f.is_some() == e.is_some() {
             continue;
         }
-        let key = if f.is_some() {
-            format!("{table}.password_file")
+        let what = if table == "oauth2" {
+            "client_secret"
         } else {
-            format!("{table}.password_env")
+            "password"
+        };
+        let key = if f.is_some() {
+            format!("{table}.{what}_file")
+        } else {
+            format!("{table}.{what}_env")
         };
         match super::secret::read_secret(f, e) {
             Ok(_) => {

@@ -10,6 +10,7 @@
 //! `secret.rs`.
 
 mod address;
+mod auth;
 mod calendar;
 mod connection;
 mod duration;
@@ -36,6 +37,7 @@ mod tests;
 
 use serde::Deserialize;
 
+pub use auth::{AuthMethod, OAuth2Config};
 pub use calendar::{CalendarConfig, ExtraWorkingDay, HolidaySet, WeekHours};
 pub use connection::{is_loopback_host, Security};
 pub use duration::HumanDuration;
@@ -77,6 +79,9 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub staff: Vec<StaffMember>,
+    /// The client-credentials grant for `auth = "xoauth2"` / `"oauthbearer"`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Config>,
 }
 
 /// Parse a config from text without semantic validation (for tests that

@@ -17,8 +17,8 @@ use toml::Spanned;
 use super::locate::{key_at, line_col, split_key, Seg};
 use super::problem::{Problem, Severity};
 use super::{
-    CalendarConfig, Config, HttpConfig, ImapConfig, LogConfig, OrganizationConfig, RemindersConfig,
-    ReplyConfig, SignatureConfig, SmtpConfig, StaffMember, StorageConfig, TemplatesConfig,
+    CalendarConfig, Config, HttpConfig, ImapConfig, LogConfig, OAuth2Config, OrganizationConfig,
+    RemindersConfig, ReplyConfig, SignatureConfig, SmtpConfig, StaffMember, StorageConfig, TemplatesConfig,
 };
 
 /// What reading the text gave.
@@ -35,7 +35,7 @@ type Span = Option<std::ops::Range<usize>>;
 /// One error: where, which key, what.
 type Found = (Span, Option<String>, String);
 
-const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`";
+const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`, `oauth2`";
 
 /// Parse `text` (`file` is only named in messages).
 pub(super) fn read(text: &str, file: &Path) -> Read {
@@ -133,6 +133,7 @@ fn table_by_table(text: &str) -> (Vec<Found>, Option<Config>) {
             "templates" => section::<TemplatesConfig>(name, v),
             "log" => section::<LogConfig>(name, v),
             "staff" => section::<Vec<StaffMember>>(name, v),
+            "oauth2" => section::<OAuth2Config>(name, v),
             other => {
                 let msg = format!("unknown field `{other}`, expected one of {TOP_LEVEL_KEYS}");
                 let (key, message) = explain_serde_error(".", &msg);

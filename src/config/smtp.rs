@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::auth::AuthMethod;
 use super::connection::{check_ca_file, check_password_source, is_loopback_host, Security};
 use super::organization::OrganizationConfig;
 use super::problem::Checker;
@@ -18,6 +19,9 @@ pub struct SmtpConfig {
     pub security: Security,
     #[serde(default)]
     pub username: Option<String>,
+    /// `"password"` (default), `"xoauth2"` or `"oauthbearer"` (SPEC §13.1).
+    #[serde(default)]
+    pub auth: AuthMethod,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     #[serde(default)]
@@ -117,7 +121,7 @@ impl SmtpConfig {
                 "both smtp.password_file and smtp.password_env are set: keep only one",
             );
         }
-        if has_user && !has_pw {
+        if has_user && !has_pw && !self.auth.is_oauth() {
             c.error(
                 "smtp.username",
                 "a username is set but no password source: add smtp.password_file or smtp.password_env, or remove smtp.username to send without authentication",

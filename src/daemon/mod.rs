@@ -298,7 +298,7 @@ async fn start_http(listen: &Option<String>, shared: &SharedRef) -> Option<JoinH
 /// (re)connection. Runs until aborted.
 async fn watch(
     cfg: crate::config::ImapConfig,
-    password: String,
+    login: crate::auth::Login,
     folder: String,
     wake: Arc<Notify>,
     shared: SharedRef,
@@ -311,13 +311,26 @@ async fn watch(
     };
     loop {
         let attempt = async {
-            let mut s = imap::connect(&cfg, &password).await?;
-            s.examine(&folder).await?;
-            Ok::<ImapSession, ImapError>(s)
+            let mut s = imap::connect_with(&cfg, &login).await?;
+            let idle = s.supports_idle().await?;
+            if idle {
+                s.examine(&folder).await?;
+            }
+            Ok::<(ImapSession, bool), ImapError>((s, idle))
         }
         .await;
         let mut session = match attempt {
-            Ok(s) => s,
+            Ok((s, true)) => s,
+            Ok((s, false)) => {
+                tracing::info!(folder = %folder, "the IMAP server does not advertise IDLE; polling every imap.poll_interval");
+                set(WatchState::Polling);
+                if failed {
+                    lock(&shared).live.imap_reconnects += 1;
+                }
+                wake.notify_one();
+                s.logout().await;
+                return;
+            }
             Err(e) => {
                 let d = backoff.delay();
                 tracing::warn!(folder = %folder, "IMAP {server} unreachable for the IDLE watcher ({e}): retrying in {}", human(d));
@@ -390,7 +403,7 @@ impl Watchers {
             .map(|f| {
                 tokio::spawn(watch(
                     ctx.cfg.imap.clone(),
-                    ctx.imap_password.clone(),
+                    ctx.imap_login.clone(),
                     f,
                     wake.clone(),
                     shared.clone(),
@@ -452,7 +465,7 @@ impl Worker {
             }
         }
         let r = async {
-            let s = imap::connect(&self.ctx.cfg.imap, &self.ctx.imap_password).await?;
+            let s = imap::connect_with(&self.ctx.cfg.imap, &self.ctx.imap_login).await?;
             let session = self.session.insert(s);
             pipeline::sync_all(&self.ctx, session, &mut self.store, now).await
         }
@@ -868,7 +881,7 @@ async fn reload(
         }
     }
     let imap_changed = format!("{:?}", new.cfg.imap) != format!("{:?}", w.ctx.cfg.imap)
-        || new.imap_password != w.ctx.imap_password;
+        || new.imap_login != w.ctx.imap_login;
     let http_changed = new.cfg.http.listen != w.ctx.cfg.http.listen;
     let old = std::mem::replace(&mut w.ctx, new);
     drop(old);

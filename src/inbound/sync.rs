@@ -84,8 +84,8 @@ pub struct Ingest<'a> {
     pub settings: ClassifySettings,
     /// Mail received before this is history (SPEC §2 first start).
     pub cutoff: DateTime<Utc>,
-    /// The IMAP password, to reconnect after a message broke the session.
-    pub password: &'a str,
+    /// The IMAP credentials, to reconnect after a message broke the session.
+    pub login: &'a crate::auth::Login,
 }
 
 /// A hash of From/Date/Subject for mail without a Message-ID.
@@ -291,7 +291,7 @@ impl Ingest<'_> {
         folder: &str,
         uidvalidity: u32,
     ) -> Result<(), SyncError> {
-        let mut fresh = crate::inbound::imap::connect(&self.cfg.imap, self.password).await?;
+        let mut fresh = crate::inbound::imap::connect_with(&self.cfg.imap, self.login).await?;
         let st = fresh.examine(folder).await?;
         if st.uidvalidity != uidvalidity {
             return Err(SyncError::Changed {

@@ -42,7 +42,9 @@ use lettre::Address;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::config::{Security, SmtpConfig};
+use crate::auth::{sasl, Login, TokenSource};
+use crate::config::secret::Secret;
+use crate::config::{AuthMethod, Security, SmtpConfig};
 use crate::outbound::compose::Outgoing;
 
 /// Timeout of each SMTP command (and of the connection).
@@ -105,13 +107,31 @@ pub struct Mailer {
     port: u16,
     mode: Mode,
     hello: ClientId,
-    credentials: Option<Credentials>,
+    login: Option<SmtpLogin>,
     /// `smtp.connections` slots, each an open connection or none yet.
     conns: Arc<Vec<tokio::sync::Mutex<Option<Live>>>>,
     /// `host:port` for messages.
     server: String,
     /// The envelope sender: the address of `smtp.from`.
     gateway: Address,
+}
+
+/// How the connection authenticates.
+#[derive(Clone)]
+enum SmtpLogin {
+    Password(Credentials),
+    Token {
+        mechanism: AuthMethod,
+        user: String,
+        tokens: Arc<TokenSource>,
+    },
+}
+
+/// Why a token login did not succeed.
+enum TokenAuthError {
+    /// The server refused the token (535 and the like).
+    Refused(SendError),
+    Other(SendError),
 }
 
 /// How the connection is secured.
@@ -179,8 +199,15 @@ impl std::fmt::Debug for Mailer {
 pub use crate::config::is_loopback_host;
 
 impl Mailer {
-    /// Builds the client; connects lazily on the first [`Mailer::send`].
+    /// Builds the client with a password (or none); connects lazily on the
+    /// first [`Mailer::send`].
     pub fn new(cfg: &SmtpConfig, password: Option<&str>) -> Result<Mailer, SmtpError> {
+        Mailer::with_login(cfg, password.map(|p| Login::Password(Secret::new(p))))
+    }
+
+    /// Builds the client with a password or an OAuth 2.0 token source
+    /// (`None`: no AUTH); connects lazily on the first [`Mailer::send`].
+    pub fn with_login(cfg: &SmtpConfig, login: Option<Login>) -> Result<Mailer, SmtpError> {
         let from: lettre::message::Mailbox = cfg
             .from
             .trim()
@@ -239,8 +266,16 @@ impl Mailer {
         };
 
         let hello = ClientId::Domain(gateway.domain().to_string());
-        let credentials = match (&cfg.username, password) {
-            (Some(user), Some(pw)) => Some(Credentials::new(user.clone(), pw.to_string())),
+        let login = match (&cfg.username, login) {
+            (Some(user), Some(Login::Password(pw))) => Some(SmtpLogin::Password(Credentials::new(
+                user.clone(),
+                pw.expose().to_string(),
+            ))),
+            (Some(user), Some(Login::Token { mechanism, tokens })) => Some(SmtpLogin::Token {
+                mechanism,
+                user: user.clone(),
+                tokens,
+            }),
             (Some(_), None) => return Err(SmtpError::MissingPassword),
             (None, _) => None,
         };
@@ -250,7 +285,7 @@ impl Mailer {
             port: cfg.port,
             mode,
             hello,
-            credentials,
+            login,
             conns: Arc::new(
                 (0..cfg.connections.max(1))
                     .map(|_| tokio::sync::Mutex::new(None))
@@ -260,8 +295,102 @@ impl Mailer {
         })
     }
 
-    /// Open, secure and log in a new connection (each step within [`TIMEOUT`]).
+    /// Open, secure and log in a new connection (each step within
+    /// [`TIMEOUT`]). A refused token is replaced by a new one from the
+    /// token endpoint and the login tried once more at once, on a new
+    /// connection.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let mut conn = self.open().await?;
+        match &self.login {
+            None => {}
+            Some(SmtpLogin::Password(c)) => {
+                tokio::time::timeout(TIMEOUT, conn.auth(DEFAULT_MECHANISMS, c))
+                    .await
+                    .map_err(|_| SendError::Temporary(format!("{}: AUTH (timed out)", self.server)))?
+                    .map_err(|e| classify(&e, &self.server))?;
+            }
+            Some(SmtpLogin::Token {
+                mechanism,
+                user,
+                tokens,
+            }) => {
+                let token = tokens.token().await.map_err(token_error)?;
+                match self.auth_token(&mut conn, *mechanism, user, &token).await {
+                    Ok(()) => {}
+                    Err(TokenAuthError::Other(e)) => return Err(e),
+                    Err(TokenAuthError::Refused(e)) => {
+                        tracing::info!(server = %self.server, error = %e, "SMTP refused the OAuth 2.0 token; fetching a new one");
+                        conn.abort().await;
+                        let fresh = tokens.after_refusal(&token).await.map_err(token_error)?;
+                        conn = self.open().await?;
+                        self.auth_token(&mut conn, *mechanism, user, &fresh)
+                            .await
+                            .map_err(|(TokenAuthError::Refused(e) | TokenAuthError::Other(e))| e)?;
+                    }
+                }
+            }
+        }
+        Ok(conn)
+    }
+
+    /// SASL XOAUTH2 / OAUTHBEARER with `token` (the initial response on
+    /// the AUTH line; the server's error challenge is answered as the
+    /// mechanism wants, then its 5xx is a refusal).
+    async fn auth_token(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        mechanism: AuthMethod,
+        user: &str,
+        token: &Secret,
+    ) -> Result<(), TokenAuthError> {
+        use base64::Engine as _;
+        let name = sasl::mechanism_name(mechanism);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let line = format!(
+            "AUTH {name} {}\r\n",
+            b64.encode(sasl::initial_response(mechanism, user, token.expose()))
+        );
+        let timeout = |_| {
+            TokenAuthError::Other(SendError::Temporary(format!(
+                "{}: AUTH {name} (timed out)",
+                self.server
+            )))
+        };
+        let refused = |e: lettre::transport::smtp::Error| {
+            let code = e.status().map(|c| c.to_string());
+            let msg = format!(
+                "{}: AUTH {name} refused: {e}; check smtp.username and that the application may send as this mailbox (Microsoft 365: SMTP.SendAsApp, see README)",
+                self.server
+            );
+            if matches!(code.as_deref(), Some("535" | "534" | "530" | "538")) {
+                TokenAuthError::Refused(SendError::Temporary(msg))
+            } else {
+                TokenAuthError::Other(classify(&e, &self.server))
+            }
+        };
+        let resp = tokio::time::timeout(TIMEOUT, conn.command(line))
+            .await
+            .map_err(timeout)?
+            .map_err(refused)?;
+        if resp.has_code(334) {
+            let ack = b64.encode(sasl::error_ack(mechanism));
+            let r = tokio::time::timeout(TIMEOUT, conn.command(format!("{ack}\r\n")))
+                .await
+                .map_err(timeout)?;
+            return Err(match r {
+                Err(e) => refused(e),
+                Ok(_) => TokenAuthError::Other(SendError::Temporary(format!(
+                    "{}: AUTH {name}: the server went on after refusing the token",
+                    self.server
+                ))),
+            });
+        }
+        tracing::debug!(server = %self.server, mechanism = name, "SMTP login ok");
+        Ok(())
+    }
+
+    /// TCP, TLS or STARTTLS, greeting and EHLO.
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
         let tmp = |what: &str, e: &dyn std::fmt::Display| {
             SendError::Temporary(format!("{}: {what}: {e}", self.server))
         };
@@ -302,13 +431,21 @@ impl Mailer {
                 .map_err(timed("STARTTLS"))?
                 .map_err(|e| classify(&e, &self.server))?;
         }
-        if let Some(c) = &self.credentials {
-            tokio::time::timeout(TIMEOUT, conn.auth(DEFAULT_MECHANISMS, c))
-                .await
-                .map_err(timed("AUTH"))?
-                .map_err(|e| classify(&e, &self.server))?;
-        }
         Ok(conn)
+    }
+
+    /// Connect, secure and log in (as for a message), then QUIT: for
+    /// `check-config --online`. Says how it logged in.
+    pub async fn check_login(&self) -> Result<String, SendError> {
+        let mut conn = self.connect().await?;
+        let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
+        Ok(match &self.login {
+            None => "connected (no AUTH: smtp.username is not set)".to_string(),
+            Some(SmtpLogin::Password(_)) => "logged in with the password".to_string(),
+            Some(SmtpLogin::Token { mechanism, user, .. }) => {
+                format!("logged in as {user} with {}", sasl::mechanism_name(*mechanism))
+            }
+        })
     }
 
     /// How many transactions may run at once (`smtp.connections`).
@@ -421,6 +558,10 @@ impl Mailer {
     }
 }
 
+fn token_error(e: crate::auth::TokenError) -> SendError {
+    SendError::Temporary(format!("no OAuth 2.0 token for SMTP: {e}"))
+}
+
 /// Maps a lettre error to [`SendError`] (see the module documentation).
 fn classify(e: &lettre::transport::smtp::Error, server: &str) -> SendError {
     let mut msg = format!("{server}: {e}");
@@ -458,6 +599,7 @@ mod tests {
             port: 2525,
             security,
             username: None,
+            auth: AuthMethod::Password,
             password_file: None,
             password_env: None,
             ca_file: None,

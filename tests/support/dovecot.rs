@@ -139,6 +139,15 @@ impl Dovecot {
     /// Like [`Dovecot::start`] with a chosen password (any text without
     /// `:` or a line break, non-ASCII allowed).
     pub fn start_with_password(password: &str) -> Dovecot {
+        Dovecot::start_with(password, &Options::default())
+    }
+
+    /// A server with `opts` (OAuth 2.0 passdb, no IDLE).
+    pub fn start_with_options(opts: &Options) -> Dovecot {
+        Dovecot::start_with("Test-Pa55word.7", opts)
+    }
+
+    fn start_with(password: &str, opts: &Options) -> Dovecot {
         assert!(
             !password.contains([':', '\n', '\r']),
             "password unusable in a passwd-file"
@@ -178,7 +187,7 @@ impl Dovecot {
         for _attempt in 0..3 {
             let (port, tls_port) = free_ports();
             let conf = root.join("dovecot.conf");
-            fs::write(&conf, config_text(&root, port, tls_port)).unwrap();
+            fs::write(&conf, config_text(&root, port, tls_port, opts)).unwrap();
             let mut d = Dovecot {
                 port,
                 tls_port,
@@ -574,8 +583,47 @@ impl Drop for Dovecot {
     }
 }
 
-fn config_text(root: &Path, port: u16, tls_port: u16) -> String {
+/// Variations of the test server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Accept XOAUTH2 / OAUTHBEARER tokens, validated at this RFC 7662
+    /// introspection URL (Dovecot's `oauth2` passdb); passwords still work.
+    pub introspection_url: Option<String>,
+    /// Leave IDLE out of the capabilities (Dovecot still accepts the
+    /// command, so a client must check).
+    pub no_idle: bool,
+}
+
+fn config_text(root: &Path, port: u16, tls_port: u16, opts: &Options) -> String {
     let r = root.display();
+    let mut extra = String::new();
+    if let Some(url) = &opts.introspection_url {
+        fs::write(
+            root.join("dovecot-oauth2.conf.ext"),
+            format!(
+                "introspection_url = {url}\nintrospection_mode = post\nforce_introspection = yes\n\
+                 username_attribute = email\nactive_attribute = active\nactive_value = true\n"
+            ),
+        )
+        .unwrap();
+        extra.push_str(&format!(
+            "auth_mechanisms = plain login xoauth2 oauthbearer\n\
+             passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {r}/dovecot-oauth2.conf.ext\n}}\n\
+             service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n"
+        ));
+    } else {
+        extra.push_str("auth_mechanisms = plain login\n");
+    }
+    let pw_mechs = if opts.introspection_url.is_some() {
+        "\n  mechanisms = plain login"
+    } else {
+        ""
+    };
+    if opts.no_idle {
+        extra.push_str(
+            "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH SEARCHRES LIST-STATUS BINARY MOVE LITERAL+ SPECIAL-USE\n",
+        );
+    }
     format!(
         r#"# replygate test server (generated)
 protocols = imap
@@ -589,13 +637,12 @@ ssl_cert = <{r}/cert.pem
 ssl_key = <{r}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:~/Maildir
+{extra}mail_location = maildir:~/Maildir
 mail_fsync = never
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {r}/passwd
+  args = scheme=PLAIN {r}/passwd{pw_mechs}
 }}
 userdb {{
   driver = passwd-file

@@ -7,6 +7,7 @@
 pub mod chaos;
 pub mod dovecot;
 pub mod mail;
+pub mod oauth_server;
 pub mod smtp_sink;
 pub mod tls_smtp;
 pub mod verdicts;

@@ -1,20 +1,61 @@
 #!/usr/bin/env python3
 """Minimal SMTP receiver with TLS for tests (stdlib only).
 
-usage: tls_smtp.py MODE PORT CERT KEY OUTDIR
+usage: tls_smtp.py MODE PORT CERT KEY OUTDIR [INTROSPECTION_URL]
   MODE tls       implicit TLS from the first byte (port 465 style)
   MODE starttls  plain greeting, offers STARTTLS and requires it before MAIL
-Accepts AUTH PLAIN/LOGIN with any credentials. Each message is written to
+Without INTROSPECTION_URL accepts AUTH PLAIN/LOGIN with any credentials.
+With it, offers only AUTH XOAUTH2 OAUTHBEARER, checks each token at that
+RFC 7662 endpoint (active and its "email" equal to the SASL user), answers a
+bad token with the error challenge (334 + JSON) then 535, requires AUTH
+before MAIL, and logs each AUTH to OUTDIR/auth.log ("ok USER" / "fail USER"). Each message is written to
 OUTDIR/<n>.eml (the DATA, dot-unstuffed, CRLF), envelope to OUTDIR/<n>.env.
 Prints "ready" on stdout once listening.
 """
-import os, socket, ssl, sys, threading
+import base64, json, os, socket, ssl, sys, threading, urllib.parse, urllib.request
 
 mode, port, cert, key, outdir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+introspect = sys.argv[6] if len(sys.argv) > 6 else None
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 counter = [0]
 lock = threading.Lock()
+
+
+def token_user(mech, raw):
+    """(user, token) from an XOAUTH2 or OAUTHBEARER initial response."""
+    text = raw.decode("utf-8", "replace")
+    fields = text.split("\x01")
+    user, token = None, None
+    if mech == "OAUTHBEARER":
+        gs2 = fields[0].split(",")
+        for g in gs2:
+            if g.startswith("a="):
+                user = g[2:].replace("=2C", ",").replace("=3D", "=")
+    for f in fields:
+        if f.startswith("user="):
+            user = f[5:]
+        elif f.lower().startswith("auth=bearer "):
+            token = f[12:]
+    return user, token
+
+
+def token_ok(user, token):
+    if not user or not token:
+        return False
+    data = urllib.parse.urlencode({"token": token}).encode()
+    try:
+        with urllib.request.urlopen(introspect, data=data, timeout=10) as r:
+            v = json.loads(r.read())
+    except Exception:
+        return False
+    return v.get("active") is True and v.get("email") == user
+
+
+def log_auth(line):
+    with lock:
+        with open(os.path.join(outdir, "auth.log"), "a") as f:
+            f.write(line + "\n")
 
 
 def handle(conn):
@@ -29,6 +70,7 @@ def handle(conn):
 
         send("220 tls-smtp ready")
         mail_from, rcpts = None, []
+        authed = False
         while True:
             line = f.readline()
             if not line:
@@ -36,7 +78,8 @@ def handle(conn):
             cmd = line.decode("utf-8", "replace").strip()
             up = cmd.upper()
             if up.startswith("EHLO") or up.startswith("HELO"):
-                exts = ["250-tls-smtp", "250-AUTH PLAIN LOGIN", "250-8BITMIME"]
+                auth = "250-AUTH XOAUTH2 OAUTHBEARER" if introspect else "250-AUTH PLAIN LOGIN"
+                exts = ["250-tls-smtp", auth, "250-8BITMIME"]
                 if mode == "starttls" and not tls:
                     exts.append("250-STARTTLS")
                 exts.append("250 SMTPUTF8")
@@ -46,6 +89,31 @@ def handle(conn):
                 conn = ctx.wrap_socket(conn, server_side=True)
                 f = conn.makefile("rb")
                 tls = True
+            elif up.startswith("AUTH") and introspect:
+                parts = cmd.split()
+                mech = parts[1].upper() if len(parts) > 1 else ""
+                if mech not in ("XOAUTH2", "OAUTHBEARER"):
+                    send("504 5.5.4 mechanism not supported")
+                    continue
+                if len(parts) > 2:
+                    b64 = parts[2]
+                else:
+                    send("334 ")
+                    b64 = f.readline().decode().strip()
+                try:
+                    user, token = token_user(mech, base64.b64decode(b64))
+                except Exception:
+                    user, token = None, None
+                if token_ok(user, token):
+                    authed = True
+                    log_auth("ok %s %s" % (mech, user))
+                    send("235 2.7.0 Authentication successful")
+                else:
+                    log_auth("fail %s %s" % (mech, user))
+                    err = base64.b64encode(json.dumps({"status": "401", "schemes": "bearer"}).encode()).decode()
+                    send("334 " + err)
+                    f.readline()
+                    send("535 5.7.8 Authentication credentials invalid")
             elif up.startswith("AUTH"):
                 parts = cmd.split()
                 if len(parts) == 2 and parts[1].upper() == "LOGIN":
@@ -57,6 +125,9 @@ def handle(conn):
             elif up.startswith("MAIL FROM:"):
                 if not tls:
                     send("530 5.7.0 Must issue a STARTTLS command first")
+                    continue
+                if introspect and not authed:
+                    send("530 5.7.0 Authentication required")
                     continue
                 mail_from, rcpts = cmd[10:].strip(), []
                 send("250 ok")

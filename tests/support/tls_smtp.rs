@@ -40,6 +40,16 @@ pub struct TlsMessage {
 
 impl TlsSmtp {
     pub fn start(mode: TlsMode) -> TlsSmtp {
+        TlsSmtp::start_inner(mode, None)
+    }
+
+    /// A server that accepts only XOAUTH2 / OAUTHBEARER tokens, checked at
+    /// `introspection_url` (see tls_smtp.py).
+    pub fn start_oauth(mode: TlsMode, introspection_url: &str) -> TlsSmtp {
+        TlsSmtp::start_inner(mode, Some(introspection_url))
+    }
+
+    fn start_inner(mode: TlsMode, introspection_url: Option<&str>) -> TlsSmtp {
         let dir = tempfile::Builder::new().prefix("tls-smtp.").tempdir().unwrap();
         let out = dir.path().join("mail");
         std::fs::create_dir(&out).unwrap();
@@ -77,6 +87,7 @@ impl TlsSmtp {
             .arg(dir.path().join("cert.pem"))
             .arg(dir.path().join("key.pem"))
             .arg(&out)
+            .args(introspection_url)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -87,6 +98,15 @@ impl TlsSmtp {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "ready", "tls_smtp.py did not start");
         TlsSmtp { port, dir, child }
+    }
+
+    /// The AUTH attempts so far: "ok MECH USER" / "fail MECH USER".
+    pub fn auth_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("mail/auth.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The server's certificate (PEM), to use as `smtp.ca_file`.

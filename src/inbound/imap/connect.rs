@@ -11,7 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::{ImapError, ImapSession};
-use crate::config::{ImapConfig, Security};
+use crate::auth::{sasl, Login};
+use crate::config::secret::Secret;
+use crate::config::{AuthMethod, ImapConfig, Security};
 
 /// Time allowed for TCP connect + TLS handshake + greeting, and for LOGIN.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,22 +61,122 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// Connect, secure, read the greeting and log in.
+/// Connect, secure, read the greeting and log in with `login`.
 ///
-/// `password` never appears in an error or log line: a refused login is
-/// reported with the server's reason and the user name only.
-pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<ImapSession, ImapError> {
+/// A password or token never appears in an error or log line: a refused
+/// login is reported with the server's reason and the user name only. A
+/// refused token is replaced by a new one from the token endpoint and the
+/// login tried once more at once, on a new connection.
+pub async fn connect_with(cfg: &ImapConfig, login: &Login) -> Result<ImapSession, ImapError> {
+    match login {
+        Login::Password(pw) => connect_password(cfg, pw.expose()).await,
+        Login::Token { mechanism, tokens } => {
+            let token = tokens
+                .token()
+                .await
+                .map_err(|e| ImapError::Token(e.to_string()))?;
+            match connect_token(cfg, *mechanism, &token).await {
+                Err(ImapError::TokenRefused { reason, .. }) => {
+                    tracing::info!(server = %format!("{}:{}", cfg.host.trim(), cfg.port), %reason, "IMAP refused the OAuth 2.0 token; fetching a new one");
+                    let fresh = tokens
+                        .after_refusal(&token)
+                        .await
+                        .map_err(|e| ImapError::Token(e.to_string()))?;
+                    connect_token(cfg, *mechanism, &fresh).await
+                }
+                other => other,
+            }
+        }
+    }
+}
+
+fn check_plain(cfg: &ImapConfig) -> Result<(), ImapError> {
     let host = cfg.host.trim().to_string();
-    let port = cfg.port;
     if cfg.security == Security::Plain && !crate::config::is_loopback_host(&host) {
         return Err(ImapError::PlainRefused { host });
     }
-    let timed_out = |what: &'static str| ImapError::Timeout {
-        host: host.clone(),
-        port,
+    Ok(())
+}
+
+fn timed_out(cfg: &ImapConfig, what: &'static str) -> ImapError {
+    ImapError::Timeout {
+        host: cfg.host.trim().to_string(),
+        port: cfg.port,
         what,
         secs: CONNECT_TIMEOUT.as_secs(),
+    }
+}
+
+async fn connect_token(
+    cfg: &ImapConfig,
+    mechanism: AuthMethod,
+    token: &Secret,
+) -> Result<ImapSession, ImapError> {
+    check_plain(cfg)?;
+    let host = cfg.host.trim().to_string();
+    let port = cfg.port;
+    let client = tokio::time::timeout(CONNECT_TIMEOUT, open(cfg, &host, port))
+        .await
+        .map_err(|_| timed_out(cfg, "connecting to"))??;
+    let user = cfg.username.clone();
+    let auth = TokenAuth {
+        mechanism,
+        first: Some(sasl::initial_response(mechanism, &user, token.expose())),
     };
+    let res = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        client.authenticate(sasl::mechanism_name(mechanism), auth),
+    )
+    .await
+    .map_err(|_| timed_out(cfg, "logging in to"))?;
+    match res {
+        Ok(session) => {
+            tracing::debug!(%host, port, %user, mechanism = mechanism.name(), "IMAP login ok");
+            Ok(ImapSession::new(session, host, port))
+        }
+        Err((async_imap::error::Error::No(reason), _)) => Err(ImapError::TokenRefused {
+            host,
+            port,
+            user,
+            mechanism: sasl::mechanism_name(mechanism),
+            reason: reason.replace(token.expose(), "***"),
+        }),
+        Err((e, _)) => Err(ImapError::Auth {
+            host,
+            port,
+            user,
+            reason: e.to_string().replace(token.expose(), "***"),
+        }),
+    }
+}
+
+/// SASL XOAUTH2 / OAUTHBEARER: the token once, then the empty (or ^A)
+/// answer to the server's error challenge.
+struct TokenAuth {
+    mechanism: AuthMethod,
+    first: Option<Vec<u8>>,
+}
+
+impl async_imap::Authenticator for TokenAuth {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.first
+            .take()
+            .unwrap_or_else(|| sasl::error_ack(self.mechanism).to_vec())
+    }
+}
+
+/// [`connect_with`] a password.
+pub async fn connect(cfg: &ImapConfig, password: &str) -> Result<ImapSession, ImapError> {
+    connect_password(cfg, password).await
+}
+
+async fn connect_password(cfg: &ImapConfig, password: &str) -> Result<ImapSession, ImapError> {
+    check_plain(cfg)?;
+    let host = cfg.host.trim().to_string();
+    let port = cfg.port;
+    let timed_out = |what: &'static str| timed_out(cfg, what);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, open(cfg, &host, port))
         .await
         .map_err(|_| timed_out("connecting to"))??;

@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 
 pub use bodystructure::{summarize, text_sections, Summary};
-pub use connect::{connect, Stream, CONNECT_TIMEOUT};
+pub use connect::{connect, connect_with, Stream, CONNECT_TIMEOUT};
 
 /// Most messages asked for in one `UID FETCH` of headers.
 pub const MAX_BATCH: usize = 200;
@@ -75,6 +75,16 @@ pub enum ImapError {
         user: String,
         reason: String,
     },
+    #[error("IMAP server {host}:{port} refused the {mechanism} token for {user}: {reason}; check that the application may use this mailbox (Microsoft 365: IMAP.AccessAsApp and Add-MailboxPermission, see README)")]
+    TokenRefused {
+        host: String,
+        port: u16,
+        user: String,
+        mechanism: &'static str,
+        reason: String,
+    },
+    #[error("no OAuth 2.0 token for IMAP: {0}")]
+    Token(String),
     #[error("IMAP folder \"{folder}\" does not exist on {server}; existing folders: {}", existing.join(", "))]
     FolderMissing {
         folder: String,
@@ -601,6 +611,16 @@ impl ImapSession {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    /// Whether the server advertises `IDLE` in its CAPABILITY (RFC 2177).
+    /// A server that does not is polled: some (Dovecot with a trimmed
+    /// `imap_capability`) still accept the command, so it is never sent
+    /// unless advertised.
+    pub async fn supports_idle(&mut self) -> Result<bool, ImapError> {
+        let res = timed(&self.server, "CAPABILITY", self.session.capabilities()).await;
+        self.drain();
+        Ok(res?.has_str("IDLE"))
     }
 
     /// Wait up to `timeout` for a change in the examined folder with IDLE,
