@@ -13,6 +13,7 @@ mod address;
 mod calendar;
 mod connection;
 mod duration;
+mod feedback;
 mod http;
 mod imap;
 mod load;
@@ -39,6 +40,7 @@ use serde::Deserialize;
 pub use calendar::{CalendarConfig, ExtraWorkingDay, HolidaySet, WeekHours};
 pub use connection::{is_loopback_host, Security};
 pub use duration::HumanDuration;
+pub use feedback::FeedbackConfig;
 pub use http::HttpConfig;
 pub use imap::ImapConfig;
 pub use load::{check, load, parse_str, validate, CheckReport};
@@ -67,6 +69,8 @@ pub struct Config {
     pub reminders: RemindersConfig,
     #[serde(default)]
     pub signature: SignatureConfig,
+    #[serde(default)]
+    pub feedback: FeedbackConfig,
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]

@@ -203,6 +203,29 @@ impl<'a> Composer<'a> {
         )
     }
 
+    /// The quality owner's notice of client feedback (SPEC §14).
+    pub fn feedback_notice(&self, c: &Case, matched: &str, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+        let ctx = CaseNoticeContext::feedback(
+            &c.id,
+            &c.client,
+            &c.subject,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            matched,
+            Self::submission(c),
+            &self.cfg.organization.name,
+        );
+        let r = self.render("feedback_notice", &ctx)?;
+        self.notice(
+            format!("the feedback notice for {}", c.id),
+            &self.cfg.feedback.notify,
+            &[],
+            &r,
+            now,
+            c.last_client_msgid.as_deref(),
+        )
+    }
+
     pub fn escalation(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
         let ctx = CaseNoticeContext::escalation(
             &c.id,
@@ -232,10 +255,12 @@ impl<'a> Composer<'a> {
         date: NaiveDate,
         due: &[&Case],
         overdue: &[&Case],
+        feedback: &std::collections::HashSet<String>,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, OutboxError> {
-        let line = |c: &&Case| {
-            DigestCase::new(
+        let line = |c: &&Case| DigestCase {
+            feedback: feedback.contains(&c.id),
+            ..DigestCase::new(
                 &c.id,
                 &c.client,
                 &c.subject,
@@ -513,10 +538,12 @@ fn apply_action(
                 };
                 let due = load(due_today)?;
                 let over = load(overdue)?;
+                let feedback: std::collections::HashSet<String> = r.feedback_cases()?.into_iter().collect();
                 let out = composer.digest(
                     *date,
                     &due.iter().collect::<Vec<_>>(),
                     &over.iter().collect::<Vec<_>>(),
+                    &feedback,
                     now,
                 )?;
                 if enqueue(tx, "digest", None, &format!("digest:{date}"), &out, now, now)? {
@@ -559,6 +586,13 @@ pub fn apply_notices(
                     not_before,
                     now,
                 )? {
+                    n += 1;
+                }
+            }
+            Notice::Feedback { case_id, matched } => {
+                let Some(c) = tx.reader().case(case_id)? else { continue };
+                let out = composer.feedback_notice(&c, matched, now)?;
+                if enqueue(tx, "feedback", Some(case_id), &format!("feedback:{case_id}"), &out, not_before, now)? {
                     n += 1;
                 }
             }

@@ -15,6 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transactio
 
 use crate::rules::deadline::CaseKind;
 
+mod feedback;
+pub use feedback::FeedbackMark;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -168,6 +171,16 @@ const MIGRATIONS: &[&str] = &[
     // (minutes per cycle at 10 000 open cases).
     r#"
     CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
+    "#,
+    // 3: client feedback about the service (SPEC §14), see feedback.rs.
+    r#"
+    CREATE TABLE feedback (
+        case_id TEXT PRIMARY KEY,
+        feedback INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
     "#,
 ];
 
