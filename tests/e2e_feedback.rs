@@ -17,13 +17,18 @@ const OWNER: &str = "kvalitate@sif.gov.lv";
 const CONFIG: &str = "[feedback]\nnotify = [\"kvalitate@sif.gov.lv\"]\n";
 
 fn notices(w: &World) -> Vec<support::smtp_sink::SinkMessage> {
-    w.sent().into_iter().filter(|m| m.rcpt_to.iter().any(|r| r == OWNER)).collect()
+    w.sent()
+        .into_iter()
+        .filter(|m| m.rcpt_to.iter().any(|r| r == OWNER))
+        .collect()
 }
 
 fn feedback_of(st: &Value, client: &str) -> bool {
     let v = World::case_of(st, client);
     assert_eq!(v.len(), 1, "cases of {client}: {st:#}");
-    v[0]["feedback"].as_bool().expect("status --json has a boolean feedback")
+    v[0]["feedback"]
+        .as_bool()
+        .expect("status --json has a boolean feedback")
 }
 
 #[test]
@@ -42,7 +47,13 @@ fn written_set_flags_and_notices() {
                 body.push_str(&format!("> {l}\n"));
             }
         }
-        let m = mail(&from, POST, c["subject"].as_str().unwrap(), Some(&format!("fb{i}@example{i}.lv"))).body(&body);
+        let m = mail(
+            &from,
+            POST,
+            c["subject"].as_str().unwrap(),
+            Some(&format!("fb{i}@example{i}.lv")),
+        )
+        .body(&body);
         w.dovecot.append("INBOX", &m.raw(at), at);
     }
     w.run("2026-11-23T10:30:00+02:00");
@@ -70,7 +81,10 @@ fn written_set_flags_and_notices() {
             assert_eq!(mine.len(), 1, "notice for {case}");
             let body = text(mine[0]);
             assert!(body.contains(&from), "{body}");
-            assert!(body.find("Labdien").unwrap() < body.find("In English").unwrap(), "Latvian first");
+            assert!(
+                body.find("Labdien").unwrap() < body.find("In English").unwrap(),
+                "Latvian first"
+            );
             assert!(mine[0].header("Subject").unwrap_or("").contains(&case));
             assert!(mine[0].header("Auto-Submitted").is_some_and(|v| v != "no"));
         } else {
@@ -87,8 +101,13 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
     let w = World::new(CONFIG);
     // Sat 21 Nov 2026: two complaints outside working hours.
     let sat = t("2026-11-21T12:00:00+02:00");
-    let rude = mail("ilze@inbox.lv", POST, "Sūdzība par apkalpošanu", Some("r1@inbox.lv"))
-        .body("Labdien!\nJūsu darbinieks bija ļoti nepieklājīgs.\nIlze\n");
+    let rude = mail(
+        "ilze@inbox.lv",
+        POST,
+        "Sūdzība par apkalpošanu",
+        Some("r1@inbox.lv"),
+    )
+    .body("Labdien!\nJūsu darbinieks bija ļoti nepieklājīgs.\nIlze\n");
     let grant = mail("biedriba@example.lv", POST, "Sūdzība", Some("g1@example.lv"))
         .body("Labdien!\nMūsu biedrība ir ļoti neapmierināta ar to, kā notika apkalpošana.\nValde\n");
     w.dovecot.append("INBOX", &rude.raw(sat), sat);
@@ -98,10 +117,19 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
     let st = w.status("2026-11-21T12:30:00+02:00");
     assert!(feedback_of(&st, "ilze@inbox.lv"));
     assert!(feedback_of(&st, "biedriba@example.lv"));
-    let grant_case = World::case_of(&st, "biedriba@example.lv")[0]["id"].as_str().unwrap().to_string();
+    let grant_case = World::case_of(&st, "biedriba@example.lv")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // The admin judges the second one not feedback before Monday.
-    let out = w.cmd(&["mark", &grant_case, "--not-feedback", "--reason", "par konkursa lēmumu"]);
+    let out = w.cmd(&[
+        "mark",
+        &grant_case,
+        "--not-feedback",
+        "--reason",
+        "par konkursa lēmumu",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not feedback"));
     let out = w.cmd(&["mark", &grant_case, "--reason", "x"]);
@@ -112,10 +140,18 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
     // Monday 09:00 opening: only the real complaint's notice leaves.
     w.run("2026-11-23T09:00:00+02:00");
     let sent = notices(&w);
-    assert_eq!(sent.len(), 1, "one notice: {:?}", sent.iter().map(text).collect::<Vec<_>>());
+    assert_eq!(
+        sent.len(),
+        1,
+        "one notice: {:?}",
+        sent.iter().map(text).collect::<Vec<_>>()
+    );
     assert!(text(&sent[0]).contains("ilze@inbox.lv"));
     let st = w.status("2026-11-23T09:00:00+02:00");
-    assert!(!feedback_of(&st, "biedriba@example.lv"), "the admin's verdict holds");
+    assert!(
+        !feedback_of(&st, "biedriba@example.lv"),
+        "the admin's verdict holds"
+    );
 
     // The client writes again in the same words: the admin's verdict holds.
     let again = mail("biedriba@example.lv", POST, "Re: Sūdzība", Some("g2@example.lv"))
@@ -125,14 +161,26 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
     w.dovecot.append("INBOX", &again.raw(mon), mon);
     w.run("2026-11-23T10:00:00+02:00");
     let st = w.status("2026-11-23T10:00:00+02:00");
-    assert!(!feedback_of(&st, "biedriba@example.lv"), "a manual verdict is never overridden");
+    assert!(
+        !feedback_of(&st, "biedriba@example.lv"),
+        "a manual verdict is never overridden"
+    );
     assert_eq!(notices(&w).len(), 1);
 
     // Marking by hand makes a case feedback (and sends nothing).
-    let out = w.cmd(&["mark", &grant_case, "--feedback", "--reason", "tomēr par apkalpošanu"]);
+    let out = w.cmd(&[
+        "mark",
+        &grant_case,
+        "--feedback",
+        "--reason",
+        "tomēr par apkalpošanu",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let st = w.status("2026-11-23T10:00:00+02:00");
     assert!(feedback_of(&st, "biedriba@example.lv"));
     let human = w.cmd(&["status"]);
-    assert!(String::from_utf8_lossy(&human.stdout).contains("atsauksme"), "status shows the flag");
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("atsauksme"),
+        "status shows the flag"
+    );
 }

@@ -95,7 +95,6 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-
 /// The feedback recogniser for one configuration.
 #[derive(Debug)]
 pub struct Recogniser {
@@ -131,8 +130,14 @@ impl Recogniser {
     pub fn new(words: Option<&[String]>, extra: &[String]) -> Recogniser {
         let (phrases, mut words): (Vec<Regex>, Vec<Regex>) = match words {
             None => (
-                PHRASES.iter().map(|p| Regex::new(p).expect("static regex")).collect(),
-                WORDS.iter().map(|p| Regex::new(p).expect("static regex")).collect(),
+                PHRASES
+                    .iter()
+                    .map(|p| Regex::new(p).expect("static regex"))
+                    .collect(),
+                WORDS
+                    .iter()
+                    .map(|p| Regex::new(p).expect("static regex"))
+                    .collect(),
             ),
             Some(list) => (Vec::new(), list.iter().filter_map(|w| admin_regex(w)).collect()),
         };
@@ -152,23 +157,25 @@ impl Recogniser {
                 return Some(f);
             }
         }
-        let found = sentences(&text_f).find_map(|(sentence, question)| self.judge_sentence(sentence, question));
+        let found =
+            sentences(&text_f).find_map(|(sentence, question)| self.judge_sentence(sentence, question));
         found
     }
 
     fn judge_sentence(&self, s: &str, question: bool) -> Option<Finding> {
         for p in &self.phrases {
             if let Some(m) = p.find(s) {
-                return Some(Finding { matched: m.as_str().to_string() });
+                return Some(Finding {
+                    matched: m.as_str().to_string(),
+                });
             }
         }
         if question || DECISION.is_match(s) {
             return None;
         }
-        self.words
-            .iter()
-            .find_map(|w| w.find(s))
-            .map(|m| Finding { matched: m.as_str().to_string() })
+        self.words.iter().find_map(|w| w.find(s)).map(|m| Finding {
+            matched: m.as_str().to_string(),
+        })
     }
 }
 
@@ -190,7 +197,9 @@ fn sentences(text: &str) -> impl Iterator<Item = (&str, bool)> {
             None => (rest, false, ""),
             Some((i, _)) => {
                 let tail = &rest[i..];
-                let stop = tail.find(|c: char| !matches!(c, '!' | '?' | '.' | '\n')).unwrap_or(tail.len());
+                let stop = tail
+                    .find(|c: char| !matches!(c, '!' | '?' | '.' | '\n'))
+                    .unwrap_or(tail.len());
                 (&rest[..i], tail[..stop].contains('?'), &tail[stop..])
             }
         };
@@ -273,17 +282,26 @@ mod tests {
     fn admin_words_replace_and_add() {
         let r = Recogniser::new(Some(&["pretenzija".to_string()]), &[]);
         assert!(r.judge("Pretenzija", "").is_some());
-        assert!(r.judge("", "Darbinieks bija nepieklājīgs.").is_none(), "built-in phrases replaced");
+        assert!(
+            r.judge("", "Darbinieks bija nepieklājīgs.").is_none(),
+            "built-in phrases replaced"
+        );
         let r = Recogniser::new(None, &["ierosinājums uzlabot".to_string()]);
         assert!(r.judge("", "Mans ierosinājums uzlabot jūsu mājaslapu.").is_some());
-        assert!(r.judge("", "Darbinieks bija nepieklājīgs.").is_some(), "built-in kept");
+        assert!(
+            r.judge("", "Darbinieks bija nepieklājīgs.").is_some(),
+            "built-in kept"
+        );
     }
 
     #[test]
     fn bounded_and_safe_on_hostile_text() {
         let r = Recogniser::default();
         let long = "ā".repeat(3_000_000) + " sūdzos";
-        assert!(r.judge(&"x".repeat(100_000), &long).is_none(), "text past MAX_TEXT is not read");
+        assert!(
+            r.judge(&"x".repeat(100_000), &long).is_none(),
+            "text past MAX_TEXT is not read"
+        );
         let _ = r.judge("\u{0}\u{202e}?", "???...!!!\n\n\n");
     }
 }

@@ -214,13 +214,22 @@ pub fn mark(
         ));
     }
     store.transaction(|tx| {
-        let c = tx.reader().case(id)?.ok_or_else(|| AdminError::NoCase(id.into()))?;
+        let c = tx
+            .reader()
+            .case(id)?
+            .ok_or_else(|| AdminError::NoCase(id.into()))?;
         let before = tx.mark_feedback(&c.id, feedback, reason, now)?;
         if !feedback {
             tx.cancel_feedback_notice(&c.id)?;
         }
         let verdict = if feedback { "feedback" } else { "not feedback" };
-        tx.audit(now, Some(&c.id), "marked", &format!("{verdict}: {reason}"), &actor())?;
+        tx.audit(
+            now,
+            Some(&c.id),
+            "marked",
+            &format!("{verdict}: {reason}"),
+            &actor(),
+        )?;
         Ok(before)
     })
 }
@@ -249,6 +258,7 @@ pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> R
         c.closed_at = Some(now);
         c.close_reason = Some(reason.to_string());
         tx.save_case(&c, now)?;
+        crate::store::facts::closed_by_hand(tx, &c.id, now)?;
         tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
         Ok(c)
     })
@@ -297,6 +307,17 @@ pub fn extend(
         c.deadline = deadline::date_deadline(cal, until);
         c.extended = true;
         tx.save_case(&c, now)?;
+        let who = actor();
+        crate::store::facts::responded(
+            tx,
+            &c.id,
+            &crate::store::facts::FirstResponse {
+                at: now,
+                kind: crate::store::facts::ResponseKind::Extend,
+                by: &who,
+                reference: None,
+            },
+        )?;
         tx.audit(
             now,
             Some(&c.id),

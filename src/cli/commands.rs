@@ -182,7 +182,13 @@ pub fn close(path: &Path, case: &str, reason: &str, now: Option<DateTime<FixedOf
 }
 
 /// `mark CASE --feedback | --not-feedback --reason TEXT`.
-pub fn mark(path: &Path, case: &str, feedback: bool, reason: &str, now: Option<DateTime<FixedOffset>>) -> ExitCode {
+pub fn mark(
+    path: &Path,
+    case: &str,
+    feedback: bool,
+    reason: &str,
+    now: Option<DateTime<FixedOffset>>,
+) -> ExitCode {
     manual(path, |store, _| {
         let before = admin::mark(store, case, feedback, reason, instant(now))?;
         let verdict = if feedback { "feedback" } else { "not feedback" };

@@ -33,7 +33,13 @@ impl FeedbackConfig {
                 );
             }
         }
-        for (i, w) in self.words.iter().flatten().chain(self.extra_words.iter()).enumerate() {
+        for (i, w) in self
+            .words
+            .iter()
+            .flatten()
+            .chain(self.extra_words.iter())
+            .enumerate()
+        {
             if w.trim().chars().count() < 3 {
                 c.error(
                     &format!("feedback.words[{i}]"),

@@ -313,10 +313,17 @@ impl Ingest<'_> {
             }
         };
         for r in rows.iter_mut().filter(|r| r.class == "client" && !r.history) {
-            let Some(mut p) = r.pending.as_deref().and_then(|j| serde_json::from_str::<Pending>(j).ok()) else {
+            let Some(mut p) = r
+                .pending
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<Pending>(j).ok())
+            else {
                 continue;
             };
-            let own = texts.get(&r.uid).map(|raw| authortext::author_text(raw)).unwrap_or_default();
+            let own = texts
+                .get(&r.uid)
+                .map(|raw| authortext::author_text(raw))
+                .unwrap_or_default();
             if let Some(f) = recogniser.judge(&r.subject, &own) {
                 p.feedback = Some(f.matched);
                 r.pending = serde_json::to_string(&p).ok();

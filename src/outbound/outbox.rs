@@ -204,7 +204,12 @@ impl<'a> Composer<'a> {
     }
 
     /// The quality owner's notice of client feedback (SPEC §14).
-    pub fn feedback_notice(&self, c: &Case, matched: &str, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+    pub fn feedback_notice(
+        &self,
+        c: &Case,
+        matched: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
         let ctx = CaseNoticeContext::feedback(
             &c.id,
             &c.client,
@@ -467,6 +472,9 @@ fn apply_action(
                 };
                 c.acked_cycle = c.cycle;
                 tx.save_case(&c, now)?;
+                if c.cycle == 1 {
+                    crate::store::facts::ack_suppressed(tx, &c.id, reason.word())?;
+                }
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -590,9 +598,19 @@ pub fn apply_notices(
                 }
             }
             Notice::Feedback { case_id, matched } => {
-                let Some(c) = tx.reader().case(case_id)? else { continue };
+                let Some(c) = tx.reader().case(case_id)? else {
+                    continue;
+                };
                 let out = composer.feedback_notice(&c, matched, now)?;
-                if enqueue(tx, "feedback", Some(case_id), &format!("feedback:{case_id}"), &out, not_before, now)? {
+                if enqueue(
+                    tx,
+                    "feedback",
+                    Some(case_id),
+                    &format!("feedback:{case_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
                     n += 1;
                 }
             }
@@ -649,7 +667,30 @@ fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxE
                 c.acknowledged_at = Some(now);
                 tx.save_case(&c, now)?;
             }
+            if e.dedup_key == format!("ack:{cid}:1") {
+                crate::store::facts::acknowledged(tx, cid, now)?;
+            }
         }
+    }
+    // The evidence log's events for what reached the SMTP server.
+    let event = match e.kind.as_str() {
+        "ack" => Some(("acknowledged", "acknowledgement")),
+        "reminder" => Some(("reminded", "reminder to the team")),
+        "escalation" => Some(("escalated", "escalation")),
+        _ => None,
+    };
+    if let (Some((action, what)), Some(cid)) = (event, &e.case_id) {
+        tx.audit(
+            now,
+            Some(cid),
+            action,
+            &format!(
+                "{what} {} accepted by the SMTP server for {}",
+                e.message_id,
+                e.rcpts.join(",")
+            ),
+            "replygate",
+        )?;
     }
     tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
     Ok(())

@@ -60,7 +60,9 @@ impl Reader<'_> {
         let mut st = self
             .conn
             .prepare_cached("SELECT case_id FROM feedback WHERE feedback = 1 ORDER BY case_id")?;
-        let ids = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let ids = st
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
     }
 }
@@ -80,7 +82,13 @@ impl Tx<'_> {
     }
 
     /// An admin's verdict (`replygate mark`). Returns the verdict before.
-    pub fn mark_feedback(&self, case_id: &str, feedback: bool, reason: &str, at: DateTime<Utc>) -> Result<Option<bool>> {
+    pub fn mark_feedback(
+        &self,
+        case_id: &str,
+        feedback: bool,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<bool>> {
         let before = self.reader().feedback_mark(case_id)?.map(|m| m.feedback);
         self.execute(
             "INSERT INTO feedback (case_id, feedback, source, detail, at) VALUES (?1, ?2, 'manual', ?3, ?4) \

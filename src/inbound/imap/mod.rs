@@ -441,7 +441,11 @@ impl ImapSession {
     /// the start of the body, `BODY.PEEK[]<0.limit>`), in one command per
     /// [`MAX_BATCH`] UIDs. Enough to read what a client wrote (the text
     /// comes first); UIDs that no longer exist are missing from the result.
-    pub async fn fetch_prefixes(&mut self, uids: &[u32], limit: u32) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    pub async fn fetch_prefixes(
+        &mut self,
+        uids: &[u32],
+        limit: u32,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
         let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -458,7 +462,9 @@ impl ImapSession {
             .await;
             self.drain();
             for f in res? {
-                let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+                let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                    continue;
+                };
                 if chunk.binary_search(&uid).is_ok() {
                     out.push((uid, body.to_vec()));
                 }
