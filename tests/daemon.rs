@@ -288,10 +288,13 @@ fn idle_notify_http_and_clean_stop() {
 
     let (raw, date) = client_mail("anna.idle@example.lv", "Jautājums par projektu");
     w.dovecot.append("INBOX", &raw, date);
-    let (case, took) = wait_case(&w, "anna.idle@example.lv", Duration::from_secs(5));
+    // IDLE, not the 60 s poll, brings it in: a bound far below the poll
+    // interval, so a loaded machine cannot fail it (no timing claims here;
+    // scripts/bench-daemon measures the latency).
+    let (case, took) = wait_case(&w, "anna.idle@example.lv", Duration::from_secs(25));
     assert!(
-        took < Duration::from_secs(2),
-        "case took {took:?} (IDLE path should be < 2 s)"
+        took < Duration::from_secs(30),
+        "case took {took:?}: IDLE did not wake the daemon (the poll interval is 60 s)"
     );
     assert_eq!(case["state"], "open");
     wait_ack(&w, "anna.idle@example.lv", Duration::from_secs(5));

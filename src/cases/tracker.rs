@@ -63,6 +63,10 @@ pub struct Pending {
     /// Delivery reports: Message-IDs of the returned original.
     #[serde(default)]
     pub bounce_message_ids: Vec<String>,
+    /// Client mail: the words that judged it feedback about the service
+    /// (SPEC §14), if it is.
+    #[serde(default)]
+    pub feedback: Option<String>,
 }
 
 /// Something the tracker asks the pipeline to tell a person.
@@ -77,6 +81,8 @@ pub enum Notice {
         sent_at: DateTime<Utc>,
         missing: Vec<crate::config::SignatureElement>,
     },
+    /// A client gave feedback on the service: tell the quality owner.
+    Feedback { case_id: String, matched: String },
     InterimRefused {
         case_id: String,
         author: Address,
@@ -272,7 +278,11 @@ impl<'a> Tracker<'a> {
             Outcome::History
         } else {
             match m.class.as_str() {
-                "client" => self.client_mail(tx, m, &p, now)?,
+                "client" => {
+                    let outcome = self.client_mail(tx, m, &p, now)?;
+                    self.feedback(tx, m, &p, &outcome, &mut notices)?;
+                    outcome
+                }
                 "staff" => self.staff_mail(tx, m, &p, now, &mut notices)?,
                 "automatic" => {
                     self.bounce(tx, m, &p)?;
@@ -283,6 +293,38 @@ impl<'a> Tracker<'a> {
         };
         tx.finish_message(m.id, outcome.case_id(), outcome.role())?;
         Ok((outcome, notices))
+    }
+
+    /// A client mail judged feedback (SPEC §14) marks its case; the first
+    /// mark tells the quality owner (`feedback.notify`), none after it, and
+    /// an admin's verdict is never overridden.
+    fn feedback(
+        &self,
+        tx: &Tx,
+        m: &StoredMessage,
+        p: &Pending,
+        outcome: &Outcome,
+        notices: &mut Vec<Notice>,
+    ) -> Result<(), StoreError> {
+        let (Some(matched), Some(case_id)) = (&p.feedback, outcome.case_id()) else {
+            return Ok(());
+        };
+        if tx.flag_feedback(case_id, matched, m.internaldate)? {
+            tx.audit(
+                m.internaldate,
+                Some(case_id),
+                "feedback",
+                &format!("client feedback about the service recognised (\"{matched}\")"),
+                "replygate",
+            )?;
+            if !self.cfg.feedback.notify.is_empty() {
+                notices.push(Notice::Feedback {
+                    case_id: case_id.to_string(),
+                    matched: matched.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The case a message's references point to: Ok(Some(Some)) a case,

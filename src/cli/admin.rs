@@ -46,6 +46,8 @@ pub struct CaseJson {
     pub reopened: u32,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
+    /// Client feedback about the service (SPEC §14), recognised or marked.
+    pub feedback: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +91,7 @@ pub fn case_json(cal: &Calendar, c: &Case, now: DateTime<Utc>) -> CaseJson {
         reopened: (c.cycle - 1).max(0) as u32,
         closed_at: c.closed_at.map(|t| local(cal, t)),
         close_reason: c.close_reason.clone(),
+        feedback: false,
     }
 }
 
@@ -118,8 +121,15 @@ pub fn status(
             not_before: local(cal, e.not_before),
         })
         .collect();
+    let feedback: std::collections::HashSet<String> = r.feedback_cases()?.into_iter().collect();
     Ok(StatusJson {
-        cases: cases.iter().map(|c| case_json(cal, c, now)).collect(),
+        cases: cases
+            .iter()
+            .map(|c| CaseJson {
+                feedback: feedback.contains(&c.id),
+                ..case_json(cal, c, now)
+            })
+            .collect(),
         outbox,
     })
 }
@@ -141,6 +151,9 @@ pub fn status_text(s: &StatusJson) -> String {
             } else if c.extended {
                 state = "extended".into();
             }
+            if c.feedback {
+                state.push('*');
+            }
             let short = |t: &str| t.get(..16).unwrap_or(t).replace('T', " ");
             let subject: String = c.subject.chars().take(50).collect();
             let subject = escape_controls(&subject);
@@ -155,6 +168,9 @@ pub fn status_text(s: &StatusJson) -> String {
                 subject
             ));
         }
+    }
+    if s.cases.iter().any(|c| c.feedback) {
+        out.push_str("\n* client feedback about the service (atsauksme vai sūdzība)\n");
     }
     if !s.outbox.is_empty() {
         out.push_str("\nOutbox (not sent yet):\n");
@@ -183,6 +199,46 @@ pub fn actor() -> String {
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".into());
     format!("admin:{user}")
+}
+
+/// `mark CASE --feedback | --not-feedback --reason TEXT` (SPEC §14): an
+/// admin's verdict on whether the case is client feedback about the
+/// service. It is final (the recogniser never overrides it), audited, and
+/// `--not-feedback` withdraws a quality-owner notice that has not left yet.
+/// Marking by hand sends no notice: the case shows in `status`, the digest
+/// and the report.
+pub fn mark(
+    store: &mut Store,
+    id: &str,
+    feedback: bool,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>, AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::Refused(
+            "--reason must say why the verdict is changed".into(),
+        ));
+    }
+    store.transaction(|tx| {
+        let c = tx
+            .reader()
+            .case(id)?
+            .ok_or_else(|| AdminError::NoCase(id.into()))?;
+        let before = tx.mark_feedback(&c.id, feedback, reason, now)?;
+        if !feedback {
+            tx.cancel_feedback_notice(&c.id)?;
+        }
+        let verdict = if feedback { "feedback" } else { "not feedback" };
+        tx.audit(
+            now,
+            Some(&c.id),
+            "marked",
+            &format!("{verdict}: {reason}"),
+            &actor(),
+        )?;
+        Ok(before)
+    })
 }
 
 /// `close CASE --reason TEXT`.

@@ -203,6 +203,26 @@ pub fn close(path: &Path, case: &str, reason: &str, now: Option<DateTime<FixedOf
     })
 }
 
+/// `mark CASE --feedback | --not-feedback --reason TEXT`.
+pub fn mark(
+    path: &Path,
+    case: &str,
+    feedback: bool,
+    reason: &str,
+    now: Option<DateTime<FixedOffset>>,
+) -> ExitCode {
+    manual(path, |store, _| {
+        let before = admin::mark(store, case, feedback, reason, instant(now))?;
+        let verdict = if feedback { "feedback" } else { "not feedback" };
+        let was = match before {
+            Some(true) => " (was: feedback)",
+            Some(false) => " (was: not feedback)",
+            None => "",
+        };
+        Ok(format!("{} marked {verdict}{was}: {reason}", case))
+    })
+}
+
 /// `extend CASE --until D --reason TEXT`.
 pub fn extend(
     path: &Path,

@@ -100,6 +100,24 @@ pub enum Command {
         #[arg(long, value_name = "T", value_parser = parse_rfc3339, hide = true)]
         now: Option<DateTime<FixedOffset>>,
     },
+    /// Mark a case as client feedback about the service, or not (SPEC §14). Audited.
+    #[command(group(clap::ArgGroup::new("verdict").required(true).args(["feedback", "not_feedback"])))]
+    Mark {
+        /// The case reference, e.g. SIF-2026-00042.
+        case: String,
+        /// The case is feedback on, or a complaint about, the service.
+        #[arg(long)]
+        feedback: bool,
+        /// The case is not feedback (e.g. a question about a decision).
+        #[arg(long)]
+        not_feedback: bool,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The instant of the action (RFC 3339); default now.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339, hide = true)]
+        now: Option<DateTime<FixedOffset>>,
+    },
     /// Record an interim reply made outside e-mail: move the deadline. Audited.
     Extend {
         /// The case reference, e.g. SIF-2026-00042.
@@ -190,6 +208,13 @@ pub fn main() -> ExitCode {
         Command::Run { once, now, dry_run } => crate::cli::commands::run(&cli.config, once, now, dry_run),
         Command::Status { now, all, json } => crate::cli::commands::status(&cli.config, now, all, json),
         Command::Close { case, reason, now } => crate::cli::commands::close(&cli.config, &case, &reason, now),
+        Command::Mark {
+            case,
+            feedback,
+            not_feedback: _,
+            reason,
+            now,
+        } => crate::cli::commands::mark(&cli.config, &case, feedback, &reason, now),
         Command::Extend {
             case,
             until,

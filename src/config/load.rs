@@ -40,6 +40,7 @@ pub fn validate(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
     cfg.reply.validate(cfg.calendar.timezone, &mut c);
     cfg.reminders.validate(&mut c);
     cfg.signature.validate(&mut c);
+    cfg.feedback.validate(&mut c);
     cfg.storage.validate(&mut c);
     cfg.http.validate(&mut c);
     cfg.log.validate(&mut c);

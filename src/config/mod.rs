@@ -14,6 +14,7 @@ mod auth;
 mod calendar;
 mod connection;
 mod duration;
+mod feedback;
 mod http;
 mod imap;
 mod load;
@@ -41,6 +42,7 @@ pub use auth::{AuthMethod, OAuth2Config};
 pub use calendar::{CalendarConfig, ExtraWorkingDay, HolidaySet, WeekHours};
 pub use connection::{is_loopback_host, Security};
 pub use duration::HumanDuration;
+pub use feedback::FeedbackConfig;
 pub use http::HttpConfig;
 pub use imap::ImapConfig;
 pub use load::{check, load, parse_str, validate, CheckReport};
@@ -69,6 +71,8 @@ pub struct Config {
     pub reminders: RemindersConfig,
     #[serde(default)]
     pub signature: SignatureConfig,
+    #[serde(default)]
+    pub feedback: FeedbackConfig,
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]

@@ -35,7 +35,7 @@ type Span = Option<std::ops::Range<usize>>;
 /// One error: where, which key, what.
 type Found = (Span, Option<String>, String);
 
-const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `storage`, `http`, `templates`, `log`, `staff`, `oauth2`";
+const TOP_LEVEL_KEYS: &str = "`organization`, `imap`, `smtp`, `calendar`, `reply`, `reminders`, `signature`, `feedback`, `storage`, `http`, `templates`, `log`, `staff`, `oauth2`";
 
 /// Parse `text` (`file` is only named in messages).
 pub(super) fn read(text: &str, file: &Path) -> Read {
@@ -128,6 +128,7 @@ fn table_by_table(text: &str) -> (Vec<Found>, Option<Config>) {
             "reply" => section::<ReplyConfig>(name, v),
             "reminders" => section::<RemindersConfig>(name, v),
             "signature" => section::<SignatureConfig>(name, v),
+            "feedback" => section::<super::FeedbackConfig>(name, v),
             "storage" => section::<StorageConfig>(name, v),
             "http" => section::<HttpConfig>(name, v),
             "templates" => section::<TemplatesConfig>(name, v),

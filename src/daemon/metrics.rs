@@ -10,7 +10,14 @@ use chrono::{DateTime, Utc};
 use crate::store::{ts, Store, StoreError};
 
 /// The kinds of mail the gateway sends (outbox `kind`, counter `sent_<kind>`).
-pub const SENT_KINDS: [&str; 5] = ["ack", "reminder", "escalation", "digest", "signature_warning"];
+pub const SENT_KINDS: [&str; 6] = [
+    "ack",
+    "reminder",
+    "escalation",
+    "digest",
+    "signature_warning",
+    "feedback",
+];
 
 /// What `/metrics` shows about the store, as of the last cycle.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

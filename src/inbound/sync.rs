@@ -29,9 +29,12 @@
 //! last UID only moves past UIDs that were recorded or are gone, so no
 //! message is ever skipped silently.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::cases::feedback::Recogniser;
 use crate::cases::tracker::Pending;
 use crate::config::Config;
 use crate::inbound::authortext;
@@ -45,6 +48,10 @@ use crate::store::{FolderState, NewMessage, Store, StoreError};
 
 /// Headers fetched per round trip and recorded per transaction.
 pub const BATCH: usize = 200;
+
+/// How much of a client mail is read to judge feedback (SPEC §14): the
+/// header and the start of the text, where a client says what the mail is.
+pub const FEEDBACK_READ: u32 = 32 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -172,6 +179,7 @@ impl Ingest<'_> {
             }
             return Ok(stats);
         }
+        let recogniser = self.cfg.feedback.recogniser();
         for chunk in uids.chunks(BATCH) {
             // One message the server or the IMAP library cannot handle can
             // fail the whole batch or end the connection mid-response
@@ -229,6 +237,7 @@ impl Ingest<'_> {
             if broken {
                 self.reconnect(session, folder, status.uidvalidity).await?;
             }
+            self.judge_feedback(session, &recogniser, &mut rows).await;
             let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
             let st = FolderState {
                 uidvalidity: status.uidvalidity,
@@ -280,6 +289,46 @@ impl Ingest<'_> {
             last_uid = max_uid;
         }
         Ok(stats)
+    }
+
+    /// Client mail that opens or joins cases: is it feedback about the
+    /// service (SPEC §14)? Judged on the subject and the client's own text,
+    /// read from the first [`FEEDBACK_READ`] bytes of every such message of
+    /// the batch in one FETCH. When the text cannot be fetched the subject
+    /// alone is judged (logged; the mail is never held back for this).
+    async fn judge_feedback(&self, session: &mut ImapSession, recogniser: &Recogniser, rows: &mut [Row]) {
+        let wanted: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.class == "client" && !r.history && r.pending.is_some())
+            .map(|r| r.uid)
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
+            Ok(t) => t.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(count = wanted.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
+                HashMap::new()
+            }
+        };
+        for r in rows.iter_mut().filter(|r| r.class == "client" && !r.history) {
+            let Some(mut p) = r
+                .pending
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<Pending>(j).ok())
+            else {
+                continue;
+            };
+            let own = texts
+                .get(&r.uid)
+                .map(|raw| authortext::author_text(raw))
+                .unwrap_or_default();
+            if let Some(f) = recogniser.judge(&r.subject, &own) {
+                p.feedback = Some(f.matched);
+                r.pending = serde_json::to_string(&p).ok();
+            }
+        }
     }
 
     /// Replace a session that may be dead with a fresh one on `folder`.

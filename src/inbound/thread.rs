@@ -57,6 +57,11 @@ pub fn normalize_subject(s: &str) -> String {
         .to_lowercase()
 }
 
+/// Does the subject start with a reply or forward prefix (`Re:`, `Atb:`, …)?
+pub fn has_reply_prefix(s: &str) -> bool {
+    PREFIX.is_match(s)
+}
+
 /// The Message-IDs a message refers to: In-Reply-To first, then References
 /// newest-first (the last one written is the direct parent), without
 /// duplicates and without the message's own id.

@@ -32,8 +32,9 @@
 //! |---|---|
 //! | `ack` | `case_id`, `received` ("23.11.2026 09:14"), `deadline_date` ("25.11.2026"), `deadline` ("25.11.2026 17:00"), `subject` (the client's), `kind` ("email"/"submission"), `org_name`, `org_phone`, `org_website` (may be empty), `working_hours` (list of lines, see [`working_hours_lines`]), optional `working_hours_en` (list) |
 //! | `reminder` | `case_id`, `client`, `subject`, `received`, `deadline`, `hours_left` (preformatted, see [`format_duration`]), `kind`, `org_name` |
+//! | `feedback_notice` | `case_id`, `client`, `subject`, `received`, `deadline`, `matched` (the words recognised as feedback), `kind`, `org_name` |
 //! | `escalation` | `case_id`, `client`, `subject`, `received`, `deadline`, `overdue_by` (preformatted), `kind`, `org_name` |
-//! | `digest` | `date`, `due_today` (list of cases), `overdue` (list of cases), `org_name`; a case is a map with `case_id`, `client`, `subject`, `received`, `deadline`, `kind` |
+//! | `digest` | `date`, `due_today` (list of cases), `overdue` (list of cases), `org_name`; a case is a map with `case_id`, `client`, `subject`, `received`, `deadline`, `kind`, `feedback` (bool: client feedback about the service) |
 //! | `signature_warning` | `author`, `author_name` (may be empty), `subject`, `to` (one string), `sent_at`, `missing` (list of codes `organization`/`name`/`surname`/`contact`), `missing_lv` (list, see [`missing_lv`]), `expected_signature` (several lines), `org_name` |
 
 use std::collections::BTreeMap;
@@ -44,16 +45,21 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 /// The names of all templates, in a stable order.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "ack",
     "reminder",
     "escalation",
     "digest",
     "signature_warning",
     "interim_refused",
+    "feedback_notice",
 ];
 
-const BUILTIN: [(&str, &str); 6] = [
+const BUILTIN: [(&str, &str); 7] = [
+    (
+        "feedback_notice",
+        include_str!("../../templates/feedback_notice.txt"),
+    ),
     (
         "interim_refused",
         include_str!("../../templates/interim_refused.txt"),
@@ -81,7 +87,7 @@ pub enum TemplateError {
     #[error("cannot read templates.directory {path}: {source}; check the path and its permissions, or remove the key to use the built-in templates")]
     Directory { path: PathBuf, source: std::io::Error },
     #[error(
-        "unknown template \"{0}\": the templates are ack, reminder, escalation, digest and signature_warning"
+        "unknown template \"{0}\": the templates are ack, reminder, escalation, digest, signature_warning, interim_refused and feedback_notice"
     )]
     Unknown(String),
     #[error("template context is not serialisable: {0}")]
@@ -301,6 +307,16 @@ impl Templates {
                 )],
                 org_name: org.name.clone(),
             }),
+            "feedback_notice" => serde_json::to_value(CaseNoticeContext::feedback(
+                case,
+                client,
+                "Sūdzība par apkalpošanu",
+                &received,
+                &deadline,
+                "nepieklajigi",
+                false,
+                &org.name,
+            )),
             "interim_refused" => Ok(serde_json::json!({
                 "case_id": "SIF-2026-00042",
                 "author": "janis.berzins@sif.gov.lv",
@@ -387,11 +403,43 @@ pub struct CaseNoticeContext {
     pub hours_left: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue_by: Option<String>,
+    /// `feedback_notice`: the words recognised as feedback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
     pub kind: String,
     pub org_name: String,
 }
 
 impl CaseNoticeContext {
+    /// For `feedback_notice`: `matched` are the words recognised.
+    #[allow(clippy::too_many_arguments)]
+    pub fn feedback<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        matched: &str,
+        submission: bool,
+        org_name: &str,
+    ) -> CaseNoticeContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        CaseNoticeContext {
+            case_id: case_id.into(),
+            client: client.into(),
+            subject: subject.into(),
+            received: format_datetime(received),
+            deadline: format_datetime(deadline),
+            hours_left: None,
+            overdue_by: None,
+            matched: Some(matched.into()),
+            kind: kind_str(submission).into(),
+            org_name: org_name.into(),
+        }
+    }
+
     /// For `reminder`: `left` is the working time left before the deadline.
     #[allow(clippy::too_many_arguments)]
     pub fn reminder<Tz: TimeZone>(
@@ -415,6 +463,7 @@ impl CaseNoticeContext {
             deadline: format_datetime(deadline),
             hours_left: Some(format_duration(left)),
             overdue_by: None,
+            matched: None,
             kind: kind_str(submission).into(),
             org_name: org_name.into(),
         }
@@ -438,6 +487,7 @@ impl CaseNoticeContext {
         CaseNoticeContext {
             hours_left: None,
             overdue_by: Some(format_duration(late)),
+            matched: None,
             ..Self::reminder(
                 case_id, client, subject, received, deadline, late, submission, org_name,
             )
@@ -454,6 +504,8 @@ pub struct DigestCase {
     pub received: String,
     pub deadline: String,
     pub kind: String,
+    /// Client feedback about the service (SPEC §14).
+    pub feedback: bool,
 }
 
 impl DigestCase {
@@ -475,6 +527,7 @@ impl DigestCase {
             received: format_datetime(received),
             deadline: format_datetime(deadline),
             kind: kind_str(submission).into(),
+            feedback: false,
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::rules::deadline::CaseKind;
 
 pub mod evidence;
 pub mod facts;
+mod feedback;
+pub use feedback::FeedbackMark;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -194,6 +196,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX signature_checks_sent ON signature_checks (sent_at);
     "#,
+    // 4: client feedback about the service (SPEC §14), see feedback.rs.
+    r#"
+    CREATE TABLE feedback (
+        case_id TEXT PRIMARY KEY,
+        feedback INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
@@ -250,6 +262,8 @@ pub enum OutboxKind {
     Digest,
     SignatureWarning,
     InterimRefused,
+    /// The quality owner's notice of client feedback (SPEC §14).
+    Feedback,
 }
 
 impl OutboxKind {
@@ -261,6 +275,7 @@ impl OutboxKind {
             OutboxKind::Digest => "digest",
             OutboxKind::SignatureWarning => "signature_warning",
             OutboxKind::InterimRefused => "interim_refused",
+            OutboxKind::Feedback => "feedback",
         }
     }
     fn parse(s: &str) -> Result<Self> {
@@ -271,6 +286,7 @@ impl OutboxKind {
             "digest" => OutboxKind::Digest,
             "signature_warning" => OutboxKind::SignatureWarning,
             "interim_refused" => OutboxKind::InterimRefused,
+            "feedback" => OutboxKind::Feedback,
             _ => {
                 return Err(StoreError::BadValue {
                     column: "outbox.kind",
@@ -1437,6 +1453,7 @@ impl Tx<'_> {
             self.execute("DELETE FROM outbox WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM feedback WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM cases WHERE id = ?1", [id])?;
         }
         // History older than the retention that belongs to no live case.

@@ -452,6 +452,42 @@ impl ImapSession {
         self.fetch_headers_for(take).await
     }
 
+    /// The first `limit` bytes of each of the given messages (header and
+    /// the start of the body, `BODY.PEEK[]<0.limit>`), in one command per
+    /// [`MAX_BATCH`] UIDs. Enough to read what a client wrote (the text
+    /// comes first); UIDs that no longer exist are missing from the result.
+    pub async fn fetch_prefixes(
+        &mut self,
+        uids: &[u32],
+        limit: u32,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = Vec::with_capacity(wanted.len());
+        let query = format!("(UID BODY.PEEK[]<0.{limit}>)");
+        for chunk in wanted.chunks(MAX_BATCH) {
+            let set = uid_set(chunk);
+            let op = format!("UID FETCH {set} text");
+            let session = &mut self.session;
+            let res = timed(&self.server, &op, async {
+                let stream = session.uid_fetch(&set, &query).await?;
+                stream.try_collect::<Vec<_>>().await
+            })
+            .await;
+            self.drain();
+            for f in res? {
+                let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                    continue;
+                };
+                if chunk.binary_search(&uid).is_ok() {
+                    out.push((uid, body.to_vec()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The whole message (`BODY.PEEK[]`, so \\Seen stays as it was); `None`
     /// if the UID no longer exists.
     ///

@@ -206,10 +206,12 @@ fn apply_action(
                 };
                 let due = load(due_today)?;
                 let over = load(overdue)?;
+                let feedback: std::collections::HashSet<String> = r.feedback_cases()?.into_iter().collect();
                 let out = composer.digest(
                     *date,
                     &due.iter().collect::<Vec<_>>(),
                     &over.iter().collect::<Vec<_>>(),
+                    &feedback,
                     now,
                 )?;
                 if enqueue(
@@ -256,6 +258,23 @@ pub fn apply_notices(
                     OutboxKind::SignatureWarning,
                     case_id.as_deref(),
                     &format!("sigwarn:{message_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
+                    n += 1;
+                }
+            }
+            Notice::Feedback { case_id, matched } => {
+                let Some(c) = tx.reader().case(case_id)? else {
+                    continue;
+                };
+                let out = composer.feedback_notice(&c, matched, now)?;
+                if enqueue(
+                    tx,
+                    OutboxKind::Feedback,
+                    Some(case_id),
+                    &format!("feedback:{case_id}"),
                     &out,
                     not_before,
                     now,

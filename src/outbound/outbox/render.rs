@@ -145,6 +145,34 @@ impl<'a> Composer<'a> {
         )
     }
 
+    /// The quality owner's notice of client feedback (SPEC §14).
+    pub fn feedback_notice(
+        &self,
+        c: &Case,
+        matched: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
+        let ctx = CaseNoticeContext::feedback(
+            &c.id,
+            &c.client,
+            &c.subject,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            matched,
+            Self::submission(c),
+            &self.cfg.organization.name,
+        );
+        let r = self.render("feedback_notice", &ctx)?;
+        self.notice(
+            format!("the feedback notice for {}", c.id),
+            &self.cfg.feedback.notify,
+            &[],
+            &r,
+            now,
+            c.last_client_msgid.as_deref(),
+        )
+    }
+
     pub fn escalation(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
         let ctx = CaseNoticeContext::escalation(
             &c.id,
@@ -174,10 +202,12 @@ impl<'a> Composer<'a> {
         date: NaiveDate,
         due: &[&Case],
         overdue: &[&Case],
+        feedback: &std::collections::HashSet<String>,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, OutboxError> {
-        let line = |c: &&Case| {
-            DigestCase::new(
+        let line = |c: &&Case| DigestCase {
+            feedback: feedback.contains(&c.id),
+            ..DigestCase::new(
                 &c.id,
                 &c.client,
                 &c.subject,
