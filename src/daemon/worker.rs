@@ -108,7 +108,7 @@ impl Worker {
             if let Some(session) = self.session.as_mut() {
                 r.recovered = pipeline::recover_interrupted(&self.ctx, session, &mut self.store, now).await?;
             }
-            r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, false).await?;
+            r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, Utc::now(), false).await?;
             if let Some(session) = self.session.as_mut() {
                 r.copies_saved = pipeline::save_copies(&self.ctx, session, &mut self.store).await?;
             }
