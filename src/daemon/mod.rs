@@ -266,6 +266,113 @@ fn instant_of(t: DateTime<Utc>) -> Instant {
     Instant::now() + d
 }
 
+/// Open the database; a locked or briefly unavailable file is retried with
+/// backoff. `None` when a stop signal came first.
+async fn open_store(ctx: &Context, sig: &mut Signals) -> Option<Store> {
+    let mut backoff = Backoff::default();
+    let store = loop {
+        match Store::open(&ctx.cfg.storage.database) {
+            Ok(s) => break s,
+            Err(e) => {
+                let d = backoff.delay();
+                tracing::warn!(
+                    "database {} unavailable ({e}): retrying in {}",
+                    ctx.cfg.storage.database.display(),
+                    human(d)
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = sig.term.recv() => return None,
+                    _ = sig.int.recv() => return None,
+                }
+            }
+        }
+    };
+    if let Err(e) = store.conn().pragma_update(None, "cache_size", -SQLITE_CACHE_KIB) {
+        tracing::debug!(error = %e, "cannot set the SQLite cache size");
+    }
+    Some(store)
+}
+
+/// Run one step while answering the watchdog; a stop signal lets the step
+/// finish within [`SHUTDOWN_GRACE`]. Returns the step's outcome (`None`:
+/// abandoned) and whether a stop was requested.
+async fn guarded_step(
+    w: &mut Worker,
+    full: bool,
+    watchdog: &mut Option<tokio::time::Interval>,
+    sig: &mut Signals,
+) -> (Option<anyhow::Result<worker::StepDone>>, bool) {
+    let fut = w.step(full);
+    tokio::pin!(fut);
+    let first = loop {
+        tokio::select! {
+            r = &mut fut => break Some(r),
+            _ = watchdog_tick(watchdog) => notify::watchdog(),
+            _ = sig.term.recv() => break None,
+            _ = sig.int.recv() => break None,
+        }
+    };
+    if let Some(r) = first {
+        return (Some(r), false);
+    }
+    tracing::info!(
+        "stop requested: finishing the current step (at most {})",
+        human(SHUTDOWN_GRACE)
+    );
+    notify::stopping();
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut fut).await {
+        Ok(r) => (Some(r), true),
+        Err(_) => {
+            tracing::warn!("the current step did not finish in time and was abandoned (every write is a transaction: nothing is half done)");
+            (None, true)
+        }
+    }
+}
+
+/// After a successful step: clear the error, log, tell systemd (READY=1
+/// after the first one, STATUS= when the line changed).
+fn step_succeeded(w: &mut Worker, done: &worker::StepDone, last_status: &mut String) {
+    lock(&w.shared).worker_error = None;
+    lock(&w.shared).worker_imap_down = false;
+    if let Some(r) = &done.report {
+        if r.sync.fetched > 0 || r.flushed.sent > 0 || r.opened > 0 || r.flushed.retry > 0 {
+            tracing::info!("cycle done: {r}");
+        } else {
+            tracing::debug!("cycle done: {r}");
+        }
+    }
+    let line = w.status_line();
+    if !w.ready {
+        w.ready = true;
+        tracing::info!("first sync done; ready: {line}");
+        notify::ready(&line);
+    } else if line != *last_status {
+        notify::status(&line);
+    }
+    *last_status = line;
+}
+
+/// After a failed step: log what it waits for, publish it for `/healthz`
+/// (as a reason word) and systemd; the caller retries after `d`.
+fn step_failed(w: &Worker, e: &anyhow::Error, d: Duration) {
+    let server = format!("{}:{}", w.ctx.cfg.imap.host, w.ctx.cfg.imap.port);
+    // ImapError's text already names its cause.
+    let msg = short_err(e);
+    let imap = imap_error(e).is_some();
+    if imap {
+        tracing::warn!("IMAP {server} unreachable ({msg}): retrying in {}", human(d));
+    } else {
+        tracing::warn!("step failed ({msg}): retrying in {}", human(d));
+    }
+    {
+        let mut sh = lock(&w.shared);
+        sh.worker_error = Some(msg.clone());
+        sh.worker_imap_down = imap;
+    }
+    notify::status(&format!("waiting: {msg}; retrying in {}", human(d)));
+}
+
 /// `replygate run`. Exit 0 on SIGTERM/SIGINT, 2 when the configuration
 /// cannot be used at start, 1 when the process cannot set itself up.
 pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
@@ -285,30 +392,10 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The database: a locked or briefly unavailable file is retried.
-    let mut backoff = Backoff::default();
-    let store = loop {
-        match Store::open(&ctx.cfg.storage.database) {
-            Ok(s) => break s,
-            Err(e) => {
-                let d = backoff.delay();
-                tracing::warn!(
-                    "database {} unavailable ({e}): retrying in {}",
-                    ctx.cfg.storage.database.display(),
-                    human(d)
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(d) => {}
-                    _ = sig.term.recv() => return ExitCode::SUCCESS,
-                    _ = sig.int.recv() => return ExitCode::SUCCESS,
-                }
-            }
-        }
+    let Some(store) = open_store(&ctx, &mut sig).await else {
+        return ExitCode::SUCCESS;
     };
-    backoff.reset();
-    if let Err(e) = store.conn().pragma_update(None, "cache_size", -SQLITE_CACHE_KIB) {
-        tracing::debug!(error = %e, "cannot set the SQLite cache size");
-    }
+    let mut backoff = Backoff::default();
 
     let shared: SharedRef = Arc::new(Mutex::new(Shared {
         poll_interval: ctx.cfg.imap.poll_interval.std(),
@@ -361,36 +448,7 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             want_sync = false;
             want_full = false;
             next_tick = Instant::now() + w.ctx.cfg.imap.poll_interval.std();
-            let mut stop = false;
-            let outcome = {
-                let fut = w.step(full);
-                tokio::pin!(fut);
-                let first = loop {
-                    tokio::select! {
-                        r = &mut fut => break Some(r),
-                        _ = watchdog_tick(&mut watchdog) => notify::watchdog(),
-                        _ = sig.term.recv() => { stop = true; break None; }
-                        _ = sig.int.recv() => { stop = true; break None; }
-                    }
-                };
-                match first {
-                    Some(r) => Some(r),
-                    None => {
-                        tracing::info!(
-                            "stop requested: finishing the current step (at most {})",
-                            human(SHUTDOWN_GRACE)
-                        );
-                        notify::stopping();
-                        match tokio::time::timeout(SHUTDOWN_GRACE, &mut fut).await {
-                            Ok(r) => Some(r),
-                            Err(_) => {
-                                tracing::warn!("the current step did not finish in time and was abandoned (every write is a transaction: nothing is half done)");
-                                None
-                            }
-                        }
-                    }
-                }
-            };
+            let (outcome, stop) = guarded_step(&mut w, full, &mut watchdog, &mut sig).await;
             if stop {
                 if let Some(Err(e)) = &outcome {
                     tracing::warn!("the last step failed: {e:#}");
@@ -400,40 +458,11 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             match outcome {
                 Some(Ok(done)) => {
                     backoff.reset();
-                    lock(&shared).worker_error = None;
-                    if let Some(r) = &done.report {
-                        if r.sync.fetched > 0 || r.flushed.sent > 0 || r.opened > 0 || r.flushed.retry > 0 {
-                            tracing::info!("cycle done: {r}");
-                        } else {
-                            tracing::debug!("cycle done: {r}");
-                        }
-                    }
-                    let line = w.status_line();
-                    if !w.ready {
-                        w.ready = true;
-                        tracing::info!("first sync done; ready: {line}");
-                        notify::ready(&line);
-                    } else if line != last_status {
-                        notify::status(&line);
-                    }
-                    last_status = line;
+                    step_succeeded(&mut w, &done, &mut last_status);
                 }
                 Some(Err(e)) => {
                     let d = backoff.delay();
-                    let server = format!("{}:{}", w.ctx.cfg.imap.host, w.ctx.cfg.imap.port);
-                    // ImapError's text already names its cause.
-                    let msg = short_err(&e);
-                    if imap_error(&e).is_some() {
-                        tracing::warn!("IMAP {server} unreachable ({msg}): retrying in {}", human(d));
-                    } else {
-                        tracing::warn!("step failed ({msg}): retrying in {}", human(d));
-                    }
-                    {
-                        let mut sh = lock(&shared);
-                        sh.worker_error = Some(msg.clone());
-                        sh.worker_imap_down = imap_error(&e).is_some();
-                    }
-                    notify::status(&format!("waiting: {msg}; retrying in {}", human(d)));
+                    step_failed(&w, &e, d);
                     retry_at = Some(Instant::now() + d);
                     want_full = true;
                 }
