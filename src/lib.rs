@@ -19,6 +19,8 @@ pub mod outbound;
 pub mod store;
 // Compliance reports from the recorded facts (pure computation).
 pub mod report;
+// The dashboard and the HTTP endpoints (axum).
+pub mod web;
 // One cycle: sync, track, decide, send.
 pub mod pipeline;
 // The long-running service: worker, watchers, signals, HTTP.

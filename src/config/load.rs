@@ -188,6 +188,7 @@ fn resolve_relative_paths(cfg: &mut Config, base: &Path) {
     if !creds {
         fix(&mut cfg.imap.password_file);
         fix(&mut cfg.smtp.password_file);
+        fix(&mut cfg.http.token_file);
     }
 }
 
@@ -241,6 +242,16 @@ fn secret_problems(cfg: &Config, text: &str, file: &Path) -> Vec<Problem> {
                 }
             }
             Err(err) => c.error(&key, err.to_string()),
+        }
+    }
+    if let Some(f) = cfg.http.token_file.as_deref() {
+        match super::secret::read_secret(Some(f), None) {
+            Ok(_) => {
+                if let Some(w) = super::secret::permission_warning(f) {
+                    c.warn("http.token_file", w);
+                }
+            }
+            Err(err) => c.error("http.token_file", err.to_string()),
         }
     }
     if let Some(dir) = cfg.storage.database.parent() {

@@ -1,11 +1,14 @@
 //! The daemon's numbers: a [`Snapshot`] taken from the store by the worker
 //! after each cycle (the SQLite connection never leaves the worker) and
-//! rendered in the Prometheus text format for `GET /metrics`.
+//! rendered for `GET /metrics` by `prometheus-client` (OpenMetrics text).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use crate::store::{ts, Store, StoreError};
 
@@ -105,79 +108,76 @@ pub struct Live {
     pub imap_reconnects: u64,
 }
 
-/// Escape a label value (backslash, quote, newline).
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+/// Content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+type Labeled<M> = Family<Vec<(String, String)>, M>;
+
+fn labeled<M: Default + prometheus_client::metrics::TypedMetric>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+) -> Labeled<M>
+where
+    Labeled<M>: prometheus_client::registry::Metric + Clone,
+{
+    let f = Labeled::<M>::default();
+    registry.register(name, help, f.clone());
+    f
 }
 
-/// The Prometheus text exposition (format 0.0.4).
+/// The exposition (OpenMetrics text, which Prometheus reads), built by
+/// `prometheus-client` from a fresh registry per scrape: the numbers are
+/// the store's, read by the worker, not counters this process keeps.
 pub fn render(s: &Snapshot, live: &Live) -> String {
-    let mut o = String::new();
-    let head = |o: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(o, "# HELP {name} {help}");
-        let _ = writeln!(o, "# TYPE {name} {kind}");
-    };
-    head(
-        &mut o,
-        "replygate_messages_total",
-        "counter",
-        "Messages recorded, by class.",
-    );
+    let mut reg = Registry::with_prefix("replygate");
+    let l = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let messages: Labeled<Counter> = labeled(&mut reg, "messages", "Messages recorded, by class");
     for (class, n) in &s.messages {
-        let _ = writeln!(o, "replygate_messages_total{{class=\"{}\"}} {n}", label(class));
+        messages.get_or_create(&l("class", class)).inc_by(*n as u64);
     }
-    head(
-        &mut o,
-        "replygate_cases",
-        "gauge",
-        "Cases by state; open includes overdue.",
-    );
+    let cases: Labeled<Gauge> = labeled(&mut reg, "cases", "Cases by state; open includes overdue");
     for (state, n) in [
         ("open", s.open),
         ("overdue", s.overdue),
         ("answered", s.answered),
         ("closed", s.closed),
     ] {
-        let _ = writeln!(o, "replygate_cases{{state=\"{state}\"}} {n}");
+        cases.get_or_create(&l("state", state)).set(n);
     }
-    head(&mut o, "replygate_sent_total", "counter", "Mail sent, by kind.");
+    let sent: Labeled<Counter> = labeled(&mut reg, "sent", "Mail sent, by kind");
     for (kind, n) in &s.sent {
-        let _ = writeln!(o, "replygate_sent_total{{kind=\"{}\"}} {n}", label(kind));
+        sent.get_or_create(&l("kind", kind)).inc_by(*n as u64);
     }
-    head(
-        &mut o,
-        "replygate_outbox",
-        "gauge",
-        "Outbox entries waiting or failed for good.",
+    let outbox: Labeled<Gauge> = labeled(&mut reg, "outbox", "Outbox entries waiting or failed for good");
+    outbox.get_or_create(&l("state", "pending")).set(s.outbox_pending);
+    outbox.get_or_create(&l("state", "failed")).set(s.outbox_failed);
+    let warnings = Counter::<u64>::default();
+    warnings.inc_by(s.signature_warnings as u64);
+    reg.register(
+        "signature_warnings",
+        "Staff mail found without a complete signature",
+        warnings,
     );
-    let _ = writeln!(o, "replygate_outbox{{state=\"pending\"}} {}", s.outbox_pending);
-    let _ = writeln!(o, "replygate_outbox{{state=\"failed\"}} {}", s.outbox_failed);
-    head(
-        &mut o,
-        "replygate_signature_warnings_total",
-        "counter",
-        "Staff mail found without a complete signature.",
+    let last = Gauge::<i64>::default();
+    last.set(live.last_sync.map(|t| t.timestamp()).unwrap_or(0));
+    reg.register(
+        "last_sync_timestamp_seconds",
+        "Unix time of the last successful sync (0: none yet)",
+        last,
     );
-    let _ = writeln!(o, "replygate_signature_warnings_total {}", s.signature_warnings);
-    head(
-        &mut o,
-        "replygate_last_sync_timestamp_seconds",
-        "gauge",
-        "Unix time of the last successful sync (0: none yet).",
+    let reconnects = Counter::<u64>::default();
+    reconnects.inc_by(live.imap_reconnects);
+    reg.register(
+        "imap_reconnects",
+        "IMAP connections re-established after a failure",
+        reconnects,
     );
-    let _ = writeln!(
-        o,
-        "replygate_last_sync_timestamp_seconds {}",
-        live.last_sync.map(|t| t.timestamp()).unwrap_or(0)
-    );
-    head(
-        &mut o,
-        "replygate_imap_reconnects_total",
-        "counter",
-        "IMAP connections re-established after a failure.",
-    );
-    let _ = writeln!(o, "replygate_imap_reconnects_total {}", live.imap_reconnects);
-    o
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
+        tracing::warn!(error = %e, "cannot encode /metrics");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -210,7 +210,8 @@ mod tests {
             "replygate_signature_warnings_total 0",
             "replygate_last_sync_timestamp_seconds 1795600800",
             "replygate_imap_reconnects_total 3",
-            "# TYPE replygate_messages_total counter",
+            "# TYPE replygate_cases gauge",
+            "# EOF",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }

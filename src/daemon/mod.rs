@@ -45,11 +45,14 @@
 //!   is set once at start); IMAP watchers restart when `[imap]` or its
 //!   password changed, the HTTP listener when `http.listen` changed.
 
+pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod signals;
+pub mod watchers;
+mod worker;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -57,18 +60,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{self, Config};
-use crate::inbound::imap::{self, IdleOutcome, ImapError, ImapSession};
-use crate::outbound::outbox;
-use crate::pipeline::{self, Context, Report};
+use crate::inbound::imap::ImapError;
+use crate::pipeline::Context;
 use crate::store::Store;
-use http::{Handler, Response};
-use metrics::{Live, Snapshot};
+use health::{lock, SharedRef};
+pub use health::{Shared, WatchState};
+use metrics::Snapshot;
+use signals::Signals;
+use watchers::Watchers;
+use worker::Worker;
 
 /// IDLE is ended and re-issued this often (RFC 2177: servers may drop an
 /// IDLE after 30 minutes).
@@ -198,386 +203,42 @@ fn short_err(e: &anyhow::Error) -> String {
     }
 }
 
-/// How a folder's IDLE watcher is doing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WatchState {
-    Connecting,
-    Idling,
-    /// The server does not do IDLE: the poll tick covers the folder.
-    Polling,
-    Down(String),
-}
-
-/// What the worker and the watchers publish for `/healthz`, `/metrics`
-/// and the systemd status line.
-#[derive(Debug, Clone, Default)]
-pub struct Shared {
-    pub snapshot: Snapshot,
-    pub live: Live,
-    /// The worker's last step failed with this (cleared by a success).
-    pub worker_error: Option<String>,
-    pub watchers: BTreeMap<String, WatchState>,
-    pub poll_interval: Duration,
-}
-
-impl Shared {
-    /// `/healthz`: 200 while IMAP is up and the last sync is recent
-    /// (younger than 3 × poll interval, at least 5 minutes), else 503 with
-    /// the reasons.
-    pub fn health(&self, now: DateTime<Utc>) -> Response {
-        let mut why = Vec::new();
-        if let Some(e) = &self.worker_error {
-            why.push(format!("last step failed: {e}"));
-        }
-        let limit = (self.poll_interval * 3).max(Duration::from_secs(300));
-        match self.live.last_sync {
-            None => why.push("no successful sync yet".to_string()),
-            Some(t) => {
-                let age = (now - t).to_std().unwrap_or_default();
-                if age > limit {
-                    why.push(format!(
-                        "last successful sync {} ago (limit {})",
-                        human(age),
-                        human(limit)
-                    ));
-                }
+/// Start the web side on `http.listen` (none when absent or the address
+/// cannot be bound: the daemon runs on without it).
+async fn start_http(ctx: &Context, shared: &SharedRef) -> Option<JoinHandle<()>> {
+    let addr = ctx.cfg.http.listen.as_deref()?;
+    let token = match ctx.cfg.http.token_file.as_deref() {
+        None => None,
+        Some(f) => match crate::config::secret::read_secret(Some(f), None) {
+            Ok(t) => Some(Arc::new(t.expose().to_string())),
+            Err(e) => {
+                tracing::error!(error = %e, "http.token_file unreadable: not serving HTTP");
+                return None;
             }
-        }
-        for (folder, st) in &self.watchers {
-            match st {
-                WatchState::Idling | WatchState::Polling => {}
-                WatchState::Connecting => why.push(format!("{folder}: IDLE session connecting")),
-                WatchState::Down(e) => why.push(format!("{folder}: IDLE session down: {e}")),
-            }
-        }
-        if why.is_empty() {
-            Response::text(200, "ok\n")
-        } else {
-            Response::text(503, format!("{}\n", why.join("\n")))
-        }
-    }
-}
-
-type SharedRef = Arc<Mutex<Shared>>;
-
-fn lock(s: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
-    // A panic while holding the lock leaves plain data: keep using it.
-    s.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn handler(shared: SharedRef) -> Handler {
-    Arc::new(move |path: &str| {
-        let s = lock(&shared).clone();
-        match path {
-            "/healthz" => s.health(Utc::now()),
-            "/metrics" => Response {
-                status: 200,
-                content_type: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics::render(&s.snapshot, &s.live),
-            },
-            _ => Response::text(404, "not found: try /healthz or /metrics\n"),
-        }
-    })
-}
-
-async fn start_http(listen: &Option<String>, shared: &SharedRef) -> Option<JoinHandle<()>> {
-    let addr = listen.as_deref()?;
+        },
+    };
+    let (h, m) = (shared.clone(), shared.clone());
+    let web = crate::web::Web {
+        database: ctx.cfg.storage.database.clone(),
+        cal: Arc::new(ctx.cal.clone()),
+        defaults: crate::cli::reports::defaults(&ctx.cfg),
+        org: ctx.cfg.organization.name.clone(),
+        token,
+        health: Arc::new(move || lock(&h).health(Utc::now())),
+        metrics: Arc::new(move || {
+            let s = lock(&m);
+            metrics::render(&s.snapshot, &s.live)
+        }),
+    };
     match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => {
-            tracing::info!(listen = %addr, "serving /healthz and /metrics");
-            Some(tokio::spawn(http::serve(l, handler(shared.clone()))))
+            tracing::info!(listen = %addr, "serving /healthz, /metrics and the dashboard");
+            Some(tokio::spawn(http::serve(l, crate::web::router(web))))
         }
         Err(e) => {
-            tracing::error!(listen = %addr, error = %e, "cannot listen for HTTP (http.listen); running without /healthz and /metrics");
+            tracing::error!(listen = %addr, error = %e, "cannot listen for HTTP (http.listen); running without /healthz, /metrics and the dashboard");
             None
         }
-    }
-}
-
-/// One folder's IDLE watcher: wakes the worker on changes and after every
-/// (re)connection. Runs until aborted.
-async fn watch(
-    cfg: crate::config::ImapConfig,
-    login: crate::auth::Login,
-    folder: String,
-    wake: Arc<Notify>,
-    shared: SharedRef,
-) {
-    let server = format!("{}:{}", cfg.host, cfg.port);
-    let mut backoff = Backoff::default();
-    let mut failed = false;
-    let set = |st: WatchState| {
-        lock(&shared).watchers.insert(folder.clone(), st);
-    };
-    loop {
-        let attempt = async {
-            let mut s = imap::connect_with(&cfg, &login).await?;
-            let idle = s.supports_idle().await?;
-            if idle {
-                s.examine(&folder).await?;
-            }
-            Ok::<(ImapSession, bool), ImapError>((s, idle))
-        }
-        .await;
-        let mut session = match attempt {
-            Ok((s, true)) => s,
-            Ok((s, false)) => {
-                tracing::info!(folder = %folder, "the IMAP server does not advertise IDLE; polling every imap.poll_interval");
-                set(WatchState::Polling);
-                if failed {
-                    lock(&shared).live.imap_reconnects += 1;
-                }
-                wake.notify_one();
-                s.logout().await;
-                return;
-            }
-            Err(e) => {
-                let d = backoff.delay();
-                tracing::warn!(folder = %folder, "IMAP {server} unreachable for the IDLE watcher ({e}): retrying in {}", human(d));
-                set(WatchState::Down(e.to_string()));
-                failed = true;
-                tokio::time::sleep(d).await;
-                continue;
-            }
-        };
-        if failed {
-            tracing::info!(folder = %folder, "IDLE watcher reconnected to IMAP {server}");
-            lock(&shared).live.imap_reconnects += 1;
-        }
-        backoff.reset();
-        tracing::info!(folder = %folder, "watching with IMAP IDLE");
-        set(WatchState::Idling);
-        // Catch up on whatever arrived while this watcher was away.
-        wake.notify_one();
-        loop {
-            match session.idle_wait(IDLE_RENEW).await {
-                Ok(IdleOutcome::Changed) => {
-                    tracing::debug!(folder = %folder, "IDLE: change");
-                    wake.notify_one();
-                }
-                Ok(IdleOutcome::Timeout) => {}
-                Err(ImapError::Unexpected { op, detail })
-                    if op == "IDLE" && detail.starts_with("refused") =>
-                {
-                    tracing::info!(folder = %folder, %detail, "the IMAP server does not do IDLE; polling every imap.poll_interval");
-                    set(WatchState::Polling);
-                    session.logout().await;
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(folder = %folder, "IDLE session to IMAP {server} lost ({e}); reconnecting");
-                    set(WatchState::Down(e.to_string()));
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(backoff.delay()).await;
-    }
-}
-
-/// The running watchers.
-struct Watchers {
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Watchers {
-    fn start(ctx: &Context, wake: &Arc<Notify>, shared: &SharedRef) -> Watchers {
-        let folders: Vec<String> = ctx
-            .cfg
-            .imap
-            .inbox
-            .iter()
-            .chain(ctx.cfg.imap.sent.iter())
-            .cloned()
-            .collect();
-        {
-            let mut s = lock(shared);
-            s.watchers.clear();
-            for f in &folders {
-                s.watchers.insert(f.clone(), WatchState::Connecting);
-            }
-        }
-        let tasks = folders
-            .into_iter()
-            .map(|f| {
-                tokio::spawn(watch(
-                    ctx.cfg.imap.clone(),
-                    ctx.imap_login.clone(),
-                    f,
-                    wake.clone(),
-                    shared.clone(),
-                ))
-            })
-            .collect();
-        Watchers { tasks }
-    }
-
-    fn stop(&mut self) {
-        for t in self.tasks.drain(..) {
-            t.abort();
-        }
-    }
-}
-
-/// The worker's state.
-struct Worker {
-    path: PathBuf,
-    ctx: Context,
-    store: Store,
-    session: Option<ImapSession>,
-    session_used: Instant,
-    shared: SharedRef,
-    /// The next instant something falls due (wall clock).
-    next_due: Option<DateTime<Utc>>,
-    ready: bool,
-    /// The IMAP server failed at least once since the last success.
-    imap_failed: bool,
-}
-
-/// What a step did.
-struct StepDone {
-    report: Option<Report>,
-}
-
-impl Worker {
-    /// A sync, and the full step when something is new or due.
-    async fn step(&mut self, full: bool) -> anyhow::Result<StepDone> {
-        let now = Utc::now();
-        if self.session.is_some() && self.session_used.elapsed() > SESSION_MAX_IDLE {
-            if let Some(s) = self.session.take() {
-                s.logout().await;
-            }
-        }
-        if let Some(session) = self.session.as_mut() {
-            match pipeline::sync_all(&self.ctx, session, &mut self.store, now).await {
-                Ok(stats) => {
-                    self.session_used = Instant::now();
-                    return self.after_sync(full, now, stats).await;
-                }
-                Err(e) => {
-                    // A stale connection (server restarted, timed out): one
-                    // immediate retry on a new one before counting a fault.
-                    tracing::info!("IMAP session no longer usable ({}); reconnecting", short_err(&e));
-                    self.session = None;
-                    self.imap_failed = true;
-                }
-            }
-        }
-        let r = async {
-            let s = imap::connect_with(&self.ctx.cfg.imap, &self.ctx.imap_login).await?;
-            let session = self.session.insert(s);
-            pipeline::sync_all(&self.ctx, session, &mut self.store, now).await
-        }
-        .await;
-        match r {
-            Ok(stats) => {
-                self.session_used = Instant::now();
-                if self.imap_failed {
-                    let server = self
-                        .session
-                        .as_ref()
-                        .map(|s| s.server().to_string())
-                        .unwrap_or_default();
-                    tracing::info!("IMAP {server} reachable again: reconnected and caught up");
-                    lock(&self.shared).live.imap_reconnects += 1;
-                    self.imap_failed = false;
-                }
-                self.after_sync(full, now, stats).await
-            }
-            Err(e) => {
-                self.session = None;
-                self.imap_failed = true;
-                Err(e)
-            }
-        }
-    }
-
-    async fn after_sync(
-        &mut self,
-        full: bool,
-        now: DateTime<Utc>,
-        stats: crate::inbound::sync::SyncStats,
-    ) -> anyhow::Result<StepDone> {
-        lock(&self.shared).live.last_sync = Some(now);
-        let full = full || stats.recorded > 0 || self.store.read().pending_count()? > 0;
-        let mut report = None;
-        if full {
-            let t0 = std::time::Instant::now();
-            let mut r = Report {
-                sync: stats,
-                ..Report::default()
-            };
-            pipeline::track_and_decide(&self.ctx, &mut self.store, now, &mut r)?;
-            let t1 = std::time::Instant::now();
-            // Entries a crash left `sending` (cheap when there are none).
-            if let Some(session) = self.session.as_mut() {
-                r.recovered = pipeline::recover_interrupted(&self.ctx, session, &mut self.store, now).await?;
-            }
-            r.flushed = outbox::flush(&mut self.store, &self.ctx.mailer, now, Utc::now(), false).await?;
-            if let Some(session) = self.session.as_mut() {
-                r.copies_saved = pipeline::save_copies(&self.ctx, session, &mut self.store).await?;
-            }
-            let t2 = std::time::Instant::now();
-            let due = pipeline::next_due_after(r.rules_next_due, &self.store)?;
-            // Still due right after the step: the SMTP server failed and the
-            // queue waits for its retry time.
-            self.next_due = due.map(|t| {
-                let floor = now + chrono::Duration::from_std(OUTBOX_RECHECK).unwrap_or_default();
-                if t <= now {
-                    floor
-                } else {
-                    t
-                }
-            });
-            let t3 = std::time::Instant::now();
-            let snap = metrics::Snapshot::collect(&self.store, now)?;
-            lock(&self.shared).snapshot = snap;
-            trim_heap();
-            tracing::debug!(
-                decide_ms = (t1 - t0).as_millis() as u64,
-                send_ms = (t2 - t1).as_millis() as u64,
-                next_due_ms = (t3 - t2).as_millis() as u64,
-                metrics_ms = t3.elapsed().as_millis() as u64,
-                "full step timings"
-            );
-            report = Some(r);
-        }
-        pipeline::retention(&self.ctx, &mut self.store, now)?;
-        Ok(StepDone { report })
-    }
-
-    /// "watching INBOX, Sent; 12 open cases, 2 overdue; next action 17:00".
-    fn status_line(&self) -> String {
-        let s = lock(&self.shared);
-        let folders: Vec<&str> = self
-            .ctx
-            .cfg
-            .imap
-            .inbox
-            .iter()
-            .chain(self.ctx.cfg.imap.sent.iter())
-            .map(String::as_str)
-            .collect();
-        let next = match self.next_due {
-            Some(t) => {
-                let local = self.ctx.cal.to_local(t);
-                let today = self.ctx.cal.to_local(Utc::now()).date_naive();
-                if local.date_naive() == today {
-                    local.format("%H:%M").to_string()
-                } else {
-                    local.format("%a %Y-%m-%d %H:%M").to_string()
-                }
-            }
-            None => "none scheduled".to_string(),
-        };
-        format!(
-            "watching {}; {} open cases, {} overdue; next action {}",
-            folders.join(", "),
-            s.snapshot.open,
-            s.snapshot.overdue,
-            next
-        )
     }
 }
 
@@ -605,20 +266,111 @@ fn instant_of(t: DateTime<Utc>) -> Instant {
     Instant::now() + d
 }
 
-struct Signals {
-    term: Signal,
-    int: Signal,
-    hup: Signal,
+/// Open the database; a locked or briefly unavailable file is retried with
+/// backoff. `None` when a stop signal came first.
+async fn open_store(ctx: &Context, sig: &mut Signals) -> Option<Store> {
+    let mut backoff = Backoff::default();
+    let store = loop {
+        match Store::open(&ctx.cfg.storage.database) {
+            Ok(s) => break s,
+            Err(e) => {
+                let d = backoff.delay();
+                tracing::warn!(
+                    "database {} unavailable ({e}): retrying in {}",
+                    ctx.cfg.storage.database.display(),
+                    human(d)
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = sig.term.recv() => return None,
+                    _ = sig.int.recv() => return None,
+                }
+            }
+        }
+    };
+    if let Err(e) = store.conn().pragma_update(None, "cache_size", -SQLITE_CACHE_KIB) {
+        tracing::debug!(error = %e, "cannot set the SQLite cache size");
+    }
+    Some(store)
 }
 
-impl Signals {
-    fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-        })
+/// Run one step while answering the watchdog; a stop signal lets the step
+/// finish within [`SHUTDOWN_GRACE`]. Returns the step's outcome (`None`:
+/// abandoned) and whether a stop was requested.
+async fn guarded_step(
+    w: &mut Worker,
+    full: bool,
+    watchdog: &mut Option<tokio::time::Interval>,
+    sig: &mut Signals,
+) -> (Option<anyhow::Result<worker::StepDone>>, bool) {
+    let fut = w.step(full);
+    tokio::pin!(fut);
+    let first = loop {
+        tokio::select! {
+            r = &mut fut => break Some(r),
+            _ = watchdog_tick(watchdog) => notify::watchdog(),
+            _ = sig.term.recv() => break None,
+            _ = sig.int.recv() => break None,
+        }
+    };
+    if let Some(r) = first {
+        return (Some(r), false);
     }
+    tracing::info!(
+        "stop requested: finishing the current step (at most {})",
+        human(SHUTDOWN_GRACE)
+    );
+    notify::stopping();
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut fut).await {
+        Ok(r) => (Some(r), true),
+        Err(_) => {
+            tracing::warn!("the current step did not finish in time and was abandoned (every write is a transaction: nothing is half done)");
+            (None, true)
+        }
+    }
+}
+
+/// After a successful step: clear the error, log, tell systemd (READY=1
+/// after the first one, STATUS= when the line changed).
+fn step_succeeded(w: &mut Worker, done: &worker::StepDone, last_status: &mut String) {
+    lock(&w.shared).worker_error = None;
+    lock(&w.shared).worker_imap_down = false;
+    if let Some(r) = &done.report {
+        if r.sync.fetched > 0 || r.flushed.sent > 0 || r.opened > 0 || r.flushed.retry > 0 {
+            tracing::info!("cycle done: {r}");
+        } else {
+            tracing::debug!("cycle done: {r}");
+        }
+    }
+    let line = w.status_line();
+    if !w.ready {
+        w.ready = true;
+        tracing::info!("first sync done; ready: {line}");
+        notify::ready(&line);
+    } else if line != *last_status {
+        notify::status(&line);
+    }
+    *last_status = line;
+}
+
+/// After a failed step: log what it waits for, publish it for `/healthz`
+/// (as a reason word) and systemd; the caller retries after `d`.
+fn step_failed(w: &Worker, e: &anyhow::Error, d: Duration) {
+    let server = format!("{}:{}", w.ctx.cfg.imap.host, w.ctx.cfg.imap.port);
+    // ImapError's text already names its cause.
+    let msg = short_err(e);
+    let imap = imap_error(e).is_some();
+    if imap {
+        tracing::warn!("IMAP {server} unreachable ({msg}): retrying in {}", human(d));
+    } else {
+        tracing::warn!("step failed ({msg}): retrying in {}", human(d));
+    }
+    {
+        let mut sh = lock(&w.shared);
+        sh.worker_error = Some(msg.clone());
+        sh.worker_imap_down = imap;
+    }
+    notify::status(&format!("waiting: {msg}; retrying in {}", human(d)));
 }
 
 /// `replygate run`. Exit 0 on SIGTERM/SIGINT, 2 when the configuration
@@ -640,30 +392,10 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The database: a locked or briefly unavailable file is retried.
-    let mut backoff = Backoff::default();
-    let store = loop {
-        match Store::open(&ctx.cfg.storage.database) {
-            Ok(s) => break s,
-            Err(e) => {
-                let d = backoff.delay();
-                tracing::warn!(
-                    "database {} unavailable ({e}): retrying in {}",
-                    ctx.cfg.storage.database.display(),
-                    human(d)
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(d) => {}
-                    _ = sig.term.recv() => return ExitCode::SUCCESS,
-                    _ = sig.int.recv() => return ExitCode::SUCCESS,
-                }
-            }
-        }
+    let Some(store) = open_store(&ctx, &mut sig).await else {
+        return ExitCode::SUCCESS;
     };
-    backoff.reset();
-    if let Err(e) = store.conn().pragma_update(None, "cache_size", -SQLITE_CACHE_KIB) {
-        tracing::debug!(error = %e, "cannot set the SQLite cache size");
-    }
+    let mut backoff = Backoff::default();
 
     let shared: SharedRef = Arc::new(Mutex::new(Shared {
         poll_interval: ctx.cfg.imap.poll_interval.std(),
@@ -673,7 +405,7 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
         lock(&shared).snapshot = snap;
     }
     let wake = Arc::new(Notify::new());
-    let mut http_task = start_http(&ctx.cfg.http.listen, &shared).await;
+    let mut http_task = start_http(&ctx, &shared).await;
     let mut watchers = Watchers::start(&ctx, &wake, &shared);
     let mut watchdog = notify::watchdog_interval().map(|d| {
         tracing::info!(every = ?d, "systemd watchdog enabled");
@@ -716,36 +448,7 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             want_sync = false;
             want_full = false;
             next_tick = Instant::now() + w.ctx.cfg.imap.poll_interval.std();
-            let mut stop = false;
-            let outcome = {
-                let fut = w.step(full);
-                tokio::pin!(fut);
-                let first = loop {
-                    tokio::select! {
-                        r = &mut fut => break Some(r),
-                        _ = watchdog_tick(&mut watchdog) => notify::watchdog(),
-                        _ = sig.term.recv() => { stop = true; break None; }
-                        _ = sig.int.recv() => { stop = true; break None; }
-                    }
-                };
-                match first {
-                    Some(r) => Some(r),
-                    None => {
-                        tracing::info!(
-                            "stop requested: finishing the current step (at most {})",
-                            human(SHUTDOWN_GRACE)
-                        );
-                        notify::stopping();
-                        match tokio::time::timeout(SHUTDOWN_GRACE, &mut fut).await {
-                            Ok(r) => Some(r),
-                            Err(_) => {
-                                tracing::warn!("the current step did not finish in time and was abandoned (every write is a transaction: nothing is half done)");
-                                None
-                            }
-                        }
-                    }
-                }
-            };
+            let (outcome, stop) = guarded_step(&mut w, full, &mut watchdog, &mut sig).await;
             if stop {
                 if let Some(Err(e)) = &outcome {
                     tracing::warn!("the last step failed: {e:#}");
@@ -755,36 +458,11 @@ pub async fn run(path: PathBuf, cfg: Config) -> ExitCode {
             match outcome {
                 Some(Ok(done)) => {
                     backoff.reset();
-                    lock(&shared).worker_error = None;
-                    if let Some(r) = &done.report {
-                        if r.sync.fetched > 0 || r.flushed.sent > 0 || r.opened > 0 || r.flushed.retry > 0 {
-                            tracing::info!("cycle done: {r}");
-                        } else {
-                            tracing::debug!("cycle done: {r}");
-                        }
-                    }
-                    let line = w.status_line();
-                    if !w.ready {
-                        w.ready = true;
-                        tracing::info!("first sync done; ready: {line}");
-                        notify::ready(&line);
-                    } else if line != last_status {
-                        notify::status(&line);
-                    }
-                    last_status = line;
+                    step_succeeded(&mut w, &done, &mut last_status);
                 }
                 Some(Err(e)) => {
                     let d = backoff.delay();
-                    let server = format!("{}:{}", w.ctx.cfg.imap.host, w.ctx.cfg.imap.port);
-                    // ImapError's text already names its cause.
-                    let msg = short_err(&e);
-                    if imap_error(&e).is_some() {
-                        tracing::warn!("IMAP {server} unreachable ({msg}): retrying in {}", human(d));
-                    } else {
-                        tracing::warn!("step failed ({msg}): retrying in {}", human(d));
-                    }
-                    lock(&shared).worker_error = Some(msg.clone());
-                    notify::status(&format!("waiting: {msg}; retrying in {}", human(d)));
+                    step_failed(&w, &e, d);
                     retry_at = Some(Instant::now() + d);
                     want_full = true;
                 }
@@ -882,7 +560,8 @@ async fn reload(
     }
     let imap_changed = format!("{:?}", new.cfg.imap) != format!("{:?}", w.ctx.cfg.imap)
         || new.imap_login != w.ctx.imap_login;
-    let http_changed = new.cfg.http.listen != w.ctx.cfg.http.listen;
+    let http_changed =
+        new.cfg.http.listen != w.ctx.cfg.http.listen || new.cfg.http.token_file != w.ctx.cfg.http.token_file;
     let old = std::mem::replace(&mut w.ctx, new);
     drop(old);
     lock(shared).poll_interval = w.ctx.cfg.imap.poll_interval.std();
@@ -898,7 +577,7 @@ async fn reload(
         if let Some(h) = http_task.take() {
             h.abort();
         }
-        *http_task = start_http(&w.ctx.cfg.http.listen, shared).await;
+        *http_task = start_http(&w.ctx, shared).await;
     }
     w.next_due = None;
     tracing::info!("configuration reloaded");
@@ -949,36 +628,27 @@ mod tests {
             poll_interval: Duration::from_secs(60),
             ..Shared::default()
         };
-        let r = s.health(now);
-        assert_eq!(r.status, 503);
-        assert!(r.body.contains("no successful sync yet"), "{}", r.body);
+        assert_eq!(s.health(now), (503, "no_sync_yet\n".to_string()));
         s.live.last_sync = Some(now - chrono::Duration::seconds(100));
         s.watchers.insert("INBOX".into(), WatchState::Idling);
         s.watchers.insert("Sent".into(), WatchState::Polling);
-        assert_eq!(s.health(now).status, 200);
+        assert_eq!(s.health(now).0, 200);
         // 3 × 60 s is less than 5 min: 5 min is the limit.
         s.live.last_sync = Some(now - chrono::Duration::seconds(299));
-        assert_eq!(s.health(now).status, 200);
+        assert_eq!(s.health(now).0, 200);
         s.live.last_sync = Some(now - chrono::Duration::seconds(301));
-        let r = s.health(now);
-        assert_eq!(r.status, 503);
-        assert!(
-            r.body.contains("last successful sync 5 min 1 s ago"),
-            "{}",
-            r.body
-        );
+        assert_eq!(s.health(now), (503, "sync_stale\n".to_string()));
         s.live.last_sync = Some(now);
-        s.watchers
-            .insert("INBOX".into(), WatchState::Down("connection refused".into()));
-        let r = s.health(now);
-        assert_eq!(r.status, 503);
-        assert!(
-            r.body.contains("INBOX: IDLE session down: connection refused"),
-            "{}",
-            r.body
+        // Reason words only: the error text stays in the log.
+        s.watchers.insert(
+            "INBOX".into(),
+            WatchState::Down("connection refused by 10.0.0.1".into()),
         );
+        assert_eq!(s.health(now), (503, "imap_down\n".to_string()));
         s.watchers.insert("INBOX".into(), WatchState::Idling);
         s.worker_error = Some("database is locked".into());
-        assert!(s.health(now).body.contains("database is locked"));
+        assert_eq!(s.health(now), (503, "worker_error\n".to_string()));
+        s.worker_imap_down = true;
+        assert_eq!(s.health(now), (503, "imap_down\n".to_string()));
     }
 }

@@ -786,7 +786,7 @@ fn one_line_fields(v: &mut serde_json::Value) {
     }
 }
 
-fn json_to_value(v: &serde_json::Value) -> Value {
+pub fn json_to_value(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::from(()),
         serde_json::Value::Bool(b) => Value::from(*b),

@@ -659,6 +659,29 @@ impl Store {
         Self::init(conn)
     }
 
+    /// A read-only connection to an existing database (the dashboard's:
+    /// WAL lets it read while the worker writes). No migration: a database
+    /// of another schema version is refused.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let p = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open { path: p, source })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version != known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        Ok(Store { conn })
+    }
+
     /// An in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         Self::init(Connection::open_in_memory()?)
