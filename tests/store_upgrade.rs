@@ -3,9 +3,9 @@
 //! start, and nothing is lost.
 //!
 //! The old databases are made from the migration list itself, cut at
-//! version k (`store::migrations()[..k]`, applied the way replygate always
-//! did: one by one, `PRAGMA user_version` = k), so a new migration is covered
-//! without a new fixture. Two kinds of rows go in:
+//! version k (`store::migrate_to(conn, k)`: the SQL of migrations 1..=k and
+//! their data work, `PRAGMA user_version` = k), so a new migration is
+//! covered without a new fixture. Two kinds of rows go in:
 //! - synthetic rows in every table of version k, one value per column, which
 //!   must come out byte for byte the same (every column that existed at k);
 //! - realistic rows (`SEEDS`: cases, audit, outbox, messages, ...) that the
@@ -74,14 +74,12 @@ const SEEDS: &[(usize, &str)] = &[(
     "#,
 )];
 
-/// A database at schema version `k`, as replygate of that version left it.
+/// A database at schema version `k`, as replygate of that version left it:
+/// the migrations up to `k`, with their data work, in the store's own way.
 fn build_at(path: &Path, k: usize) -> Connection {
-    let conn = Connection::open(path).unwrap();
+    let mut conn = Connection::open(path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    for (i, sql) in store::migrations()[..k].iter().enumerate() {
-        conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))
-            .unwrap_or_else(|e| panic!("migration {} does not apply: {e}", i + 1));
-    }
+    store::migrate_to(&mut conn, k).unwrap_or_else(|e| panic!("migrations up to {k} do not apply: {e}"));
     conn
 }
 
