@@ -266,7 +266,7 @@ fn realistic_data_of_every_old_version_is_read_by_the_current_code() {
         let outbox = r.outbox_all().unwrap();
         assert_eq!(outbox.len(), 1, "version {k}: outbox rows");
         assert_eq!(outbox[0].raw, b"Subject: ack\r\n\r\nok");
-        assert_eq!(outbox[0].state, "sent");
+        assert_eq!(outbox[0].state, store::OutboxState::Sent);
         assert!(outbox[0].copy_saved);
         let f = r.folder_state("INBOX").unwrap().unwrap();
         assert_eq!((f.uidvalidity, f.last_uid), (1_700_000_000, 42));
