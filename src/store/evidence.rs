@@ -59,12 +59,17 @@ pub fn entry_hash(prev: &str, content: &str) -> String {
     sha256_hex(format!("{prev}\n{content}").as_bytes())
 }
 
-fn head(conn: &Connection) -> Result<String> {
-    let h: Option<Option<String>> = conn
-        .prepare_cached("SELECT entry_hash FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| r.get(0))
+/// The last entry's id (0 when empty) and hash (the genesis value when
+/// there is none).
+fn last(conn: &Connection) -> Result<(i64, String)> {
+    let h: Option<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT id, entry_hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(h.flatten().unwrap_or_else(|| GENESIS.to_string()))
+    Ok(match h {
+        Some((id, hash)) => (id, hash.unwrap_or_else(|| GENESIS.to_string())),
+        None => (0, GENESIS.to_string()),
+    })
 }
 
 /// Append one entry, chained to the last one. Returns its id.
@@ -76,17 +81,21 @@ pub fn append(
     detail: &str,
     actor: &str,
 ) -> Result<i64> {
-    let prev = head(conn)?;
+    // The new row's id is the last one's + 1 (what SQLite would pick for
+    // an INTEGER PRIMARY KEY), so the entry is written once, hashes and
+    // all: one INSERT instead of an INSERT and an UPDATE per entry.
+    let (last_id, prev) = last(conn)?;
+    let id = last_id + 1;
     let at = ts(at);
-    conn.prepare_cached(
-        "INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![at, case_id, action, detail, actor])?;
-    let id = conn.last_insert_rowid();
     let content = content_hash(id, &at, case_id, action, detail, actor);
     let hash = entry_hash(&prev, &content);
-    conn.prepare_cached("UPDATE audit SET content_hash = ?2, prev_hash = ?3, entry_hash = ?4 WHERE id = ?1")?
-        .execute(params![id, content, prev, hash])?;
+    conn.prepare_cached(
+        "INSERT INTO audit (id, at, case_id, action, detail, actor, content_hash, prev_hash, entry_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        id, at, case_id, action, detail, actor, content, prev, hash
+    ])?;
     Ok(id)
 }
 
