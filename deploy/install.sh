@@ -69,7 +69,7 @@ done
 [ "$(id -u)" -eq 0 ] || die "must run as root (it writes /usr/bin, /etc/replygate and creates a system user); try: sudo $0 $args"
 [ -z "$root" ] || [ "$start" = no ] || die "--start cannot be combined with --root"
 [ -f "$binary" ] && [ -x "$binary" ] || die "no executable binary at $binary: build it first as an ordinary user with 'cargo build --release --locked', or pass --binary FILE"
-for f in replygate.service replygate.sysusers replygate.tmpfiles README.md; do
+for f in replygate.service template-unit replygate.sysusers replygate.tmpfiles README.md; do
     [ -f "$here/$f" ] || die "missing $here/$f: run this script from a replygate checkout"
 done
 [ -f "$repo/config/replygate.toml" ] || die "missing $repo/config/replygate.toml (the example configuration)"
@@ -94,6 +94,11 @@ put 0755 "$binary" "$root/usr/bin/replygate"
 put 0644 "$here/replygate.sysusers" "$root/usr/lib/sysusers.d/replygate.conf"
 put 0644 "$here/replygate.tmpfiles" "$root/usr/lib/tmpfiles.d/replygate.conf"
 put 0644 "$here/replygate.service" "$unitdir/replygate.service"
+# The template unit (one instance per mailbox), generated from the same unit.
+tmpl=$(mktemp)
+"$here/template-unit" "$here/replygate.service" >"$tmpl"
+put 0644 "$tmpl" "$unitdir/replygate@.service"
+rm -f "$tmpl"
 put 0644 "$here/README.md" "$root/usr/share/doc/replygate/README.md"
 
 # 2. The system user (static, from sysusers.d).

@@ -172,6 +172,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the manual pages (roff, generated from these definitions) into
+    /// DIR: replygate.1 and one replygate-COMMAND.1 per command. For packaging.
+    #[command(hide = true)]
+    Man {
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,7 +261,47 @@ pub fn main() -> ExitCode {
             submission,
             json,
         } => report(deadline_cmd(&cli.config, received, submission, json)),
+        Command::Man { dir } => report(man_pages(&dir)),
     }
+}
+
+/// Writes `replygate.1` and `replygate-COMMAND.1` for every visible command
+/// into `dir` (clap_mangen renders them from the clap definitions, so the
+/// pages cannot drift from `--help`).
+fn man_pages(dir: &Path) -> Result<(), String> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut cmd = Cli::command();
+    // Propagates the global --config into every command and sets their
+    // bin names ("replygate status") for the SYNOPSIS lines.
+    cmd.build();
+    let mut written = Vec::new();
+    let top = clap_mangen::Man::new(cmd.clone());
+    write_page(dir, "replygate.1", |w| top.render(w))?;
+    written.push("replygate.1".to_string());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("replygate-{}", sub.get_name());
+        // The page's title and NAME line use the full command name.
+        let sub = sub.clone().name(name.clone()).version(env!("CARGO_PKG_VERSION"));
+        let file = format!("{name}.1");
+        write_page(dir, &file, |w| clap_mangen::Man::new(sub).render(w))?;
+        written.push(file);
+    }
+    for f in written {
+        println!("{}", dir.join(f).display());
+    }
+    Ok(())
+}
+
+fn write_page(
+    dir: &Path,
+    file: &str,
+    render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let mut buf = Vec::new();
+    render(&mut buf).map_err(|e| format!("cannot render {file}: {e}"))?;
+    let path = dir.join(file);
+    std::fs::write(&path, buf).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Prints a command's error and maps it to exit code 2.

@@ -218,6 +218,39 @@ fn after_migration(version: usize, tx: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The schema migrations in order (index + 1 = schema version), for
+/// tests/store_upgrade.rs, which builds a database as every earlier
+/// replygate left it (the list cut at version k) and opens it with this
+/// code. Append new migrations to `MIGRATIONS`; never edit a released one.
+#[doc(hidden)]
+pub fn migrations() -> &'static [&'static str] {
+    MIGRATIONS
+}
+
+/// Brings a database at any earlier version to schema version `k`: each
+/// migration's SQL and its [`after_migration`] work, in one transaction.
+/// `Store::open` calls it with the newest version; tests/store_upgrade.rs
+/// with older ones, to make databases as earlier replygates left them.
+#[doc(hidden)]
+pub fn migrate_to(conn: &mut Connection, k: usize) -> Result<()> {
+    // IMMEDIATE, and the version read under the write lock: two processes
+    // opening a new database at once migrate it once.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(k)
+        .skip(version.max(0) as usize)
+    {
+        tx.execute_batch(sql)?;
+        after_migration(i + 1, &tx)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The store: one SQLite connection.
 pub struct Store {
     conn: Connection,
@@ -715,19 +748,7 @@ impl Store {
         if version == known {
             return Ok(());
         }
-        // IMMEDIATE, and the version read again under the write lock: two
-        // processes opening a new database at once migrate it once.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(sql)?;
-            after_migration(i + 1, &tx)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        }
-        tx.commit()?;
-        Ok(())
+        migrate_to(&mut self.conn, MIGRATIONS.len())
     }
 
     pub fn conn(&self) -> &Connection {
