@@ -1,6 +1,9 @@
 //! Cases: recorded messages become case changes (open, join, reopen, answer,
 //! extend), with interim-reply and signature judgements on staff mail.
 
+pub mod case;
 pub mod interim;
 pub mod signature;
 pub mod tracker;
+
+pub use case::{Case, CaseState};

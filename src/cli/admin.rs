@@ -4,9 +4,10 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::cases::{Case, CaseState};
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
-use crate::store::{Case, CaseState, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
