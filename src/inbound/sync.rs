@@ -360,15 +360,24 @@ impl Ingest<'_> {
         }))
     }
 
-    /// Fetch a whole message for `row`; an error marks the session broken.
+    /// Fetch a whole message (or, with `readable_only`, its readable
+    /// parts: see [`ImapSession::fetch_readable`]) for `row`; an error marks
+    /// the session broken.
     async fn full(
         &self,
         session: &mut ImapSession,
         folder: &str,
-        uid: u32,
+        h: &FetchedHeader,
+        readable_only: bool,
         broken: &mut bool,
     ) -> Result<Option<Vec<u8>>, String> {
-        match session.fetch_full(uid).await {
+        let uid = h.uid;
+        let got = if readable_only {
+            session.fetch_readable(h).await
+        } else {
+            session.fetch_full(uid).await
+        };
+        match got {
             Ok(r) => Ok(r),
             Err(e) => {
                 *broken = true;
@@ -457,7 +466,7 @@ impl Ingest<'_> {
             match &class {
                 Class::Staff => {
                     p.external = recipients.iter().any(|r| !self.settings.is_org_address(r));
-                    match self.full(session, folder, h.uid, broken).await {
+                    match self.full(session, folder, h, true, broken).await {
                         Ok(Some(raw)) => p.author_text = Some(authortext::author_text(&raw)),
                         Ok(None) => {}
                         Err(e) => {
@@ -467,7 +476,7 @@ impl Ingest<'_> {
                     }
                 }
                 Class::Automatic(t) if t.contains(&Trigger::DeliveryReport) => {
-                    if let Ok(Some(raw)) = self.full(session, folder, h.uid, broken).await {
+                    if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
                         if let Some(b) = bounce::parse_bounce(&raw) {
                             p.bounce_recipients = b.failed_recipients;
                             p.bounce_message_ids = b.original_message_ids;
