@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod check_signature;
 pub mod commands;
+pub mod escape;
 pub mod reports;
 
 use std::path::{Path, PathBuf};

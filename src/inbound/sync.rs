@@ -428,7 +428,23 @@ impl Ingest<'_> {
         if meta.content_type.is_empty() || meta.content_type == "text/plain" {
             meta.content_type = h.content_type.clone();
         }
-        let class = classify::classify(&meta, kind, &self.settings);
+        let mut class = classify::classify(&meta, kind, &self.settings);
+        // A client mail with a report-like subject or a robot-like sender is
+        // read whole once: a delivery report without the standard markers
+        // is recognised by the phrases of its MTA (SPEC §5.2).
+        let mut report_raw: Option<Vec<u8>> = None;
+        if !history
+            && kind == FolderKind::Inbox
+            && class == Class::Client
+            && classify::needs_body_check(&meta)
+        {
+            if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
+                if bounce::is_robot_notice(&raw) {
+                    class = Class::Automatic(vec![Trigger::DeliveryReport]);
+                    report_raw = Some(raw);
+                }
+            }
+        }
         let reason = match &class {
             Class::Automatic(t) => Some(t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(",")),
             Class::Client => {
@@ -476,7 +492,11 @@ impl Ingest<'_> {
                     }
                 }
                 Class::Automatic(t) if t.contains(&Trigger::DeliveryReport) => {
-                    if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
+                    let raw = match report_raw.take() {
+                        Some(raw) => Ok(Some(raw)),
+                        None => self.full(session, folder, h, false, broken).await,
+                    };
+                    if let Ok(Some(raw)) = raw {
                         if let Some(b) = bounce::parse_bounce(&raw) {
                             p.bounce_recipients = b.failed_recipients;
                             p.bounce_message_ids = b.original_message_ids;
