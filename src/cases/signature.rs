@@ -174,90 +174,6 @@ pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &Organizat
     lines.join("\n")
 }
 
-// ---------------------------------------------------------------- CLI
-
-/// The JSON line of `check-signature --json`:
-/// `{"compliant": false, "missing": ["contact"], "author": "a@b.lv"}`.
-pub fn verdict_json(v: &Verdict) -> String {
-    let missing: Vec<String> = v
-        .missing
-        .iter()
-        .map(|m| serde_json::to_string(m).unwrap_or_default())
-        .collect();
-    format!(
-        "{{\"compliant\": {}, \"missing\": [{}], \"author\": {}}}",
-        v.compliant,
-        missing.join(", "),
-        serde_json::Value::String(v.author.clone())
-    )
-}
-
-fn element_name(e: SignatureElement) -> &'static str {
-    match e {
-        SignatureElement::Organization => "organization",
-        SignatureElement::Name => "name",
-        SignatureElement::Surname => "surname",
-        SignatureElement::Contact => "contact",
-    }
-}
-
-/// `replygate check-signature FILE [--json]`: exit 0 compliant, 1 not,
-/// 2 when the config or the file cannot be read or parsed.
-pub fn run_check_signature(
-    config: &std::path::Path,
-    file: &std::path::Path,
-    json: bool,
-) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    let cfg = match crate::config::load(config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("replygate: cannot use config {}: {e:#}", config.display());
-            return ExitCode::from(2);
-        }
-    };
-    let raw = match std::fs::read(file) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "replygate: cannot read message {}: {e}; give the path of an .eml file",
-                file.display()
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let verdict = match check_message(&raw, &cfg) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("replygate: {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    if json {
-        println!("{}", verdict_json(&verdict));
-    } else if verdict.compliant {
-        println!("compliant: the signature of {} is complete", verdict.author);
-    } else {
-        let missing: Vec<&str> = verdict.missing.iter().map(|m| element_name(*m)).collect();
-        println!(
-            "not compliant: the signature of {} lacks {}",
-            verdict.author,
-            missing.join(", ")
-        );
-        if let Ok(from) = from_address(&raw) {
-            println!(
-                "\nA correct signature:\n{}",
-                expected_signature(&from, &cfg.staff, &cfg.organization)
-            );
-        }
-    }
-    if verdict.compliant {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
 // ---------------------------------------------------------------- words
 
 /// A word of the text: folded form and original spelling.
@@ -838,19 +754,6 @@ mod tests {
             email: "Janis.Berzins@SIF.gov.lv".to_lowercase(),
         };
         assert_eq!(missing("Jānis Bērziņš\nSIF\n67078190", &from), vec![]);
-    }
-
-    #[test]
-    fn json_shape() {
-        let v = Verdict {
-            compliant: false,
-            missing: vec![Organization, Contact],
-            author: "janis.berzins@sif.gov.lv".into(),
-        };
-        assert_eq!(
-            verdict_json(&v),
-            r#"{"compliant": false, "missing": ["organization", "contact"], "author": "janis.berzins@sif.gov.lv"}"#
-        );
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::cases::{Case, CaseState};
 use crate::cli::escape::escape_controls;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
-use crate::store::{Case, CaseState, OutboxState, Store, StoreError};
+use crate::store::{OutboxState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

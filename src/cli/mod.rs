@@ -1,6 +1,7 @@
 //! Command line (SPEC §9). Commands are added as they work.
 
 pub mod admin;
+pub mod check_signature;
 pub mod commands;
 pub mod escape;
 pub mod online;
@@ -230,7 +231,7 @@ pub fn main() -> ExitCode {
             now,
         } => crate::cli::commands::extend(&cli.config, &case, until, &reason, now),
         Command::CheckSignature { file, json } => {
-            crate::cases::signature::run_check_signature(&cli.config, &file, json)
+            crate::cli::check_signature::run_check_signature(&cli.config, &file, json)
         }
         Command::Report {
             from,

@@ -33,6 +33,18 @@ pub enum SignatureElement {
     Contact,
 }
 
+impl SignatureElement {
+    /// The name as written in the file and in `check-signature` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureElement::Organization => "organization",
+            SignatureElement::Name => "name",
+            SignatureElement::Surname => "surname",
+            SignatureElement::Contact => "contact",
+        }
+    }
+}
+
 fn default_require() -> Vec<SignatureElement> {
     use SignatureElement::*;
     vec![Organization, Name, Surname, Contact]

@@ -116,10 +116,80 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// Template files found in `templates.directory`.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// Files that replace a built-in template.
+    pub templates: Vec<Override>,
+    /// `.txt` files that replace nothing (typos?), as paths.
+    pub stray: Vec<String>,
+}
+
+/// One file replacing the built-in template of its name.
+#[derive(Debug)]
+pub struct Override {
+    /// The template's name (`ack`, `reminder`, …).
+    pub name: String,
+    /// The file as shown in errors.
+    pub file: String,
+    pub text: String,
+}
+
+/// Reads the `<name>.txt` files of `dir` (the one place templates touch the
+/// disk).
+pub fn read_overrides(dir: &Path) -> Result<Overrides, TemplateError> {
+    let mut out = Overrides::default();
+    let rd = std::fs::read_dir(dir).map_err(|source| TemplateError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in rd {
+        let entry = entry.map_err(|source| TemplateError::Directory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let Some(fname) = path.file_name().and_then(|f| f.to_str()) else {
+            continue;
+        };
+        let Some(stem) = fname.strip_suffix(".txt") else {
+            continue;
+        };
+        if !NAMES.contains(&stem) {
+            out.stray.push(path.display().to_string());
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| TemplateError::Template {
+            file: path.display().to_string(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        out.templates.push(Override {
+            name: stem.to_string(),
+            file: path.display().to_string(),
+            text,
+        });
+    }
+    Ok(out)
+}
+
 impl Templates {
-    /// Loads the built-in templates, replaced by any `<name>.txt` in `dir`.
-    /// A syntax error is reported with the file and line.
+    /// Loads the built-in templates, replaced by any `<name>.txt` in `dir`:
+    /// [`read_overrides`] (the only file access) then [`Templates::compile`].
+    /// Called at the edge (daemon start, `check-config`); the rest of the
+    /// code is handed the compiled templates.
     pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let overrides = match dir {
+            Some(dir) => read_overrides(dir)?,
+            None => Overrides::default(),
+        };
+        Templates::compile(overrides)
+    }
+
+    /// Compiles the built-in templates, each replaced by its override when
+    /// there is one. Reads no file. A syntax error is reported with the
+    /// file and line.
+    pub fn compile(overrides: Overrides) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -135,42 +205,16 @@ impl Templates {
         env.set_syntax(syntax);
 
         let mut files = BTreeMap::new();
-        let mut stray = Vec::new();
         let mut sources: BTreeMap<String, String> = BTreeMap::new();
         for (name, src) in BUILTIN {
             files.insert(name.to_string(), format!("built-in templates/{name}.txt"));
             sources.insert(name.to_string(), src.to_string());
         }
-        if let Some(dir) = dir {
-            let rd = std::fs::read_dir(dir).map_err(|source| TemplateError::Directory {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            for entry in rd {
-                let entry = entry.map_err(|source| TemplateError::Directory {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-                let path = entry.path();
-                let Some(fname) = path.file_name().and_then(|f| f.to_str()) else {
-                    continue;
-                };
-                let Some(stem) = fname.strip_suffix(".txt") else {
-                    continue;
-                };
-                if !NAMES.contains(&stem) {
-                    stray.push(path.display().to_string());
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).map_err(|e| TemplateError::Template {
-                    file: path.display().to_string(),
-                    line: None,
-                    message: format!("cannot read: {e}"),
-                })?;
-                files.insert(stem.to_string(), path.display().to_string());
-                sources.insert(stem.to_string(), text);
-            }
+        for o in overrides.templates {
+            files.insert(o.name.clone(), o.file);
+            sources.insert(o.name, o.text);
         }
+        let mut stray = overrides.stray;
         stray.sort();
 
         for (name, src) in &sources {

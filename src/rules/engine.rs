@@ -21,10 +21,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
+use crate::cases::Case;
 use crate::config::AckMode;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline;
-use crate::store::Case;
 
 /// How long a bounced acknowledgement silences acknowledgements to that address.
 pub const BOUNCE_SILENCE_DAYS: i64 = 7;

@@ -13,6 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transaction, TransactionBehavior};
 
+pub use crate::cases::case::{Case, CaseState};
 use crate::rules::deadline::CaseKind;
 
 pub mod evidence;
@@ -256,34 +257,52 @@ pub struct Store {
     conn: Connection,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseState {
-    Open,
-    Answered,
-    Closed,
+/// The `cases.state` column.
+fn case_state(s: &str) -> Result<CaseState> {
+    CaseState::parse(s).ok_or_else(|| StoreError::BadValue {
+        column: "cases.state",
+        value: s.to_string(),
+    })
 }
 
-impl CaseState {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CaseState::Open => "open",
-            CaseState::Answered => "answered",
-            CaseState::Closed => "closed",
-        }
-    }
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "open" => CaseState::Open,
-            "answered" => CaseState::Answered,
-            "closed" => CaseState::Closed,
+/// A case as read from its row.
+fn case_from_row(r: &Row) -> Result<Case> {
+    let kind: String = r.get("kind")?;
+    let state: String = r.get("state")?;
+    let refs: String = r.get("last_client_refs")?;
+    Ok(Case {
+        id: r.get("id")?,
+        client: r.get("client")?,
+        client_name: r.get("client_name")?,
+        reply_to: r.get("reply_to")?,
+        subject: r.get("subject")?,
+        norm_subject: r.get("norm_subject")?,
+        kind: match kind.as_str() {
+            "submission" => CaseKind::Submission,
+            "email" => CaseKind::Email,
             _ => {
                 return Err(StoreError::BadValue {
-                    column: "cases.state",
-                    value: s.into(),
+                    column: "cases.kind",
+                    value: kind,
                 })
             }
-        })
-    }
+        },
+        opened_at: parse_ts("cases.opened_at", &r.get::<_, String>("opened_at")?)?,
+        received: parse_ts("cases.received", &r.get::<_, String>("received")?)?,
+        deadline: parse_ts("cases.deadline", &r.get::<_, String>("deadline")?)?,
+        state: case_state(&state)?,
+        extended: r.get::<_, i64>("extended")? != 0,
+        cycle: r.get("cycle")?,
+        last_client_msgid: r.get("last_client_msgid")?,
+        last_client_refs: refs.split_whitespace().map(str::to_string).collect(),
+        acked_cycle: r.get("acked_cycle")?,
+        acknowledged_at: opt_ts("cases.acknowledged_at", r.get("acknowledged_at")?)?,
+        answered_at: opt_ts("cases.answered_at", r.get("answered_at")?)?,
+        closed_at: opt_ts("cases.closed_at", r.get("closed_at")?)?,
+        close_reason: r.get("close_reason")?,
+        reminded_for: opt_ts("cases.reminded_for", r.get("reminded_for")?)?,
+        escalated_for: opt_ts("cases.escalated_for", r.get("escalated_for")?)?,
+    })
 }
 
 /// What an outbox entry is (the `outbox.kind` column).
@@ -386,118 +405,6 @@ impl OutboxState {
 impl std::fmt::Display for OutboxState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A case as stored.
-#[derive(Debug, Clone)]
-pub struct Case {
-    pub id: String,
-    /// The From address of the mail that opened the case.
-    pub client: String,
-    pub client_name: Option<String>,
-    /// Where acknowledgements go: Reply-To if present, else From.
-    pub reply_to: String,
-    pub subject: String,
-    pub norm_subject: String,
-    pub kind: CaseKind,
-    pub opened_at: DateTime<Utc>,
-    /// Receipt of the mail that started the current cycle (opened or reopened).
-    pub received: DateTime<Utc>,
-    pub deadline: DateTime<Utc>,
-    pub state: CaseState,
-    pub extended: bool,
-    /// 1 when opened, +1 on every reopening.
-    pub cycle: i64,
-    pub last_client_msgid: Option<String>,
-    pub last_client_refs: Vec<String>,
-    /// The cycle the last acknowledgement was sent for (0: none).
-    pub acked_cycle: i64,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub close_reason: Option<String>,
-    /// The deadline a reminder was sent for.
-    pub reminded_for: Option<DateTime<Utc>>,
-    /// The deadline an escalation was sent for.
-    pub escalated_for: Option<DateTime<Utc>>,
-}
-
-impl Case {
-    /// A newly opened case: the mail that opens it sets the client, the
-    /// subject, the receipt time and (through the caller) the deadline;
-    /// nothing has been sent or answered yet.
-    pub fn open(
-        id: String,
-        client: &str,
-        subject: &str,
-        kind: CaseKind,
-        received: DateTime<Utc>,
-        deadline: DateTime<Utc>,
-    ) -> Case {
-        Case {
-            id,
-            client: client.to_string(),
-            client_name: None,
-            reply_to: client.to_string(),
-            subject: subject.to_string(),
-            norm_subject: crate::inbound::thread::normalize_subject(subject),
-            kind,
-            opened_at: received,
-            received,
-            deadline,
-            state: CaseState::Open,
-            extended: false,
-            cycle: 1,
-            last_client_msgid: None,
-            last_client_refs: vec![],
-            acked_cycle: 0,
-            acknowledged_at: None,
-            answered_at: None,
-            closed_at: None,
-            close_reason: None,
-            reminded_for: None,
-            escalated_for: None,
-        }
-    }
-
-    fn from_row(r: &Row) -> Result<Case> {
-        let kind: String = r.get("kind")?;
-        let state: String = r.get("state")?;
-        let refs: String = r.get("last_client_refs")?;
-        Ok(Case {
-            id: r.get("id")?,
-            client: r.get("client")?,
-            client_name: r.get("client_name")?,
-            reply_to: r.get("reply_to")?,
-            subject: r.get("subject")?,
-            norm_subject: r.get("norm_subject")?,
-            kind: match kind.as_str() {
-                "submission" => CaseKind::Submission,
-                "email" => CaseKind::Email,
-                _ => {
-                    return Err(StoreError::BadValue {
-                        column: "cases.kind",
-                        value: kind,
-                    })
-                }
-            },
-            opened_at: parse_ts("cases.opened_at", &r.get::<_, String>("opened_at")?)?,
-            received: parse_ts("cases.received", &r.get::<_, String>("received")?)?,
-            deadline: parse_ts("cases.deadline", &r.get::<_, String>("deadline")?)?,
-            state: CaseState::parse(&state)?,
-            extended: r.get::<_, i64>("extended")? != 0,
-            cycle: r.get("cycle")?,
-            last_client_msgid: r.get("last_client_msgid")?,
-            last_client_refs: refs.split_whitespace().map(str::to_string).collect(),
-            acked_cycle: r.get("acked_cycle")?,
-            acknowledged_at: opt_ts("cases.acknowledged_at", r.get("acknowledged_at")?)?,
-            answered_at: opt_ts("cases.answered_at", r.get("answered_at")?)?,
-            closed_at: opt_ts("cases.closed_at", r.get("closed_at")?)?,
-            close_reason: r.get("close_reason")?,
-            reminded_for: opt_ts("cases.reminded_for", r.get("reminded_for")?)?,
-            escalated_for: opt_ts("cases.escalated_for", r.get("escalated_for")?)?,
-        })
     }
 }
 
@@ -963,7 +870,7 @@ impl Reader<'_> {
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query([id])?;
         match rows.next()? {
-            Some(r) => Ok(Some(Case::from_row(r)?)),
+            Some(r) => Ok(Some(case_from_row(r)?)),
             None => Ok(None),
         }
     }
@@ -975,7 +882,7 @@ impl Reader<'_> {
             .prepare_cached("SELECT state FROM cases WHERE id = ?1")?
             .query_row([id], |r| r.get(0))
             .optional()?;
-        s.map(|s| CaseState::parse(&s)).transpose()
+        s.map(|s| case_state(&s)).transpose()
     }
 
     fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
@@ -984,7 +891,7 @@ impl Reader<'_> {
         let mut rows = st.query(p)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push(Case::from_row(r)?);
+            out.push(case_from_row(r)?);
         }
         Ok(out)
     }

@@ -1,0 +1,224 @@
+//! What the author of a mail actually wrote (SPEC §4.3, §7).
+//!
+//! [`author_text`] decodes a whole message (any charset and transfer encoding
+//! mail-parser understands, `format=flowed`), prefers the text/plain body and
+//! otherwise reads the HTML body as text ([`html_to_text`], `html.rs`), then removes what
+//! the author did not write ([`strip_quotes`], `quotes.rs`): lines starting with `>`, and
+//! everything from the first reply or forward header on.
+//!
+//! Decisions:
+//! - A signature after the `-- ` separator belongs to the author and is kept.
+//! - In HTML, `<blockquote>` content is dropped where it stands (inline
+//!   replies keep the author's text between quotes); Gmail's `gmail_quote`,
+//!   Yahoo's `yahoo_quoted`, Thunderbird's `moz-cite-prefix`, Outlook's
+//!   `divRplyFwdMsg` and its bordered header `<div>`/`<hr>` start a quote that
+//!   runs to the end of the message.
+//! - A reply header is recognised by its shape, not by the corpus' strings:
+//!   an attribution line ending in a "wrote" verb (several languages, possibly
+//!   wrapped over two lines), a dashed "original message" separator, a
+//!   "forwarded message" line, or an Outlook header block (a From-like line
+//!   followed within a few lines by another header line).
+
+mod entities;
+mod html;
+mod quotes;
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use unicode_normalization::UnicodeNormalization;
+
+pub use entities::decode_entities;
+pub use html::html_to_text;
+pub use quotes::strip_quotes;
+
+/// The author's own text of a raw RFC 5322 message; empty when the message
+/// cannot be parsed or has no text body.
+pub fn author_text(raw: &[u8]) -> String {
+    strip_quotes(&body_text(raw))
+}
+
+/// The readable body of a message before quote removal: all text/plain body
+/// parts (format=flowed undone), else (or when the plain part is only a
+/// short stub) the first HTML body read as text.
+pub fn body_text(raw: &[u8]) -> String {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return String::new();
+    };
+    let mut plain = Vec::new();
+    for part in msg.text_bodies() {
+        if let PartType::Text(t) = &part.body {
+            let ct = part.content_type();
+            let flowed = ct
+                .and_then(|c| c.attribute("format"))
+                .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+            let delsp = ct
+                .and_then(|c| c.attribute("delsp"))
+                .is_some_and(|f| f.eq_ignore_ascii_case("yes"));
+            let text = if flowed { unflow(t, delsp) } else { t.to_string() };
+            plain.push(text);
+        }
+    }
+    let plain = plain.join("\n");
+    let html = msg.html_bodies().find_map(|part| match &part.body {
+        PartType::Html(h) => Some(html_to_text(h)),
+        _ => None,
+    });
+    // A text/plain stub ("This message is in HTML") is not the author's text.
+    let stub = plain.trim().chars().count() < 20;
+    let text = match html {
+        Some(h) if stub && h.trim().chars().count() > plain.trim().chars().count() => h,
+        _ => plain,
+    };
+    normalize_spaces(&text)
+}
+
+/// Unicode spaces (no-break, narrow, figure, zero-width) and CR to plain
+/// ASCII so that later matching sees ordinary words.
+fn normalize_spaces(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\r' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}' => None,
+            '\u{00A0}'
+            | '\u{2007}'
+            | '\u{202F}'
+            | '\u{2009}'
+            | '\u{2002}'
+            | '\u{2003}'
+            | '\u{2000}'..='\u{2006}'
+            | '\u{2008}'
+            | '\u{200A}'
+            | '\t' => Some(' '),
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// RFC 3676: join lines that end in a space (soft breaks) with the next
+/// line of the same quote depth, except the signature separator `-- `.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::new();
+    let mut cur = String::new();
+    let mut cur_depth: Option<usize> = None;
+    let flush = |out: &mut String, cur: &mut String, depth: &mut Option<usize>| {
+        if let Some(d) = depth.take() {
+            out.push_str(&">".repeat(d));
+            if d > 0 {
+                out.push(' ');
+            }
+            out.push_str(cur);
+            out.push('\n');
+        }
+        cur.clear();
+    };
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let depth = line.chars().take_while(|c| *c == '>').count();
+        let content = &line[depth..];
+        // Space-stuffing: one leading space is removed.
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        if cur_depth.is_some_and(|d| d != depth) {
+            flush(&mut out, &mut cur, &mut cur_depth);
+        }
+        cur_depth = Some(depth);
+        if content.ends_with(' ') && content != "-- " {
+            if delsp {
+                cur.push_str(&content[..content.len() - 1]);
+            } else {
+                cur.push_str(content);
+            }
+        } else {
+            cur.push_str(content);
+            flush(&mut out, &mut cur, &mut cur_depth);
+        }
+    }
+    if !cur.is_empty() {
+        flush(&mut out, &mut cur, &mut cur_depth);
+    }
+    out
+}
+
+/// Fold for matching: NFD, drop combining marks, lower case, and a few
+/// letters NFD does not decompose (ł, ø, đ, ß). "Bērziņš" → "berzins".
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(|c| c.to_lowercase())
+        .map(|c| match c {
+            'ł' => 'l',
+            'ø' => 'o',
+            'đ' => 'd',
+            c => c,
+        })
+        .collect::<String>()
+        .replace('ß', "ss")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eml(headers: &str, body: &str) -> Vec<u8> {
+        format!("From: a@b.lv\r\nTo: c@d.lv\r\nSubject: x\r\n{headers}\r\n{body}").into_bytes()
+    }
+
+    #[test]
+    fn flowed_quote_depth_is_respected() {
+        assert_eq!(unflow("> a \n> b\nc \nd\n", false), "> a b\nc d\n\n");
+        assert_eq!(unflow("> a \nb\n", false), "> a \nb\n\n");
+    }
+
+    #[test]
+    fn qp_soft_break_inside_name() {
+        let raw = eml(
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+            "J=C4=81nis B=C4=93r=\r\nzi=C5=86=C5=A1\r\n",
+        );
+        assert_eq!(author_text(&raw), "Jānis Bērziņš\n");
+    }
+
+    #[test]
+    fn windows1257_and_koi8r() {
+        // "Bērziņš" in windows-1257: e-macron 0xE7, n-cedilla 0xF2, s-caron 0xF0
+        let mut raw = b"From: a@b.lv\r\nContent-Type: text/plain; charset=windows-1257\r\n\r\nB".to_vec();
+        raw.extend_from_slice(&[0xE7, b'r', b'z', b'i', 0xF2, 0xF0, b'\r', b'\n']);
+        assert_eq!(author_text(&raw), "Bērziņš\n");
+        let mut raw = b"From: a@b.lv\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\n".to_vec();
+        raw.extend_from_slice(&[0xE6, 0xCF, 0xCE, 0xC4, b'\r', b'\n']); // "Фонд"
+        assert_eq!(author_text(&raw), "Фонд\n");
+    }
+
+    #[test]
+    fn format_flowed_is_unflowed() {
+        let raw = eml(
+            "Content-Type: text/plain; charset=utf-8; format=flowed\r\n",
+            "Sabiedr\u{12B}bas \r\nintegr\u{101}cijas fonds\r\n-- \r\nJ\u{101}nis\r\n",
+        );
+        assert_eq!(author_text(&raw), "Sabiedrības integrācijas fonds\n-- \nJānis\n");
+    }
+
+    #[test]
+    fn html_only_message_is_read() {
+        let raw = eml(
+            "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n",
+            "<p>Hi<br>J&#257;nis</p><blockquote>old</blockquote>",
+        );
+        assert_eq!(author_text(&raw), "Hi\nJānis\n");
+    }
+
+    #[test]
+    fn plain_stub_gives_way_to_html() {
+        let raw = eml(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n \r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Real answer here<br>J&#257;nis</p>\r\n--b--\r\n",
+        );
+        assert_eq!(author_text(&raw), "Real answer here\nJānis\n");
+    }
+
+    #[test]
+    fn plain_preferred_over_html() {
+        let raw = eml(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe plain text version\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The HTML version, longer</p>\r\n--b--\r\n",
+        );
+        assert_eq!(author_text(&raw), "The plain text version\n");
+    }
+}
