@@ -31,6 +31,10 @@ pub struct Snapshot {
     pub signature_warnings: i64,
     /// The earliest deadline among open cases that are not overdue.
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Messages whose processing failed twice and were set aside (§11.1).
+    pub message_errors: i64,
+    /// Header blocks cut at 256 KiB (§11.1).
+    pub headers_truncated: i64,
 }
 
 impl Snapshot {
@@ -82,6 +86,8 @@ impl Snapshot {
                 _ => {}
             }
         }
+        s.message_errors = r.failed_message_counts()?.0;
+        s.headers_truncated = r.counter("headers_truncated")?;
         s.signature_warnings = conn.query_row(
             "SELECT COUNT(*) FROM signature_checks WHERE compliant = 0",
             [],
@@ -154,6 +160,20 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
     let _ = writeln!(o, "replygate_signature_warnings_total {}", s.signature_warnings);
     head(
         &mut o,
+        "replygate_message_errors_total",
+        "counter",
+        "Messages whose processing failed twice and that were set aside (SPEC 11.1).",
+    );
+    let _ = writeln!(o, "replygate_message_errors_total {}", s.message_errors);
+    head(
+        &mut o,
+        "replygate_headers_truncated_total",
+        "counter",
+        "Header blocks cut at 256 KiB (SPEC 11.1).",
+    );
+    let _ = writeln!(o, "replygate_headers_truncated_total {}", s.headers_truncated);
+    head(
+        &mut o,
         "replygate_last_sync_timestamp_seconds",
         "gauge",
         "Unix time of the last successful sync (0: none yet).",
@@ -201,6 +221,8 @@ mod tests {
             "replygate_outbox{state=\"pending\"} 0",
             "replygate_outbox{state=\"failed\"} 0",
             "replygate_signature_warnings_total 0",
+            "replygate_message_errors_total 0",
+            "replygate_headers_truncated_total 0",
             "replygate_last_sync_timestamp_seconds 1795600800",
             "replygate_imap_reconnects_total 3",
             "# TYPE replygate_messages_total counter",

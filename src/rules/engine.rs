@@ -65,6 +65,9 @@ pub enum SuppressReason {
     /// The reply deadline has passed: an acknowledgement would promise a
     /// date already gone (the daemon was down at the acknowledgement time).
     Stale,
+    /// No acceptable address to send it to (SPEC §5.3; the case's audit
+    /// says why).
+    NoRecipient,
 }
 
 impl std::fmt::Display for SuppressReason {
@@ -81,6 +84,10 @@ impl std::fmt::Display for SuppressReason {
             }
             SuppressReason::InterimSent => write!(f, "staff already sent an interim reply"),
             SuppressReason::Stale => write!(f, "the reply deadline has already passed"),
+            SuppressReason::NoRecipient => write!(
+                f,
+                "no acceptable address (Reply-To and From are lists, robots, organisation or invalid addresses)"
+            ),
         }
     }
 }
@@ -136,7 +143,9 @@ pub fn decide(
         if due > now {
             continue;
         }
-        let silent = if c.extended {
+        let silent = if c.reply_to.trim().is_empty() {
+            Some(SuppressReason::NoRecipient)
+        } else if c.extended {
             Some(SuppressReason::InterimSent)
         } else if now >= c.deadline {
             Some(SuppressReason::Stale)
