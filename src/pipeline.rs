@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::cases::interim::InterimMatcher;
 use crate::cases::tracker::{Outcome, Tracker};
@@ -41,14 +41,12 @@ impl Context {
         let templates = Templates::load(cfg.templates.directory.as_deref()).context("templates")?;
         let interim =
             InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
-        let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M")
-            .context("reminders.digest_at: expected HH:MM")?;
         let settings = engine::Settings {
             ack: cfg.reply.ack,
             ack_min_interval: cfg.reply.ack_min_interval.0,
             ack_max_per_hour: cfg.reply.ack_max_per_hour,
             remind_before: cfg.reminders.before.0,
-            digest_at,
+            digest_at: cfg.reminders.digest_at,
             escalate: !cfg.reminders.escalate_to.is_empty(),
         };
         let imap_password = cfg.imap_password().context("IMAP password")?.expose().to_string();
@@ -499,13 +497,12 @@ mod tests {
         let cal = Calendar::from_config(&cfg.calendar).unwrap();
         let templates = Templates::load(None).unwrap();
         let composer = Composer::new(&cfg, &cal, &templates);
-        let digest_at = NaiveTime::parse_from_str(&cfg.reminders.digest_at, "%H:%M").unwrap();
         let settings = engine::Settings {
             ack: cfg.reply.ack,
             ack_min_interval: cfg.reply.ack_min_interval.0,
             ack_max_per_hour: cfg.reply.ack_max_per_hour,
             remind_before: cfg.reminders.before.0,
-            digest_at,
+            digest_at: cfg.reminders.digest_at,
             escalate: !cfg.reminders.escalate_to.is_empty(),
         };
         // Wed 25 Nov 2026, 16:30 Riga: acks due at 17:00 closing, one

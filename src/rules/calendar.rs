@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
-use crate::config::{CalendarConfig, TimeRange, WeekHours};
+use crate::config::{CalendarConfig, HolidaySet, TimeRange, WeekHours};
 use crate::rules::holidays;
 
 /// How far (in days) searches for a working day look before giving up.
@@ -51,12 +51,6 @@ pub const SHORTENED: &str = "shortened: day before a public holiday";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CalendarError {
-    #[error("calendar.timezone = \"{0}\" is not a known IANA time zone: use a name such as \"Europe/Riga\"")]
-    UnknownTimezone(String),
-    #[error(
-        "calendar.holidays = \"{0}\" is not supported: use \"LV\" (Latvian public holidays) or \"none\""
-    )]
-    UnknownHolidays(String),
     #[error("calendar.hours gives no weekday any working hours: give at least one weekday hours such as monday = \"09:00-17:00\"")]
     NoWorkingWeekday,
 }
@@ -152,28 +146,9 @@ fn weekday_name(wd: Weekday) -> &'static str {
 
 impl Calendar {
     pub fn from_config(cfg: &CalendarConfig) -> Result<Calendar, CalendarError> {
-        let tz: Tz = cfg
-            .timezone
-            .trim()
-            .parse()
-            .map_err(|_| CalendarError::UnknownTimezone(cfg.timezone.clone()))?;
-        let lv = match cfg.holidays.trim() {
-            h if h.eq_ignore_ascii_case("lv") => true,
-            h if h.eq_ignore_ascii_case("none") => false,
-            _ => return Err(CalendarError::UnknownHolidays(cfg.holidays.clone())),
-        };
-        let any_weekday = [
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ]
-        .iter()
-        .any(|&wd| cfg.hours.for_weekday(wd).is_some());
-        if !any_weekday {
+        let tz: Tz = cfg.timezone;
+        let lv = cfg.holidays == HolidaySet::Latvia;
+        if !cfg.hours.any() {
             return Err(CalendarError::NoWorkingWeekday);
         }
         let mut transfer_off = HashMap::new();
@@ -737,7 +712,7 @@ mod tests {
         assert!(!cal.day(date("2026-06-27")).working);
 
         let mut cfg = CalendarConfig::default();
-        cfg.holidays = "none".into();
+        cfg.holidays = HolidaySet::None;
         let cal = Calendar::from_config(&cfg).unwrap();
         let d = cal.day(date("2026-11-18"));
         assert!(d.working);
@@ -772,17 +747,8 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        let mut cfg = CalendarConfig::default();
-        cfg.timezone = "Europe/Rigaa".into();
-        let e = Calendar::from_config(&cfg).unwrap_err();
-        assert_eq!(e, CalendarError::UnknownTimezone("Europe/Rigaa".into()));
-        assert!(e.to_string().contains("Europe/Riga"));
-
-        let mut cfg = CalendarConfig::default();
-        cfg.holidays = "EE".into();
-        let e = Calendar::from_config(&cfg).unwrap_err();
-        assert!(e.to_string().contains("\"LV\"") && e.to_string().contains("\"none\""));
-
+        // An unknown time zone or holiday set cannot reach the calendar:
+        // the config refuses it when read (config::time, config::calendar).
         let mut cfg = CalendarConfig::default();
         cfg.hours = WeekHours {
             monday: None,
@@ -800,7 +766,7 @@ mod tests {
 
         // Other zones are accepted.
         let mut cfg = CalendarConfig::default();
-        cfg.timezone = "Europe/Tallinn".into();
+        cfg.timezone = chrono_tz::Europe::Tallinn;
         assert_eq!(
             Calendar::from_config(&cfg).unwrap().tz(),
             chrono_tz::Europe::Tallinn

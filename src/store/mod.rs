@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint};
+use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transaction, TransactionBehavior};
 
 use crate::rules::deadline::CaseKind;
 
@@ -549,12 +549,20 @@ impl Store {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+        if version == known {
+            return Ok(());
+        }
+        // IMMEDIATE, and the version read again under the write lock: two
+        // processes opening a new database at once migrate it once.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -563,6 +571,14 @@ impl Store {
     }
 
     /// Run `f` in one transaction: all of it lands or none.
+    ///
+    /// A top-level transaction begins `IMMEDIATE`: it takes SQLite's write
+    /// lock at once, waiting up to the busy timeout for another process's
+    /// writer (a running cycle, the daemon, an admin command) to finish. A
+    /// deferred transaction that reads first and writes later would instead
+    /// fail at once with "database is locked" when another connection wrote
+    /// in between (SQLite cannot wait there: its snapshot is stale), which is
+    /// what `replygate close` during a sending cycle used to hit (SPEC §10).
     pub fn transaction<T, E>(
         &mut self,
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
@@ -570,22 +586,34 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        // A savepoint is a transaction of its own when none is open, and
-        // nests inside [`Store::rehearse`].
-        let tx = self.conn.savepoint().map_err(StoreError::from)?;
-        let wrapped = Tx { tx };
+        let inner = if self.conn.is_autocommit() {
+            TxInner::Top(
+                self.conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?,
+            )
+        } else {
+            // Inside [`Store::rehearse`] (already holding the write lock): a
+            // savepoint nests.
+            TxInner::Nested(self.conn.savepoint().map_err(StoreError::from)?)
+        };
+        let wrapped = Tx { tx: inner };
         let out = f(&wrapped)?;
-        wrapped.tx.commit().map_err(StoreError::from)?;
+        match wrapped.tx {
+            TxInner::Top(t) => t.commit(),
+            TxInner::Nested(s) => s.commit(),
+        }
+        .map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// Run `f` and then undo everything it wrote, whatever it returns
-    /// (`run --once --dry-run`: decide and log, change nothing).
+    /// (`run --once --dry-run`: decide and log, change nothing). Begins
+    /// `IMMEDIATE` like [`Store::transaction`], for the same reason.
     pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
-        self.conn.execute_batch("SAVEPOINT rehearsal")?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let out = f(self);
-        self.conn
-            .execute_batch("ROLLBACK TO rehearsal; RELEASE rehearsal")?;
+        self.conn.execute_batch("ROLLBACK")?;
         Ok(out)
     }
 
@@ -602,13 +630,22 @@ pub struct Reader<'c> {
 
 /// A write transaction.
 pub struct Tx<'c> {
-    tx: Savepoint<'c>,
+    tx: TxInner<'c>,
+}
+
+/// A top-level `IMMEDIATE` transaction, or a savepoint inside a rehearsal.
+enum TxInner<'c> {
+    Top(Transaction<'c>),
+    Nested(Savepoint<'c>),
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.tx
+        match &self.tx {
+            TxInner::Top(t) => t,
+            TxInner::Nested(s) => s,
+        }
     }
 }
 
@@ -616,11 +653,11 @@ impl Tx<'_> {
     /// `execute` with the connection's prepared-statement cache (shadows
     /// `Connection::execute` for every write below).
     pub fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(params)
+        self.prepare_cached(sql)?.execute(params)
     }
 
     pub fn reader(&self) -> Reader<'_> {
-        Reader { conn: &self.tx }
+        Reader { conn: self }
     }
 }
 
