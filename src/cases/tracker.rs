@@ -228,7 +228,7 @@ impl Tracker<'_> {
                     }
                     if let Some(c) = r.case(&case_id)? {
                         if self.may_join_case(tx, &c, sender)? {
-                            return Ok(Referenced::Found(c));
+                            return Ok(Referenced::Found(Box::new(c)));
                         }
                         found = Referenced::Foreign(c.id);
                     }
@@ -285,7 +285,7 @@ impl Tracker<'_> {
         // address) — stricter than §11.3 allows, as a subject alone is weak
         // evidence.
         let case = match self.referenced_case(tx, p, &from)? {
-            Referenced::Found(c) => Some(c),
+            Referenced::Found(c) => Some(*c),
             Referenced::History => None,
             Referenced::Foreign(other) => {
                 tracing::warn!(
@@ -638,7 +638,7 @@ impl Tracker<'_> {
 
 /// What a client mail's references point to, for its sender (SPEC §11.3).
 enum Referenced {
-    Found(Case),
+    Found(Box<Case>),
     /// Only cases the sender takes no part in (the id of the first).
     Foreign(String),
     History,
@@ -675,7 +675,12 @@ fn domain_of(addr: &str) -> Option<&str> {
 /// addresses? Yes when the sender is one of the case's client participants
 /// (addresses outside `org_domains`), or shares such an address's domain
 /// unless that domain is a public mail provider (`public_domains`).
-pub fn may_join(sender: &str, participants: &[String], org_domains: &[String], public_domains: &[String]) -> bool {
+pub fn may_join(
+    sender: &str,
+    participants: &[String],
+    org_domains: &[String],
+    public_domains: &[String],
+) -> bool {
     let sender = sender.trim().to_lowercase();
     let Some(sender_domain) = domain_of(&sender) else {
         return false;
@@ -707,7 +712,10 @@ pub enum StaffDecision {
     /// The case is answered at the mail's INTERNALDATE.
     Answer,
     /// An interim reply moves the deadline.
-    Extend { until: NaiveDate, deadline: DateTime<Utc> },
+    Extend {
+        until: NaiveDate,
+        deadline: DateTime<Utc>,
+    },
     /// An interim reply that cannot be taken; the author is told why.
     RefuseInterim(interim::Refusal),
 }
@@ -780,7 +788,11 @@ mod tests {
             ("eve@notfirma.lv", &["anna@firma.lv"], false),
             ("eve@sub.firma.lv", &["anna@firma.lv"], false),
             // Someone staff wrote to in the case.
-            ("janis@partneris.lv", &["anna@inbox.lv", "janis@partneris.lv"], true),
+            (
+                "janis@partneris.lv",
+                &["anna@inbox.lv", "janis@partneris.lv"],
+                true,
+            ),
             // Organisation addresses are not client participants: a forged
             // organisation sender, or someone sharing the org domain.
             ("eve@sif.gov.lv", &["klienti@sif.gov.lv", "anna@inbox.lv"], false),
@@ -791,7 +803,11 @@ mod tests {
             ("eve@firma.lv", &["", "x"], false),
         ];
         for (sender, parts, want) in table {
-            assert_eq!(may_join(sender, &strings(parts), &org, &public), *want, "{sender} {parts:?}");
+            assert_eq!(
+                may_join(sender, &strings(parts), &org, &public),
+                *want,
+                "{sender} {parts:?}"
+            );
         }
     }
 
@@ -838,8 +854,16 @@ mod tests {
             (None, "Labdien, atbilde.", StaffDecision::Unmatched),
             (Some(&closed), "Atbilde.", StaffDecision::OnClosedCase),
             (Some(&open), "Labdien, lūk atbilde.", StaffDecision::Answer),
-            (Some(&answered), "Atbildēsim līdz 10.12.2026.", StaffDecision::Answer),
-            (Some(&open), "Atbildēsim līdz 10.12.2026.", extend(d(2026, 12, 10))),
+            (
+                Some(&answered),
+                "Atbildēsim līdz 10.12.2026.",
+                StaffDecision::Answer,
+            ),
+            (
+                Some(&open),
+                "Atbildēsim līdz 10.12.2026.",
+                extend(d(2026, 12, 10)),
+            ),
             (Some(&sub), "Atbildēsim līdz 10.12.2026.", extend(d(2026, 12, 10))),
             // Four months after receipt is the limit, for e-mail too.
             (Some(&open), "Atbildēsim līdz 24.03.2027.", extend(d(2027, 3, 24))),

@@ -20,14 +20,18 @@
 //!    `X-Autoresponder` as vendor markers; `reply.never_ack` words matched as
 //!    words, not substrings (see `never_ack_matches`).
 //! 3. From in `organization.domains` (the domain or a subdomain): **Staff** when
-//!    found in a sent folder or when a To/Cc recipient is outside the
-//!    organisation, else **Internal** (a colleague writing to the shared
-//!    mailbox).
+//!    found in a sent folder, or in an inbox when a To/Cc recipient is
+//!    outside the organisation and the mail is proven internal
+//!    ([`proven_internal`], SPEC §11.2) — unproven it is
+//!    **UnverifiedInternal** and changes nothing; else **Internal** (a
+//!    colleague writing to the shared mailbox).
 //! 4. A sent folder message whose From is not in the organisation (say an
 //!    alias domain that is missing from the config) was still sent from this
 //!    mailbox: **Staff** (decision: better a reply answers its case than an
 //!    unconfigured domain making every reply invisible).
 //! 5. Otherwise **Client**.
+//!
+//! [`ack_recipient`] picks who gets a client's acknowledgement (SPEC §5.3).
 
 use std::fmt;
 
@@ -406,11 +410,7 @@ fn auth_results_prove_org(v: &str, s: &ClassifySettings) -> bool {
                 .map(|(_, v)| v.trim_matches('"'))
         };
         match method {
-            "dmarc" => {
-                if prop("header.from").is_none_or(|d| s.is_org_domain(d)) {
-                    return true;
-                }
-            }
+            "dmarc" if prop("header.from").is_none_or(|d| s.is_org_domain(d)) => return true,
             "dkim" => {
                 if let Some(d) = prop("header.d") {
                     if s.is_org_domain(d) {
@@ -451,7 +451,9 @@ impl fmt::Display for Unacceptable {
             Unacceptable::Organisation => "it is an organisation address",
             Unacceptable::Gateway => "it is the gateway's own address",
             Unacceptable::NeverAck => "it matches reply.never_ack",
-            Unacceptable::Robot => "it is a mailer or list robot (MAILER-DAEMON, postmaster, *-request, owner-* ...)",
+            Unacceptable::Robot => {
+                "it is a mailer or list robot (MAILER-DAEMON, postmaster, *-request, owner-* ...)"
+            }
         })
     }
 }
@@ -474,7 +476,8 @@ pub fn ack_acceptable(addr: &str, s: &ClassifySettings) -> Result<(), Unacceptab
         || local.len() > 64
         || a.chars().any(|c| c.is_control() || c.is_whitespace())
         || a.parse::<lettre::Address>().is_err()
-        || d.split('.').any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+        || d.split('.')
+            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
         || !d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
     {
         return Err(Unacceptable::Syntax);
@@ -1224,11 +1227,19 @@ mod tests {
         assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
         // In an inbox only with proof of internal origin (SPEC §11.2).
         assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::UnverifiedInternal);
-        let proof = ("Authentication-Results", "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv");
+        let proof = (
+            "Authentication-Results",
+            "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+        );
         let m = mail("janis.berzins@sif.gov.lv", &["anna@inbox.lv"], "Atb: x", &[proof]);
         assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
         // A client in Cc only.
-        let mut m = mail("janis.berzins@sif.gov.lv", &["pasts@sif.gov.lv"], "Atb: x", &[proof]);
+        let mut m = mail(
+            "janis.berzins@sif.gov.lv",
+            &["pasts@sif.gov.lv"],
+            "Atb: x",
+            &[proof],
+        );
         m.cc = vec![addr("anna@inbox.lv")];
         assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
         // A colleague to the shared mailbox (subdomains count as the org).
@@ -1426,36 +1437,93 @@ team = "klienti@sif.gov.lv"
         let table: &[(&[(&str, &str)], Class)] = &[
             (&[], u.clone()),
             (
-                &[("Authentication-Results", "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=pass header.from=sif.gov.lv")],
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                )],
                 Class::Staff,
             ),
-            (&[("Authentication-Results", "mx.sif.gov.lv; dmarc=pass (p=reject) header.from=sif.gov.lv")], Class::Staff),
-            (&[("Authentication-Results", "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=none")], Class::Staff),
-            (&[("Authentication-Results", "mx.sif.gov.lv; dkim=pass header.i=@mail.sif.gov.lv")], Class::Staff),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dmarc=pass (p=reject) header.from=sif.gov.lv",
+                )],
+                Class::Staff,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=none",
+                )],
+                Class::Staff,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.i=@mail.sif.gov.lv",
+                )],
+                Class::Staff,
+            ),
             // A forger's own DKIM domain proves nothing.
             (
-                &[("Authentication-Results", "mx.sif.gov.lv; dkim=pass header.d=evil.example; dmarc=none header.from=sif.gov.lv")],
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=evil.example; dmarc=none header.from=sif.gov.lv",
+                )],
                 u.clone(),
             ),
-            (&[("Authentication-Results", "mx.sif.gov.lv; dkim=pass header.d=evil.example")], u.clone()),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=evil.example",
+                )],
+                u.clone(),
+            ),
             // Results from another authserv-id are the sender's own words.
-            (&[("Authentication-Results", "mx.evil.example; dmarc=pass header.from=sif.gov.lv")], u.clone()),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.evil.example; dmarc=pass header.from=sif.gov.lv",
+                )],
+                u.clone(),
+            ),
             // A pass inside a comment is no pass.
-            (&[("Authentication-Results", "mx.sif.gov.lv; spf=none (dmarc=pass)")], u.clone()),
-            (&[("Authentication-Results", "mx.sif.gov.lv; dmarc=passed header.from=sif.gov.lv")], u.clone()),
+            (
+                &[("Authentication-Results", "mx.sif.gov.lv; spf=none (dmarc=pass)")],
+                u.clone(),
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dmarc=passed header.from=sif.gov.lv",
+                )],
+                u.clone(),
+            ),
             // Only the topmost field from the trusted id counts.
             (
                 &[
-                    ("Authentication-Results", "mx.sif.gov.lv; dmarc=fail header.from=sif.gov.lv"),
-                    ("Authentication-Results", "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv"),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=fail header.from=sif.gov.lv",
+                    ),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                    ),
                 ],
                 // dmarc=fail is also a §5.2 trigger.
                 Class::Automatic(vec![Trigger::DmarcFail]),
             ),
             (
                 &[
-                    ("Authentication-Results", "mx.sif.gov.lv; spf=pass smtp.mailfrom=sif.gov.lv"),
-                    ("Authentication-Results", "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv"),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; spf=pass smtp.mailfrom=sif.gov.lv",
+                    ),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                    ),
                 ],
                 u.clone(),
             ),
@@ -1464,10 +1532,18 @@ team = "klienti@sif.gov.lv"
             (&[("X-Internal-Origin", "yes")], u.clone()),
         ];
         for (headers, want) in table {
-            assert_eq!(classify(&base(headers), FolderKind::Inbox, &s), *want, "{headers:?}");
+            assert_eq!(
+                classify(&base(headers), FolderKind::Inbox, &s),
+                *want,
+                "{headers:?}"
+            );
             // Sent folders are staff mail by definition.
             if !matches!(want, Class::Automatic(_)) {
-                assert_eq!(classify(&base(headers), FolderKind::Sent, &s), Class::Staff, "{headers:?}");
+                assert_eq!(
+                    classify(&base(headers), FolderKind::Sent, &s),
+                    Class::Staff,
+                    "{headers:?}"
+                );
             }
         }
         s.trust_exchange_headers = true;
@@ -1479,7 +1555,11 @@ team = "klienti@sif.gov.lv"
             (&[("X-Internal-Origin", "no")], u.clone()),
         ];
         for (headers, want) in table {
-            assert_eq!(classify(&base(headers), FolderKind::Inbox, &s), *want, "{headers:?}");
+            assert_eq!(
+                classify(&base(headers), FolderKind::Inbox, &s),
+                *want,
+                "{headers:?}"
+            );
         }
         s.internal_header = parse_internal_header("X-Internal-Origin");
         assert_eq!(
@@ -1504,21 +1584,41 @@ team = "klienti@sif.gov.lv"
         };
         let table: &[(&str, &[&str], Option<&str>)] = &[
             ("anna@inbox.lv", &[], Some("anna@inbox.lv")),
-            ("anna@inbox.lv", &["anna.work@firma.lv"], Some("anna.work@firma.lv")),
+            (
+                "anna@inbox.lv",
+                &["anna.work@firma.lv"],
+                Some("anna.work@firma.lv"),
+            ),
             // More than one Reply-To: From.
-            ("anna@inbox.lv", &["a@firma.lv", "b@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["a@firma.lv", "b@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
             // Unacceptable Reply-To: From.
             ("anna@inbox.lv", &["klienti@sif.gov.lv"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["x@mail.sif.gov.lv"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["victim@[127.0.0.1]"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["victim@10.0.0.1"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["noreply@firma.lv"], Some("anna@inbox.lv")),
-            ("anna@inbox.lv", &["no-reply.portal@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["no-reply.portal@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
             ("anna@inbox.lv", &["pasts@sif.gov.lv"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["postmaster@firma.lv"], Some("anna@inbox.lv")),
-            ("anna@inbox.lv", &["fondi-request@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["fondi-request@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
             ("anna@inbox.lv", &["owner-fondi@firma.lv"], Some("anna@inbox.lv")),
-            ("anna@inbox.lv", &["MAILER-DAEMON@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["MAILER-DAEMON@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
             ("anna@inbox.lv", &["root@localhost"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["a b@firma.lv"], Some("anna@inbox.lv")),
             ("anna@inbox.lv", &["a@fir_ma.lv"], Some("anna@inbox.lv")),
@@ -1535,7 +1635,11 @@ team = "klienti@sif.gov.lv"
         ];
         for (from, rt, want) in table {
             let got = ack_recipient(&m(from, rt), &s);
-            assert_eq!(got.as_ref().ok().map(String::as_str), *want, "{from} {rt:?}: {got:?}");
+            assert_eq!(
+                got.as_ref().ok().map(String::as_str),
+                *want,
+                "{from} {rt:?}: {got:?}"
+            );
         }
         // The reason names what was wrong.
         let e = ack_recipient(&m("noreply@portal.lv", &["x@[1.2.3.4]"]), &s).unwrap_err();

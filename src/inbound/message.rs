@@ -523,7 +523,8 @@ fn first_message_id(value: &str) -> Option<String> {
         return Some(id);
     }
     let t = value.trim().trim_matches(['<', '>']).trim();
-    (!t.is_empty() && t.len() <= MAX_MESSAGE_ID_LEN && !t.contains(char::is_whitespace)).then(|| t.to_string())
+    (!t.is_empty() && t.len() <= MAX_MESSAGE_ID_LEN && !t.contains(char::is_whitespace))
+        .then(|| t.to_string())
 }
 
 /// The domain of a Message-ID (`abc@mx.example.lv` → `mx.example.lv`),

@@ -512,9 +512,8 @@ impl Ingest<'_> {
 /// Run CPU work on attacker-controlled bytes off the async worker, with
 /// panics caught: `Err` carries the panic message.
 async fn off_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    let caught = move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_text(p.as_ref()))
-    };
+    let caught =
+        move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_text(p.as_ref()));
     match tokio::task::spawn_blocking(caught).await {
         Ok(r) => r,
         Err(e) => Err(format!("the worker thread ended: {e}")),

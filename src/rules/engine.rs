@@ -516,6 +516,22 @@ mod tests {
                 reason: SuppressReason::InterimSent
             }]
         );
+        // No acceptable address (SPEC §5.3): suppressed, with the reason.
+        let mut x = b.clone();
+        x.reply_to = String::new();
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&x),
+                &History::default(),
+                &cal,
+                &settings(),
+                now
+            ),
+            vec![Action::AckSuppressed {
+                case_id: "B".into(),
+                reason: SuppressReason::NoRecipient
+            }]
+        );
         let late = t("2026-11-26T09:00:00+02:00");
         assert_eq!(
             decide(
