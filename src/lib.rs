@@ -17,6 +17,8 @@ pub mod rules;
 pub mod outbound;
 // SQLite: schema, migrations, rows.
 pub mod store;
+// Compliance reports from the recorded facts (pure computation).
+pub mod report;
 // One cycle: sync, track, decide, send.
 pub mod pipeline;
 // The long-running service: worker, watchers, signals, HTTP.

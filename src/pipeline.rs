@@ -383,7 +383,7 @@ pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow
     }
     let before = now - ctx.cfg.storage.retention.0;
     let n = store.transaction(|tx| -> Result<usize, StoreError> {
-        let n = tx.purge(before)?;
+        let n = tx.purge(before, now)?;
         tx.set_meta("last_purge", &today)?;
         Ok(n)
     })?;

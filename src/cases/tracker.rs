@@ -37,6 +37,7 @@ use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
+use crate::store::facts::{self, FirstResponse, ResponseKind};
 use crate::store::{Case, CaseState, SignatureRecord, StoreError, StoredMessage, Tx};
 
 /// What the sync keeps about a message until the tracker has processed it.
@@ -381,6 +382,12 @@ impl Tracker<'_> {
                     ..Case::open(id.clone(), &from, &m.subject, kind, m.internaldate, deadline)
                 };
                 tx.save_case(&c, now)?;
+                facts::opened(
+                    tx,
+                    &id,
+                    deadline,
+                    deadline::ack_at(self.cal, m.internaldate, self.cfg.reply.ack),
+                )?;
                 if let Some(mid) = &m.message_id {
                     tx.link_thread(mid, Some(&id))?;
                 }
@@ -455,12 +462,13 @@ impl Tracker<'_> {
         now: DateTime<Utc>,
         notices: &mut Vec<Notice>,
     ) -> Result<Outcome, StoreError> {
+        // The signature check's key, also the first response's reference.
+        let key = m
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("uid:{}:{}", m.folder, m.uid));
         // R3: every staff mail to a non-organisation address.
         if let Some(v) = signature {
-            let key = m
-                .message_id
-                .clone()
-                .unwrap_or_else(|| format!("uid:{}:{}", m.folder, m.uid));
             let missing: Vec<String> = v
                 .missing
                 .iter()
@@ -479,7 +487,7 @@ impl Tracker<'_> {
                 notices.push(Notice::SignatureWarning {
                     case_id: case.as_ref().map(|c| c.id.clone()),
                     author: author.clone(),
-                    message_id: key,
+                    message_id: key.clone(),
                     subject: m.subject.clone(),
                     to: m.recipients.clone(),
                     sent_at: m.internaldate,
@@ -509,6 +517,7 @@ impl Tracker<'_> {
                 c.deadline = deadline;
                 c.extended = true;
                 tx.save_case(&c, now)?;
+                self.first_response(tx, &c.id, m, ResponseKind::Interim, &author.email, &key)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -523,6 +532,8 @@ impl Tracker<'_> {
                 Ok(Outcome::Extended(c.id))
             }
             StaffDecision::RefuseInterim(refusal) => {
+                // Still a staff reply to the client: a first response.
+                self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
                 let reason = refusal.to_string();
                 tx.audit(
                     m.internaldate,
@@ -547,6 +558,7 @@ impl Tracker<'_> {
                     c.answered_at = Some(m.internaldate);
                 }
                 tx.save_case(&c, now)?;
+                self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
                 tx.audit(
                     m.internaldate,
                     Some(&c.id),
@@ -629,6 +641,29 @@ impl Tracker<'_> {
             tx.record_bounce(&a, m.internaldate, m.message_id.as_deref())?;
         }
         Ok(())
+    }
+
+    /// Record a staff reply as the case's first response (kept only when
+    /// it is the first).
+    fn first_response(
+        &self,
+        tx: &Tx,
+        case_id: &str,
+        m: &StoredMessage,
+        kind: ResponseKind,
+        by: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        facts::responded(
+            tx,
+            case_id,
+            &FirstResponse {
+                at: m.internaldate,
+                kind,
+                by: &by.to_lowercase(),
+                reference: Some(key),
+            },
+        )
     }
 
     fn local(&self, t: DateTime<Utc>) -> String {

@@ -246,6 +246,7 @@ pub fn close(store: &mut Store, id: &str, reason: &str, now: DateTime<Utc>) -> R
         c.closed_at = Some(now);
         c.close_reason = Some(reason.to_string());
         tx.save_case(&c, now)?;
+        crate::store::facts::closed_by_hand(tx, &c.id, now)?;
         tx.audit(now, Some(&c.id), "closed", reason, &actor())?;
         Ok(c)
     })
@@ -294,6 +295,17 @@ pub fn extend(
         c.deadline = deadline::date_deadline(cal, until);
         c.extended = true;
         tx.save_case(&c, now)?;
+        let who = actor();
+        crate::store::facts::responded(
+            tx,
+            &c.id,
+            &crate::store::facts::FirstResponse {
+                at: now,
+                kind: crate::store::facts::ResponseKind::Extend,
+                by: &who,
+                reference: None,
+            },
+        )?;
         tx.audit(
             now,
             Some(&c.id),

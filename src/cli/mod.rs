@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod commands;
+pub mod reports;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -104,6 +105,34 @@ pub enum Command {
         #[arg(long, value_name = "T", value_parser = parse_rfc3339, hide = true)]
         now: Option<DateTime<FixedOffset>>,
     },
+    /// Compliance report (SPEC §12) for the cases received from --from to --to.
+    Report {
+        /// First day of receipt (YYYY-MM-DD, local).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last day of receipt, inclusive (YYYY-MM-DD, local).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// Judge as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "T", value_parser = parse_rfc3339)]
+        now: Option<DateTime<FixedOffset>>,
+        /// Print the JSON of SPEC §12.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per case.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The evidence log (hash-chained case events).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// One case.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
     /// When the acknowledgement would go and when the reply is due.
     Deadline {
         /// Receipt time, RFC 3339 (e.g. 2026-11-24T17:01:00+02:00).
@@ -113,6 +142,28 @@ pub enum Command {
         #[arg(long)]
         submission: bool,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain; exit 1 and name the first broken entry.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// The case's timeline: received, acknowledged, reminders, replies, closing.
+    Show {
+        /// The case reference, e.g. SIF-2026-00042.
+        case: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -139,6 +190,29 @@ pub fn main() -> ExitCode {
         Command::CheckSignature { file, json } => {
             crate::cases::signature::run_check_signature(&cli.config, &file, json)
         }
+        Command::Report {
+            from,
+            to,
+            now,
+            json,
+            csv,
+        } => {
+            use reports::Format;
+            let format = if json {
+                Format::Json
+            } else if csv {
+                Format::Csv
+            } else {
+                Format::Table
+            };
+            reports::report_cmd(&cli.config, from, to, now, format)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { json },
+        } => reports::audit_verify(&cli.config, json),
+        Command::Case {
+            command: CaseCommand::Show { case, json },
+        } => reports::case_show(&cli.config, &case, json),
         Command::Calendar { from, to, json } => report(calendar_cmd(&cli.config, from, to, json)),
         Command::Deadline {
             received,

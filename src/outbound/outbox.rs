@@ -442,6 +442,9 @@ fn apply_action(
                 };
                 c.acked_cycle = c.cycle;
                 tx.save_case(&c, now)?;
+                if c.cycle == 1 {
+                    crate::store::facts::ack_suppressed(tx, &c.id, reason.word())?;
+                }
                 tx.audit(
                     now,
                     Some(&c.id),
@@ -615,7 +618,30 @@ fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxE
                 c.acknowledged_at = Some(now);
                 tx.save_case(&c, now)?;
             }
+            if e.dedup_key == format!("ack:{cid}:1") {
+                crate::store::facts::acknowledged(tx, cid, now)?;
+            }
         }
+    }
+    // The evidence log's events for what reached the SMTP server.
+    let event = match e.kind.as_str() {
+        "ack" => Some(("acknowledged", "acknowledgement")),
+        "reminder" => Some(("reminded", "reminder to the team")),
+        "escalation" => Some(("escalated", "escalation")),
+        _ => None,
+    };
+    if let (Some((action, what)), Some(cid)) = (event, &e.case_id) {
+        tx.audit(
+            now,
+            Some(cid),
+            action,
+            &format!(
+                "{what} {} accepted by the SMTP server for {}",
+                e.message_id,
+                e.rcpts.join(",")
+            ),
+            "replygate",
+        )?;
     }
     tx.bump_counter(&format!("sent_{}", e.kind), 1)?;
     Ok(())

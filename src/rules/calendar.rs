@@ -391,6 +391,30 @@ impl Calendar {
         cur
     }
 
+    /// Working time from `a` to `b`: only the calendar's working hours count
+    /// (nights, weekends, holidays and the shortened part of a day do not).
+    /// Zero when `b <= a`. Bounded by [`SEARCH_DAYS`] days of walking.
+    pub fn working_time_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+        if b <= a {
+            return Duration::zero();
+        }
+        let mut total = Duration::zero();
+        let last = self.local_date(b);
+        for date in self.local_date(a).iter_days().take(SEARCH_DAYS as usize + 1) {
+            if date > last {
+                break;
+            }
+            if let Some((open, close)) = self.working_span(date) {
+                let from = open.max(a);
+                let to = close.min(b);
+                if to > from {
+                    total += to - from;
+                }
+            }
+        }
+        total
+    }
+
     /// The instant `d` of working time before `t`: walks back through
     /// working hours only (nights, weekends and holidays do not count).
     /// When the result falls on an opening it is that opening (not the
@@ -439,6 +463,29 @@ mod tests {
     }
     fn default_cal() -> Calendar {
         Calendar::from_config(&CalendarConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn working_time_between_counts_only_working_hours() {
+        let cal = default_cal();
+        let h = |x: f64| Duration::seconds((x * 3600.0) as i64);
+        let rows = [
+            // same day, inside hours (Tue 17 Nov 2026 is shortened: 9-16)
+            ("2026-11-16T10:00:00+02:00", "2026-11-16T12:30:00+02:00", h(2.5)),
+            // Mon 17:00 → Tue 10:00: 1 h Monday + 1 h Tuesday
+            ("2026-11-16T17:00:00+02:00", "2026-11-17T10:00:00+02:00", h(2.0)),
+            // Fri 15:00 → Mon 10:00 across the weekend: 1 h + 1 h
+            ("2026-11-13T15:00:00+02:00", "2026-11-16T10:00:00+02:00", h(2.0)),
+            // Tue 17 Nov (shortened to 16:00) 15:00 → Thu 19 Nov 10:00; 18 Nov is a holiday
+            ("2026-11-17T15:00:00+02:00", "2026-11-19T10:00:00+02:00", h(2.0)),
+            // received on Saturday, answered Monday 09:30
+            ("2026-11-21T11:00:00+02:00", "2026-11-23T09:30:00+02:00", h(0.5)),
+            // reversed: zero
+            ("2026-11-23T09:30:00+02:00", "2026-11-21T11:00:00+02:00", h(0.0)),
+        ];
+        for (a, b, want) in rows {
+            assert_eq!(cal.working_time_between(utc(a), utc(b)), want, "{a} → {b}");
+        }
     }
     fn dates(list: &[&str]) -> BTreeSet<NaiveDate> {
         list.iter().map(|s| date(s)).collect()

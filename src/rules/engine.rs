@@ -70,6 +70,19 @@ pub enum SuppressReason {
     NoRecipient,
 }
 
+impl SuppressReason {
+    /// One word for reports and the case facts.
+    pub fn word(&self) -> &'static str {
+        match self {
+            SuppressReason::Interval { .. } => "interval",
+            SuppressReason::Bounced { .. } => "bounced",
+            SuppressReason::InterimSent => "interim",
+            SuppressReason::Stale => "stale",
+            SuppressReason::NoRecipient => "no_recipient",
+        }
+    }
+}
+
 impl std::fmt::Display for SuppressReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -15,6 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Savepoint, Transactio
 
 use crate::rules::deadline::CaseKind;
 
+pub mod evidence;
+pub mod facts;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -48,7 +51,7 @@ pub fn parse_ts(column: &'static str, s: &str) -> Result<DateTime<Utc>> {
         })
 }
 
-fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.map(|s| parse_ts(column, &s)).transpose()
 }
 
@@ -169,13 +172,45 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_ack_to ON outbox (kind, rcpts, created_at);
     "#,
-    // 3: SPEC §11.3 asks who took part in a case (its messages) and §5.2
+    // 3: the compliance report's facts (facts.rs) and the evidence log's
+    // hash chain (evidence.rs); existing audit rows are chained by
+    // `after_migration`.
+    r#"
+    CREATE TABLE case_facts (
+        case_id TEXT PRIMARY KEY,
+        first_deadline TEXT,
+        ack_due_at TEXT,
+        ack_sent_at TEXT,
+        ack_suppressed TEXT,
+        first_response_at TEXT,
+        first_response_kind TEXT,
+        first_response_by TEXT,
+        first_response_ref TEXT,
+        hand_closed_at TEXT
+    );
+    ALTER TABLE audit ADD COLUMN content_hash TEXT;
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+    ALTER TABLE audit ADD COLUMN entry_hash TEXT;
+    ALTER TABLE audit ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX signature_checks_sent ON signature_checks (sent_at);
+    "#,
+    // 4: SPEC §11.3 asks who took part in a case (its messages) and §5.2
     // whether a delivery report names a message the gateway sent.
     r#"
     CREATE INDEX IF NOT EXISTS messages_case ON messages (case_id);
     CREATE INDEX IF NOT EXISTS outbox_msgid ON outbox (message_id);
     "#,
 ];
+
+/// Work a migration needs beyond SQL, run in the same transaction right
+/// after migration `version` (1-based).
+fn after_migration(version: usize, tx: &Connection) -> Result<()> {
+    if version == 3 {
+        tx.execute_batch(facts::BACKFILL)?;
+        evidence::seal_unchained(tx)?;
+    }
+    Ok(())
+}
 
 /// The store: one SQLite connection.
 pub struct Store {
@@ -560,6 +595,7 @@ impl Store {
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql)?;
+            after_migration(i + 1, &tx)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
         tx.commit()?;
@@ -1207,10 +1243,7 @@ impl Tx<'_> {
         detail: &str,
         actor: &str,
     ) -> Result<()> {
-        self.execute(
-            "INSERT INTO audit (at, case_id, action, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ts(at), case_id, action, detail, actor],
-        )?;
+        evidence::append(self, at, case_id, action, detail, actor)?;
         Ok(())
     }
 
@@ -1291,7 +1324,7 @@ impl Tx<'_> {
     /// thread ids, audit rows and signature verdicts), and message metadata of mail
     /// that opened no case and is older than `before`. Returns the number of
     /// cases purged.
-    pub fn purge(&self, before: DateTime<Utc>) -> Result<usize> {
+    pub fn purge(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
             let mut st = self.prepare(
@@ -1304,8 +1337,8 @@ impl Tx<'_> {
         for id in &ids {
             self.execute("DELETE FROM messages WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM thread_ids WHERE case_id = ?1", [id])?;
-            self.execute("DELETE FROM audit WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM cases WHERE id = ?1", [id])?;
         }
         self.execute(
@@ -1317,6 +1350,9 @@ impl Tx<'_> {
             [&b],
         )?;
         self.execute("DELETE FROM bounces WHERE at < ?1", [&b])?;
+        // The evidence log keeps a verifiable chain: the purged cases'
+        // entries are redacted and a purge entry says so (evidence.rs).
+        evidence::purge(self, &ids, now)?;
         Ok(ids.len())
     }
 }
