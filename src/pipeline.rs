@@ -192,19 +192,21 @@ pub fn track_and_decide(
     now: DateTime<Utc>,
     r: &mut Report,
 ) -> anyhow::Result<()> {
-    let tracker = Tracker {
-        cfg: &ctx.cfg,
-        cal: &ctx.cal,
-        interim: &ctx.interim,
-    };
-    let composer = Composer::new(&ctx.cfg, &ctx.cal, &ctx.templates);
-    let pending = store.read().pending_messages(now)?;
-    for chunk in pending.chunks(500) {
+    let tracker = Tracker::new(&ctx.cfg, &ctx.cal, &ctx.interim);
+    let composer = Composer::new(&ctx.cfg, &ctx.cal, &ctx.templates, &rand::random::<u128>);
+    // Page by page, one transaction each: every message of a page is
+    // marked processed (or failed) in it, so the next page starts after it.
+    loop {
+        let chunk = store.read().pending_messages(now, 500)?;
+        if chunk.is_empty() {
+            break;
+        }
         store.transaction(|tx| -> anyhow::Result<()> {
-            for m in chunk {
+            for m in &chunk {
                 let (outcome, notices) = match tx.isolated(|tx| tracker.process_caught(tx, m, now)) {
                     Ok(x) => x,
                     Err(e) => {
+                        tracker.forget();
                         // A bad message never blocks the rest: it is
                         // tried once more in the next cycle (a passing
                         // fault), then set aside for good (SPEC §11.1).
@@ -419,7 +421,7 @@ pub async fn cycle(
     } else {
         track_and_decide(ctx, store, now, &mut r)?;
         r.recovered = recover_interrupted(ctx, session, store, now).await?;
-        r.flushed = outbox::flush(store, &ctx.mailer, now, ignore_backoff).await?;
+        r.flushed = outbox::flush(store, &ctx.mailer, now, Utc::now(), ignore_backoff).await?;
         r.copies_saved = save_copies(ctx, session, store).await?;
         retention(ctx, store, now)?;
     }
@@ -496,7 +498,12 @@ mod tests {
         .unwrap();
         let cal = Calendar::from_config(&cfg.calendar).unwrap();
         let templates = Templates::load(None).unwrap();
-        let composer = Composer::new(&cfg, &cal, &templates);
+        let ids = std::cell::Cell::new(0u128);
+        let next = || {
+            ids.set(ids.get() + 1);
+            ids.get()
+        };
+        let composer = Composer::new(&cfg, &cal, &templates, &next);
         let settings = engine::Settings {
             ack: cfg.reply.ack,
             ack_min_interval: cfg.reply.ack_min_interval.0,

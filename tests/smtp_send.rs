@@ -27,6 +27,7 @@ fn cfg(host: &str, port: u16) -> SmtpConfig {
         ca_file: None,
         from: FROM.into(),
         save_copy_to: None,
+        connections: 4,
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
-use crate::store::{Case, CaseState, Store, StoreError};
+use crate::store::{Case, CaseState, OutboxState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -140,14 +140,14 @@ pub fn status(
         .outbox_all()?
         .into_iter()
         .filter(|e| {
-            matches!(e.state.as_str(), "failed" | "sending")
-                || (e.state == "pending" && (e.attempts > 0 || e.not_before > now))
+            matches!(e.state, OutboxState::Failed | OutboxState::Sending)
+                || (e.state == OutboxState::Pending && (e.attempts > 0 || e.not_before > now))
         })
         .map(|e| OutboxProblem {
-            kind: e.kind,
+            kind: e.kind.to_string(),
             case: e.case_id,
             to: e.rcpts.join(", "),
-            state: e.state,
+            state: e.state.to_string(),
             attempts: e.attempts,
             error: e.last_error,
             not_before: local(cal, e.not_before),

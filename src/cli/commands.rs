@@ -67,6 +67,7 @@ pub fn run(path: &Path, once: bool, now: Option<DateTime<FixedOffset>>, dry_run:
     let built = if once {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
+        crate::daemon::limit_arenas();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

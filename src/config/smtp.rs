@@ -28,6 +28,18 @@ pub struct SmtpConfig {
     pub from: String,
     #[serde(default)]
     pub save_copy_to: Option<String>,
+    /// SMTP connections used at once when several messages are due (each
+    /// carries one transaction at a time).
+    #[serde(default = "default_smtp_connections")]
+    pub connections: usize,
+}
+
+/// The most SMTP connections `smtp.connections` may ask for (submission
+/// servers limit connections per client, often to 10 or 20).
+pub const MAX_SMTP_CONNECTIONS: usize = 16;
+
+fn default_smtp_connections() -> usize {
+    4
 }
 
 fn default_smtp_port() -> u16 {
@@ -57,6 +69,15 @@ impl SmtpConfig {
             check_ca_file(c, "smtp.ca_file", ca);
         }
         self.validate_from(org, c);
+        if !(1..=MAX_SMTP_CONNECTIONS).contains(&self.connections) {
+            c.error(
+                "smtp.connections",
+                format!(
+                    "{} is out of range: give 1 to {MAX_SMTP_CONNECTIONS} (default 4; 1 sends one message at a time)",
+                    self.connections
+                ),
+            );
+        }
         if self.save_copy_to.as_deref().is_some_and(|f| f.trim().is_empty()) {
             c.error(
                 "smtp.save_copy_to",

@@ -367,15 +367,24 @@ impl Ingest<'_> {
         }))
     }
 
-    /// Fetch a whole message for `row`; an error marks the session broken.
+    /// Fetch a whole message (or, with `readable_only`, its readable
+    /// parts: see [`ImapSession::fetch_readable`]) for `row`; an error marks
+    /// the session broken.
     async fn full(
         &self,
         session: &mut ImapSession,
         folder: &str,
-        uid: u32,
+        h: &FetchedHeader,
+        readable_only: bool,
         broken: &mut bool,
     ) -> Result<Option<Vec<u8>>, String> {
-        match session.fetch_full(uid).await {
+        let uid = h.uid;
+        let got = if readable_only {
+            session.fetch_readable(h).await
+        } else {
+            session.fetch_full(uid).await
+        };
+        match got {
             Ok(r) => Ok(r),
             Err(e) => {
                 *broken = true;
@@ -471,7 +480,7 @@ impl Ingest<'_> {
             );
         }
         if let (Some(p), Some(w)) = (pending.as_mut(), whole) {
-            let raw = match self.full(session, folder, h.uid, broken).await {
+            let raw = match self.full(session, folder, h, w == Whole::Staff, broken).await {
                 Ok(r) => r,
                 Err(e) if w == Whole::Staff => {
                     stats.bad += 1;

@@ -73,7 +73,12 @@ pub enum ComposeError {
 /// `replygate.<random 128-bit hex>@<domain>` (without `<>`). The classifier
 /// recognises the gateway's own mail by the `replygate.` prefix.
 pub fn new_message_id(domain: &str) -> String {
-    let r: u128 = rand::random();
+    message_id(rand::random(), domain)
+}
+
+/// The Message-ID for the random value `r` (the caller draws it, so tests
+/// can give fixed ones).
+pub fn message_id(r: u128, domain: &str) -> String {
     format!("replygate.{r:032x}@{}", domain.trim().trim_start_matches('@'))
 }
 

@@ -81,10 +81,13 @@ impl SendError {
 }
 
 /// An SMTP client for the configured server. Cheap to clone (clones share
-/// one connection).
+/// the connections).
 ///
-/// One connection is opened on the first [`Mailer::send`] and reused for
-/// the following messages (one SMTP transaction each); one idle for more
+/// Up to `smtp.connections` connections, each carrying one transaction at a
+/// time: [`Mailer::send`] takes a free one (an open one first), opening it
+/// on first use, and waits when all are busy; the outbox's flush runs that
+/// many sends at once. A connection is reused for the following messages
+/// (one SMTP transaction each); one idle for more
 /// than [`IDLE_CHECK`] is checked with NOOP before reuse, one that failed in
 /// any way is closed and replaced, and a transaction that fails on a reused
 /// connection without any SMTP reply is tried once more on a new one. The socket has
@@ -103,7 +106,8 @@ pub struct Mailer {
     mode: Mode,
     hello: ClientId,
     credentials: Option<Credentials>,
-    conn: Arc<tokio::sync::Mutex<Option<Live>>>,
+    /// `smtp.connections` slots, each an open connection or none yet.
+    conns: Arc<Vec<tokio::sync::Mutex<Option<Live>>>>,
     /// `host:port` for messages.
     server: String,
     /// The envelope sender: the address of `smtp.from`.
@@ -247,7 +251,11 @@ impl Mailer {
             mode,
             hello,
             credentials,
-            conn: Arc::new(tokio::sync::Mutex::new(None)),
+            conns: Arc::new(
+                (0..cfg.connections.max(1))
+                    .map(|_| tokio::sync::Mutex::new(None))
+                    .collect(),
+            ),
             gateway,
         })
     }
@@ -303,6 +311,32 @@ impl Mailer {
         Ok(conn)
     }
 
+    /// How many transactions may run at once (`smtp.connections`).
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// A free connection slot: one with an open connection first, else an
+    /// empty one, else the first to become free.
+    async fn slot(&self) -> tokio::sync::MutexGuard<'_, Option<Live>> {
+        let mut empty = None;
+        for m in self.conns.iter() {
+            if let Ok(g) = m.try_lock() {
+                if g.is_some() {
+                    return g;
+                }
+                if empty.is_none() {
+                    empty = Some(g);
+                }
+            }
+        }
+        if let Some(g) = empty {
+            return g;
+        }
+        let waits = self.conns.iter().map(|m| Box::pin(m.lock()));
+        futures::future::select_all(waits).await.0
+    }
+
     /// The envelope sender used for every message.
     pub fn gateway(&self) -> &Address {
         &self.gateway
@@ -322,7 +356,7 @@ impl Mailer {
         }
         let envelope = Envelope::new(Some(self.gateway.clone()), rcpts)
             .map_err(|e| SendError::Permanent(format!("cannot build the envelope: {e}")))?;
-        let mut slot = self.conn.lock().await;
+        let mut slot = self.slot().await;
         // A connection idle for a while is checked with NOOP first (as
         // lettre's pool does): servers close idle connections.
         if let Some(live) = slot.as_mut() {
@@ -377,10 +411,12 @@ impl Mailer {
         }
     }
 
-    /// Say QUIT on the open connection, if any (polite shutdown).
+    /// Say QUIT on the open connections, if any (polite shutdown).
     pub async fn close(&self) {
-        if let Some(mut live) = self.conn.lock().await.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), live.conn.quit()).await;
+        for m in self.conns.iter() {
+            if let Some(mut live) = m.lock().await.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), live.conn.quit()).await;
+            }
         }
     }
 }
@@ -427,6 +463,7 @@ mod tests {
             ca_file: None,
             from: "Sabiedrības integrācijas fonds <pasts@sif.gov.lv>".into(),
             save_copy_to: None,
+            connections: 4,
         }
     }
 

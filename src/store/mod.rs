@@ -247,6 +247,105 @@ impl CaseState {
     }
 }
 
+/// What an outbox entry is (the `outbox.kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxKind {
+    Ack,
+    Reminder,
+    Escalation,
+    Digest,
+    SignatureWarning,
+    InterimRefused,
+}
+
+impl OutboxKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxKind::Ack => "ack",
+            OutboxKind::Reminder => "reminder",
+            OutboxKind::Escalation => "escalation",
+            OutboxKind::Digest => "digest",
+            OutboxKind::SignatureWarning => "signature_warning",
+            OutboxKind::InterimRefused => "interim_refused",
+        }
+    }
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "ack" => OutboxKind::Ack,
+            "reminder" => OutboxKind::Reminder,
+            "escalation" => OutboxKind::Escalation,
+            "digest" => OutboxKind::Digest,
+            "signature_warning" => OutboxKind::SignatureWarning,
+            "interim_refused" => OutboxKind::InterimRefused,
+            _ => {
+                return Err(StoreError::BadValue {
+                    column: "outbox.kind",
+                    value: s.into(),
+                })
+            }
+        })
+    }
+    /// Mail about one case, pointless once the case is no longer open.
+    pub fn about_open_case(&self) -> bool {
+        matches!(
+            self,
+            OutboxKind::Ack | OutboxKind::Reminder | OutboxKind::Escalation
+        )
+    }
+}
+
+impl std::fmt::Display for OutboxKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an outbox entry is in its life (the `outbox.state` column):
+/// `pending` → `sending` (committed before its SMTP transaction) → `sent`,
+/// or back to `pending` (temporary failure), `failed` (permanent),
+/// `cancelled` (its case closed first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl OutboxState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Cancelled => "cancelled",
+        }
+    }
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => OutboxState::Pending,
+            "sending" => OutboxState::Sending,
+            "sent" => OutboxState::Sent,
+            "failed" => OutboxState::Failed,
+            "cancelled" => OutboxState::Cancelled,
+            _ => {
+                return Err(StoreError::BadValue {
+                    column: "outbox.state",
+                    value: s.into(),
+                })
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for OutboxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A case as stored.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -428,14 +527,14 @@ pub struct NewMessage<'a> {
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub id: i64,
-    pub kind: String,
+    pub kind: OutboxKind,
     pub case_id: Option<String>,
     pub dedup_key: String,
     pub message_id: String,
     pub mail_from: String,
     pub rcpts: Vec<String>,
     pub raw: Vec<u8>,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i64,
     pub not_before: DateTime<Utc>,
     pub next_attempt_at: DateTime<Utc>,
@@ -450,14 +549,14 @@ impl OutboxEntry {
         let rcpts: String = r.get("rcpts")?;
         Ok(OutboxEntry {
             id: r.get("id")?,
-            kind: r.get("kind")?,
+            kind: OutboxKind::parse(&r.get::<_, String>("kind")?)?,
             case_id: r.get("case_id")?,
             dedup_key: r.get("dedup_key")?,
             message_id: r.get("message_id")?,
             mail_from: r.get("mail_from")?,
             rcpts: rcpts.split_whitespace().map(str::to_string).collect(),
             raw: r.get("raw")?,
-            state: r.get("state")?,
+            state: OutboxState::parse(&r.get::<_, String>("state")?)?,
             attempts: r.get("attempts")?,
             not_before: parse_ts("outbox.not_before", &r.get::<_, String>("not_before")?)?,
             next_attempt_at: parse_ts("outbox.next_attempt_at", &r.get::<_, String>("next_attempt_at")?)?,
@@ -472,7 +571,7 @@ impl OutboxEntry {
 /// A new outbox row.
 #[derive(Debug, Clone)]
 pub struct NewOutbox<'a> {
-    pub kind: &'a str,
+    pub kind: OutboxKind,
     pub case_id: Option<&'a str>,
     pub dedup_key: &'a str,
     pub message_id: &'a str,
@@ -765,13 +864,17 @@ impl Reader<'_> {
             .is_some())
     }
 
-    /// Unprocessed messages received at or before `until`, oldest first.
-    pub fn pending_messages(&self, until: DateTime<Utc>) -> Result<Vec<StoredMessage>> {
+    /// The oldest `limit` unprocessed messages received at or before
+    /// `until`, oldest first (the tracker takes them page by page, so a
+    /// backlog of thousands is never all in memory).
+    pub fn pending_messages(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<StoredMessage>> {
         let mut st = self.conn.prepare_cached(
             "SELECT * FROM messages WHERE processed = 0 AND internaldate <= ?1 \
-             ORDER BY internaldate, id",
+             ORDER BY internaldate, id LIMIT ?2",
         )?;
-        let rows = st.query_map([ts(until)], |r| Ok(StoredMessage::from_row(r)))?;
+        let rows = st.query_map(params![ts(until), limit as i64], |r| {
+            Ok(StoredMessage::from_row(r))
+        })?;
         rows.map(|r| r?).collect()
     }
 
@@ -804,6 +907,16 @@ impl Reader<'_> {
             Some(r) => Ok(Some(Case::from_row(r)?)),
             None => Ok(None),
         }
+    }
+
+    /// A case's state alone (the flush's check that a case is still open).
+    pub fn case_state(&self, id: &str) -> Result<Option<CaseState>> {
+        let s: Option<String> = self
+            .conn
+            .prepare_cached("SELECT state FROM cases WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        s.map(|s| CaseState::parse(&s)).transpose()
     }
 
     fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
@@ -857,6 +970,27 @@ impl Reader<'_> {
             } else {
                 out.extend(rcpts.split_whitespace().map(str::to_string));
             }
+        }
+        Ok(out)
+    }
+
+    /// Id, client, acknowledgement address and opening of every case with
+    /// this normalised subject (the tracker's subject fallback index).
+    #[allow(clippy::type_complexity)]
+    pub fn subject_keys(&self, norm_subject: &str) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, client, reply_to, opened_at FROM cases WHERE norm_subject = ?1")?;
+        let mut rows = st.query([norm_subject])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let opened: String = r.get(3)?;
+            out.push((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                parse_ts("cases.opened_at", &opened)?,
+            ));
         }
         Ok(out)
     }
@@ -1235,6 +1369,15 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Record that a case's acknowledgement was accepted by the server.
+    pub fn case_acknowledged(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "UPDATE cases SET acknowledged_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
     pub fn audit(
         &self,
         at: DateTime<Utc>,
@@ -1255,7 +1398,7 @@ impl Tx<'_> {
              not_before, next_attempt_at, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9) ON CONFLICT(dedup_key) DO NOTHING",
             params![
-                o.kind,
+                o.kind.as_str(),
                 o.case_id,
                 o.dedup_key,
                 o.message_id,
@@ -1269,11 +1412,17 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
-    pub fn outbox_mark(&self, id: i64, state: &str, at: DateTime<Utc>, error: Option<&str>) -> Result<()> {
+    pub fn outbox_mark(
+        &self,
+        id: i64,
+        state: OutboxState,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
         self.execute(
             "UPDATE outbox SET state = ?2, sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END, \
              last_error = COALESCE(?4, last_error) WHERE id = ?1",
-            params![id, state, ts(at), error],
+            params![id, state.as_str(), ts(at), error],
         )?;
         Ok(())
     }

@@ -138,6 +138,9 @@ pub struct FetchedHeader {
     pub content_type: String,
     /// iTIP method of the first text/calendar part (see [`summarize`]).
     pub calendar_method: Option<String>,
+    /// Section paths and sizes of the readable text parts of a multipart
+    /// message (see [`text_sections`]); empty for a single-part one.
+    pub text_parts: Vec<(Vec<u32>, u32)>,
 }
 
 /// How an [`ImapSession::idle_wait`] ended.
@@ -409,7 +412,9 @@ impl ImapSession {
                     detail: format!("no readable INTERNALDATE for UID {uid}"),
                 })?;
                 let summary = f.bodystructure().map(summarize).unwrap_or_default();
+                let text_parts = f.bodystructure().map(text_sections).unwrap_or_default();
                 out.push(FetchedHeader {
+                    text_parts,
                     uid,
                     internaldate: internaldate.with_timezone(&Utc),
                     size: f.size.unwrap_or(0),
@@ -485,6 +490,29 @@ impl ImapSession {
         }
         drop(fetches);
         self.fetch_text_parts(uid, size, &wanted).await
+    }
+
+    /// What the author wrote, without the bytes of attachments: for a
+    /// multipart message with attachments and readable text parts (known
+    /// from the header fetch's BODYSTRUCTURE), only its header and text
+    /// parts, reassembled as in [`ImapSession::fetch_full`]; otherwise the
+    /// whole message. A staff reply with a 400 KB PDF costs a few KB.
+    pub async fn fetch_readable(&mut self, h: &FetchedHeader) -> Result<Option<Vec<u8>>, ImapError> {
+        if h.attachments.is_empty() || h.text_parts.is_empty() {
+            return self.fetch_full(h.uid).await;
+        }
+        let mut budget = FULL_FETCH_LIMIT;
+        let mut wanted: Vec<Vec<u32>> = Vec::new();
+        for (path, octets) in &h.text_parts {
+            if *octets <= budget {
+                budget -= octets;
+                wanted.push(path.clone());
+            }
+        }
+        if wanted.is_empty() {
+            return self.fetch_full(h.uid).await;
+        }
+        self.fetch_text_parts(h.uid, h.size, &wanted).await
     }
 
     async fn fetch_text_parts(

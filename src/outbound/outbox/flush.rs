@@ -1,0 +1,255 @@
+//! Flushing: due outbox entries go to the SMTP server, up to
+//! `smtp.connections` transactions at once, each committed `sending`
+//! before its transaction starts and `sent` as soon as the server accepted
+//! it (see the crash table in [`super`]).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+
+use super::OutboxError;
+use crate::outbound::compose::Outgoing;
+use crate::outbound::smtp::{Mailer, SendError};
+use crate::store::{CaseState, OutboxEntry, OutboxKind, OutboxState, Store, Tx};
+
+/// What a flush did.
+#[derive(Debug, Default, Clone)]
+pub struct Flushed {
+    pub sent: u32,
+    pub retry: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+}
+
+/// The backoff after `attempts` temporary failures: 1 min doubling, at most 1 h.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(0, 6) as u32;
+    Duration::minutes((1i64 << exp).min(60))
+}
+
+/// Mark `e` sent (and its case acknowledged, for an acknowledgement). The
+/// caller counts it (`sent_<kind>`).
+pub(super) fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    tx.outbox_mark(e.id, OutboxState::Sent, now, None)?;
+    if e.kind == OutboxKind::Ack {
+        if let Some(cid) = &e.case_id {
+            tx.case_acknowledged(cid, now)?;
+            if e.dedup_key == format!("ack:{cid}:1") {
+                crate::store::facts::acknowledged(tx, cid, now)?;
+            }
+        }
+    }
+    // The evidence log's events for what reached the SMTP server.
+    let event = match e.kind {
+        OutboxKind::Ack => Some(("acknowledged", "acknowledgement")),
+        OutboxKind::Reminder => Some(("reminded", "reminder to the team")),
+        OutboxKind::Escalation => Some(("escalated", "escalation")),
+        _ => None,
+    };
+    if let (Some((action, what)), Some(cid)) = (event, &e.case_id) {
+        tx.audit(
+            now,
+            Some(cid),
+            action,
+            &format!(
+                "{what} {} accepted by the SMTP server for {}",
+                e.message_id,
+                e.rcpts.join(",")
+            ),
+            "replygate",
+        )?;
+    }
+    Ok(())
+}
+
+/// Test-only crash points for the end-to-end crash tests: when the
+/// environment variable `var` is `1`, abort the process at once (no unwinding,
+/// no destructors, no SQLite commit: as close to `kill -9` as a process can do
+/// to itself). Compiled only into debug builds (`cfg(debug_assertions)`),
+/// which is what `cargo test` runs; a release build has no such hook, so a
+/// stray variable in production cannot stop the gateway.
+#[inline]
+fn test_crash_point(var: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os(var).is_some_and(|v| v == "1") {
+        eprintln!("{var}=1: aborting on purpose (test crash hook)");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = var;
+}
+
+/// The message of an outbox entry as the mailer takes it.
+fn outgoing(e: &OutboxEntry) -> Outgoing {
+    Outgoing {
+        message_id: e.message_id.clone(),
+        from: e.mail_from.clone(),
+        to: e.rcpts.clone(),
+        cc: vec![],
+        subject: String::new(),
+        raw: e.raw.clone(),
+    }
+}
+
+/// Send what is due at `now`. With `ignore_backoff` (one-shot runs) every
+/// pending entry is tried, else only those whose retry time has come by
+/// `wall` (the wall clock, passed in: retries are scheduled on it).
+///
+/// The first transaction runs alone; once it succeeded, up to
+/// `smtp.connections` run at once (a server that is down or refusing is
+/// learnt from one message, not from one per connection). A temporary
+/// failure stops starting new ones (the rest would fail the same way); those
+/// in flight finish.
+pub async fn flush(
+    store: &mut Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    ignore_backoff: bool,
+) -> Result<Flushed, OutboxError> {
+    let mut f = Flushed::default();
+    let due: Vec<OutboxEntry> = store
+        .read()
+        .outbox_sendable(now)?
+        .into_iter()
+        .filter(|e| ignore_backoff || e.attempts == 0 || e.next_attempt_at <= wall)
+        .collect();
+    if due.is_empty() {
+        return Ok(f);
+    }
+
+    // Nothing about a case that is answered or closed by now: cancelled in
+    // one transaction.
+    let mut sendable = Vec::with_capacity(due.len());
+    let mut cancel = Vec::new();
+    {
+        let r = store.read();
+        for e in due {
+            let closed = match (&e.case_id, e.kind.about_open_case()) {
+                (Some(cid), true) => r.case_state(cid)? != Some(CaseState::Open),
+                _ => false,
+            };
+            if closed {
+                cancel.push(e);
+            } else {
+                sendable.push(e);
+            }
+        }
+    }
+    if !cancel.is_empty() {
+        store.transaction(|tx| -> Result<(), OutboxError> {
+            for e in &cancel {
+                tx.outbox_mark(
+                    e.id,
+                    OutboxState::Cancelled,
+                    now,
+                    Some("the case is no longer open"),
+                )?;
+                tx.audit(
+                    now,
+                    e.case_id.as_deref(),
+                    "cancelled",
+                    &format!("{} not sent: the case is no longer open", e.kind),
+                    "replygate",
+                )?;
+            }
+            Ok(())
+        })?;
+        f.cancelled += cancel.len() as u32;
+    }
+
+    let width = mailer.connections().max(1);
+    let mut queue = sendable.into_iter();
+    let mut inflight = FuturesUnordered::new();
+    let mut ramped = false;
+    let mut stop = false;
+    loop {
+        let room = if ramped { width } else { 1 }.saturating_sub(inflight.len());
+        if !stop && room > 0 {
+            let start: Vec<OutboxEntry> = queue.by_ref().take(room).collect();
+            if !start.is_empty() {
+                store.transaction(|tx| -> Result<(), OutboxError> {
+                    for e in &start {
+                        tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
+                    }
+                    Ok(())
+                })?;
+                test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
+                for e in start {
+                    inflight.push(async move {
+                        let res = mailer.send(&outgoing(&e)).await;
+                        (e, res)
+                    });
+                }
+            }
+        }
+        let Some(first) = inflight.next().await else {
+            break;
+        };
+        // Whatever else finished meanwhile is recorded in the same commit;
+        // nothing waits for a transaction still running.
+        let mut done = vec![first];
+        while let Some(Some(x)) = inflight.next().now_or_never() {
+            done.push(x);
+        }
+        if done.iter().any(|(_, r)| r.is_ok()) {
+            test_crash_point("REPLYGATE_TEST_CRASH_AFTER_SENDING");
+            ramped = true;
+        }
+        let mut retry_at = Vec::new();
+        store.transaction(|tx| -> Result<(), OutboxError> {
+            let mut counts: HashMap<String, i64> = HashMap::new();
+            for (e, res) in &done {
+                match res {
+                    Ok(()) => {
+                        mark_sent(tx, e, now)?;
+                        *counts.entry(format!("sent_{}", e.kind)).or_default() += 1;
+                    }
+                    Err(SendError::Permanent(msg)) => {
+                        tx.outbox_mark(e.id, OutboxState::Failed, now, Some(msg))?;
+                        tx.audit(
+                            now,
+                            e.case_id.as_deref(),
+                            "send-failed",
+                            &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")),
+                            "replygate",
+                        )?;
+                        *counts.entry("outbox_failed".into()).or_default() += 1;
+                    }
+                    Err(SendError::Temporary(msg)) => {
+                        let next = wall + backoff(e.attempts);
+                        tx.outbox_retry(e.id, next, msg)?;
+                        retry_at.push(next);
+                    }
+                }
+            }
+            for (name, n) in counts {
+                tx.bump_counter(&name, n)?;
+            }
+            Ok(())
+        })?;
+        let mut retries = retry_at.into_iter();
+        for (e, res) in done {
+            match res {
+                Ok(()) => {
+                    tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
+                    f.sent += 1;
+                }
+                Err(SendError::Permanent(msg)) => {
+                    tracing::error!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, "SMTP server refused the message for good; see `replygate status`");
+                    f.failed += 1;
+                }
+                Err(SendError::Temporary(msg)) => {
+                    let next = retries.next().unwrap_or(wall);
+                    tracing::warn!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, retry_at = %next, "sending failed, will retry");
+                    f.retry += 1;
+                    // The server is unreachable: the rest would fail the same way.
+                    stop = true;
+                }
+            }
+        }
+    }
+    Ok(f)
+}

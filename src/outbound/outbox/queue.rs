@@ -1,0 +1,308 @@
+//! Queueing: the engine's actions and the tracker's notices become outbox
+//! entries, in the same transaction as the case changes they cause.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Composer, OutboxError};
+use crate::cases::tracker::Notice;
+use crate::outbound::compose::Outgoing;
+use crate::rules::engine::Action;
+use crate::store::{Case, NewOutbox, OutboxKind, StoreError, Tx};
+
+/// What `apply` did.
+#[derive(Debug, Default, Clone)]
+pub struct Applied {
+    pub acks: u32,
+    pub acks_suppressed: u32,
+    pub acks_deferred: u32,
+    pub reminders: u32,
+    pub escalations: u32,
+    pub digests: u32,
+    pub notices: u32,
+}
+
+fn enqueue(
+    tx: &Tx,
+    kind: OutboxKind,
+    case_id: Option<&str>,
+    key: &str,
+    out: &Outgoing,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let rcpts: Vec<String> = out.to.iter().chain(out.cc.iter()).cloned().collect();
+    tx.enqueue(&NewOutbox {
+        kind,
+        case_id,
+        dedup_key: key,
+        message_id: &out.message_id,
+        mail_from: &out.from,
+        rcpts: &rcpts,
+        raw: &out.raw,
+        not_before,
+        created_at: now,
+    })
+}
+
+/// Carry the engine's actions out inside one transaction: queue the mail
+/// and mark the cases, so a crash leaves either both or neither.
+pub fn apply_actions(
+    tx: &Tx,
+    actions: &[Action],
+    composer: &Composer,
+    now: DateTime<Utc>,
+) -> Result<Applied, OutboxError> {
+    let mut done = Applied::default();
+    for a in actions {
+        if let Err(e) = tx.isolated(|tx| apply_action(tx, a, composer, now, &mut done)) {
+            // One bad action (say, a client address lettre refuses) must not
+            // block the others, nor come back every cycle.
+            tracing::error!(action = ?a, error = %e, "action failed; skipped");
+            give_up(tx, a, &e.to_string(), now)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Mark a failed action as done so it is not retried every cycle.
+fn give_up(tx: &Tx, a: &Action, why: &str, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    let (id, what) = match a {
+        Action::Ack { case_id } | Action::AckSuppressed { case_id, .. } => (case_id, "acknowledgement"),
+        Action::Reminder { case_id } => (case_id, "reminder"),
+        Action::Escalation { case_id } => (case_id, "escalation"),
+        Action::AckDeferred { .. } => return Ok(()),
+        Action::Digest { date, .. } => {
+            tx.set_meta("last_digest_date", &date.to_string())?;
+            return Ok(());
+        }
+    };
+    if let Some(mut c) = r.case(id)? {
+        match a {
+            Action::Reminder { .. } => c.reminded_for = Some(c.deadline),
+            Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
+            _ => c.acked_cycle = c.cycle,
+        }
+        tx.save_case(&c, now)?;
+        tx.audit(
+            now,
+            Some(id),
+            "failed",
+            &format!("{what} not sent: {why}"),
+            "replygate",
+        )?;
+    }
+    Ok(())
+}
+
+fn apply_action(
+    tx: &Tx,
+    a: &Action,
+    composer: &Composer,
+    now: DateTime<Utc>,
+    done: &mut Applied,
+) -> Result<(), OutboxError> {
+    let r = tx.reader();
+    {
+        match a {
+            Action::Ack { case_id } => {
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
+                let out = composer.ack(&c, now)?;
+                let key = format!("ack:{}:{}", c.id, c.cycle);
+                if enqueue(tx, OutboxKind::Ack, Some(&c.id), &key, &out, now, now)? {
+                    tx.link_thread(&out.message_id, Some(&c.id))?;
+                    done.acks += 1;
+                }
+                c.acked_cycle = c.cycle;
+                tx.save_case(&c, now)?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "ack-queued",
+                    &format!("acknowledgement to {} queued", c.reply_to),
+                    "replygate",
+                )?;
+            }
+            Action::AckSuppressed { case_id, reason } => {
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
+                c.acked_cycle = c.cycle;
+                tx.save_case(&c, now)?;
+                if c.cycle == 1 {
+                    crate::store::facts::ack_suppressed(tx, &c.id, reason.word())?;
+                }
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "ack-suppressed",
+                    &format!("no acknowledgement to {}: {reason}", c.reply_to),
+                    "replygate",
+                )?;
+                done.acks_suppressed += 1;
+            }
+            Action::AckDeferred { case_id } => {
+                tracing::info!(case = %case_id, "acknowledgement waits: reply.ack_max_per_hour reached");
+                done.acks_deferred += 1;
+            }
+            Action::Reminder { case_id } => {
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
+                let out = composer.reminder(&c, now)?;
+                let key = format!("reminder:{}:{}", c.id, crate::store::ts(c.deadline));
+                if enqueue(tx, OutboxKind::Reminder, Some(&c.id), &key, &out, now, now)? {
+                    done.reminders += 1;
+                }
+                c.reminded_for = Some(c.deadline);
+                tx.save_case(&c, now)?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "reminder-queued",
+                    "reminder to the team queued",
+                    "replygate",
+                )?;
+            }
+            Action::Escalation { case_id } => {
+                let Some(mut c) = r.case(case_id)? else {
+                    return Ok(());
+                };
+                let out = composer.escalation(&c, now)?;
+                let key = format!("escalation:{}:{}", c.id, crate::store::ts(c.deadline));
+                if enqueue(tx, OutboxKind::Escalation, Some(&c.id), &key, &out, now, now)? {
+                    done.escalations += 1;
+                }
+                c.escalated_for = Some(c.deadline);
+                tx.save_case(&c, now)?;
+                tx.audit(
+                    now,
+                    Some(&c.id),
+                    "escalation-queued",
+                    "escalation queued: the deadline has passed",
+                    "replygate",
+                )?;
+            }
+            Action::Digest {
+                date,
+                due_today,
+                overdue,
+            } => {
+                tx.set_meta("last_digest_date", &date.to_string())?;
+                if due_today.is_empty() && overdue.is_empty() {
+                    return Ok(());
+                }
+                let load = |ids: &[String]| -> Result<Vec<Case>, StoreError> {
+                    let mut v = Vec::new();
+                    for id in ids {
+                        if let Some(c) = r.case(id)? {
+                            v.push(c);
+                        }
+                    }
+                    Ok(v)
+                };
+                let due = load(due_today)?;
+                let over = load(overdue)?;
+                let out = composer.digest(
+                    *date,
+                    &due.iter().collect::<Vec<_>>(),
+                    &over.iter().collect::<Vec<_>>(),
+                    now,
+                )?;
+                if enqueue(
+                    tx,
+                    OutboxKind::Digest,
+                    None,
+                    &format!("digest:{date}"),
+                    &out,
+                    now,
+                    now,
+                )? {
+                    done.digests += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Queue what the tracker asked to tell people. Staff notices wait for
+/// working hours.
+pub fn apply_notices(
+    tx: &Tx,
+    notices: &[Notice],
+    composer: &Composer,
+    now: DateTime<Utc>,
+) -> Result<u32, OutboxError> {
+    let mut n = 0;
+    let not_before = composer.cal.next_opening(now);
+    for notice in notices {
+        match notice {
+            Notice::SignatureWarning {
+                case_id,
+                author,
+                message_id,
+                subject,
+                to,
+                sent_at,
+                missing,
+            } => {
+                let out = composer.signature_warning(author, subject, to, *sent_at, missing, now)?;
+                if enqueue(
+                    tx,
+                    OutboxKind::SignatureWarning,
+                    case_id.as_deref(),
+                    &format!("sigwarn:{message_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
+                    n += 1;
+                }
+            }
+            Notice::InterimRefused {
+                case_id,
+                author,
+                message_id,
+                subject,
+                sent_at,
+                reason,
+            } => {
+                let ctx = json!({
+                    "case_id": case_id,
+                    "author": author.email,
+                    "author_name": author.name.clone().unwrap_or_default(),
+                    "subject": subject,
+                    "sent_at": composer.dt(*sent_at),
+                    "reason": reason,
+                    "org_name": composer.cfg.organization.name,
+                });
+                let r = composer.render("interim_refused", &ctx)?;
+                let rcpt = vec![author.email.clone()];
+                let out = composer.notice(
+                    format!("the interim-reply notice to {}", author.email),
+                    &rcpt,
+                    &[],
+                    &r,
+                    now,
+                    None,
+                )?;
+                if enqueue(
+                    tx,
+                    OutboxKind::InterimRefused,
+                    Some(case_id),
+                    &format!("interim:{message_id}"),
+                    &out,
+                    not_before,
+                    now,
+                )? {
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
