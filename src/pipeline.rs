@@ -226,7 +226,9 @@ pub fn track_and_decide(
                 match &outcome {
                     Outcome::Opened(c) => {
                         r.opened += 1;
-                        tracing::info!(case = %c, from = m.from_addr.as_deref().unwrap_or("-"), subject = %m.subject, "case opened");
+                        // A case and an address at `info`, never the subject (SPEC §11.5).
+                        tracing::info!(case = %c, from = m.from_addr.as_deref().unwrap_or("-"), "case opened");
+                        tracing::debug!(case = %c, subject = %m.subject, "subject of the opened case");
                     }
                     Outcome::Joined(_) => r.joined += 1,
                     Outcome::Reopened(c) => {
@@ -391,6 +393,11 @@ pub fn retention(ctx: &Context, store: &mut Store, now: DateTime<Utc>) -> anyhow
     })?;
     if n > 0 {
         tracing::info!(cases = n, before = %crate::store::ts(before), "closed cases past storage.retention purged");
+    }
+    // Old copies of the purged rows leave the write-ahead log too. A busy
+    // reader (an admin's `status`) only delays it to the next purge.
+    if let Err(e) = store.checkpoint() {
+        tracing::warn!(error = %e, "write-ahead log not emptied after the purge; tried again after the next one");
     }
     Ok(())
 }

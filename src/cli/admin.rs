@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::cli::escape::escape_controls;
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::{self, CaseKind};
 use crate::store::{Case, CaseState, OutboxState, Store, StoreError};
@@ -179,6 +180,7 @@ pub fn status_text(s: &StatusJson) -> String {
             }
             let short = |t: &str| t.get(..16).unwrap_or(t).replace('T', " ");
             let subject: String = c.subject.chars().take(50).collect();
+            let subject = escape_controls(&subject);
             out.push_str(&format!(
                 "{:<16} {:<9} {:<10} {:<17} {:<17} {:<30} {}\n",
                 c.id,
@@ -186,7 +188,7 @@ pub fn status_text(s: &StatusJson) -> String {
                 c.kind.to_string(),
                 short(&c.received),
                 short(&c.deadline),
-                c.client,
+                escape_controls(&c.client),
                 subject
             ));
         }
@@ -195,13 +197,18 @@ pub fn status_text(s: &StatusJson) -> String {
         out.push_str("\nOutbox (not sent yet):\n");
         for p in &s.outbox {
             let what = match (&p.error, p.state.as_str()) {
-                (Some(e), _) => format!("{} attempts: {e}", p.attempts),
+                (Some(e), _) => format!("{} attempts: {}", p.attempts, escape_controls(e)),
                 (None, _) => format!(
                     "waits for working hours: not before {}",
                     p.not_before.replace('T', " ")
                 ),
             };
-            out.push_str(&format!("  {} {} to {}: {what}\n", p.state, p.kind, p.to));
+            out.push_str(&format!(
+                "  {} {} to {}: {what}\n",
+                p.state,
+                p.kind,
+                escape_controls(&p.to)
+            ));
         }
     }
     let m = &s.messages;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 use crate::cli::admin;
+use crate::cli::escape::escape_controls;
 use crate::config::{self, Config};
 use crate::pipeline::{self, Context};
 use crate::rules::calendar::Calendar;
@@ -19,14 +20,34 @@ pub fn init_logging(level: Option<&str>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let fmt = tracing_subscriber::fmt::layer()
         // Colours only for a person at a terminal, not in journald.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        // No colours: the writer escapes every control character (ESC
+        // included) of each line, so a mail subject cannot drive the
+        // terminal or forge a log line (SPEC §11.4).
+        .with_ansi(false)
+        .with_writer(crate::cli::escape::LogWriter::new())
         .with_target(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            !is_secret_bearing(m.target(), *m.level())
+        }));
+    let _ = tracing_subscriber::registry().with(fmt).try_init();
+}
+
+/// Dependencies' own protocol logging that carries credentials, dropped
+/// whatever `RUST_LOG` says (SPEC §11.4): async-imap traces every command it
+/// writes (`LOGIN user password`, `AUTHENTICATE` responses with OAuth
+/// tokens) and every response (mail content) at `trace`; lettre logs
+/// `AUTH PLAIN <base64>` at `debug` when its `tracing` feature is on (it is
+/// off in Cargo.toml; this is the second fence, in case a dependency turns
+/// it back on through feature unification).
+pub fn is_secret_bearing(target: &str, level: tracing::Level) -> bool {
+    let under = |root: &str| target == root || target.starts_with(&format!("{root}::"));
+    (under("async_imap") && level >= tracing::Level::DEBUG) || under("lettre") || under("imap_proto")
 }
 
 fn load(path: &Path) -> Result<Config, ExitCode> {
@@ -164,11 +185,11 @@ fn manual(
     };
     match f(&mut store, &cal) {
         Ok(msg) => {
-            println!("{msg}");
+            println!("{}", escape_controls(&msg));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", escape_controls(&e.to_string()));
             ExitCode::from(2)
         }
     }

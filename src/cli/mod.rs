@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod commands;
+pub mod escape;
 pub mod reports;
 
 use std::path::{Path, PathBuf};

@@ -551,7 +551,7 @@ pub fn automatic_triggers(m: &MessageMeta, s: &ClassifySettings) -> Vec<Trigger>
         "list-archive",
         "mailing-list",
     ];
-    if LIST_HEADERS.iter().any(|h| m.header(h).is_some()) {
+    if LIST_HEADERS.iter().any(|h| m.header(h).is_some()) || has_list_server_header(m) {
         add(Trigger::ListHeaders, &mut t);
     }
     if m.header_values("precedence")
@@ -584,6 +584,7 @@ pub fn automatic_triggers(m: &MessageMeta, s: &ClassifySettings) -> Vec<Trigger>
         || m.content_type == "message/delivery-status"
         || m.header("x-failed-recipients").is_some()
         || is_robot_local_part(local)
+        || is_unmarked_delivery_report(m)
     {
         add(Trigger::DeliveryReport, &mut t);
     }
@@ -867,6 +868,282 @@ pub fn is_oof_subject(subject: &str) -> bool {
         s.strip_prefix(p)
             .is_some_and(|rest| rest.trim_start().starts_with(':'))
     }) || s.contains("out of office")
+}
+
+// ---------------------------------------------------------------------------
+// Delivery reports and robot notices without the standard markers (SPEC §5.2,
+// issue 9 deliverable 8). Real bounces from old or unusual MTAs, antivirus
+// gateways and webmail providers often carry no `multipart/report`, no
+// `X-Failed-Recipients`, no null Return-Path and no MAILER-DAEMON sender.
+// Headers alone decide here when the evidence is strong (a robot sender, or a
+// report subject together with a second sign); a weaker case is left to
+// [`needs_body_check`] and the body phrases in `bounce::is_robot_notice`.
+// A person who writes "my mail was returned", or forwards a bounce
+// (`Fwd: Undeliverable: ...`), stays a client.
+// ---------------------------------------------------------------------------
+
+/// Subject starts (after whitespace, never after `Re:`/`Fwd:`) of delivery
+/// reports and robot notices of the common MTAs and gateways, lower-case.
+const REPORT_SUBJECT_STARTS: &[&str] = &[
+    "undeliverable",
+    "undelivered mail",
+    "undelivered message",
+    "undeliverable mail",
+    "returned mail",
+    "mail returned",
+    "returning message to sender",
+    "delivery status notification",
+    "delivery notification",
+    "delivery failure",
+    "delivery failed",
+    "delivery has failed",
+    "delivery report",
+    "delivery problem",
+    "mail delivery failed",
+    "mail delivery failure",
+    "mail delivery error",
+    "mail delivery problem",
+    "mail delivery system",
+    "message delivery failure",
+    "message not delivered",
+    "message undeliverable",
+    "message could not be delivered",
+    "failure notice",
+    "failure delivery",
+    "nondeliverable",
+    "non-deliverable",
+    "non-delivery",
+    "non delivery",
+    "notice: mail delivery status",
+    "mail system error",
+    "postmaster notify",
+    "returned to sender",
+    "could not send message",
+    "warning: could not send message",
+    "delayed mail",
+    "delivery delayed",
+    "message you sent blocked",
+    "**message you sent blocked",
+    "virus found",
+    "virus alert",
+    "virus detected",
+    "mail rejected",
+    "unzustellbar",
+    "nicht zustellbar",
+    "non remis",
+    "non recapitabile",
+    "onbestelbaar",
+    "olevererbart",
+    "kan ikke leveres",
+    "no se puede entregar",
+    "niedostarczalne",
+    "nepiegādāts",
+    "nepiegādājams",
+    "недоставленное сообщение",
+    "не доставлено",
+    "сообщение не доставлено",
+    "ваше сообщение не доставлено",
+];
+
+/// Subjects that contain one of these anywhere are report-like (a second
+/// sign is still needed), lower-case.
+const REPORT_SUBJECT_WORDS: &[&str] = &[
+    "undeliver",
+    "undelivered",
+    "not delivered",
+    "delivery status",
+    "delivery failure",
+    "delivery failed",
+    "mail delivery",
+    "returned mail",
+    "failure notice",
+    "mail failure",
+    "non-delivery",
+    "nondelivery",
+    "could not be delivered",
+    "returning message",
+    "メールエラー",
+    "配信エラー",
+    "不達",
+];
+
+/// Does the subject carry a reply or forward prefix (`Re:`, `Fwd:`, `AW:`,
+/// `Pārsūt.:`...)? A person answering or forwarding wrote it.
+fn has_reply_or_forward_prefix(subject: &str) -> bool {
+    let s = subject.trim_start().to_lowercase();
+    const PREFIXES: &[&str] = &[
+        "re",
+        "fw",
+        "fwd",
+        "aw",
+        "wg",
+        "sv",
+        "vs",
+        "tr",
+        "rv",
+        "enc",
+        "atb",
+        "pārsūt",
+        "pārs",
+        "pāradr",
+        "отв",
+        "пересл",
+        "ответ",
+    ];
+    let Some((head, _)) = s.split_once(':') else {
+        return false;
+    };
+    let head = head.trim().trim_end_matches('.');
+    PREFIXES.contains(&head) || head.starts_with("re[") || head.starts_with("re(")
+}
+
+/// Is the subject that of a delivery report (start) or like one (words)?
+fn report_subject(subject: &str) -> (bool, bool) {
+    if has_reply_or_forward_prefix(subject) {
+        return (false, false);
+    }
+    let s = subject
+        .trim()
+        .trim_start_matches(['*', '[', '(', ' '])
+        .to_lowercase();
+    let starts = REPORT_SUBJECT_STARTS.iter().any(|p| s.starts_with(p));
+    let words = starts || REPORT_SUBJECT_WORDS.iter().any(|w| s.contains(w));
+    (starts, words)
+}
+
+/// Display names of mailer robots, lower-case substrings.
+const ROBOT_NAMES: &[&str] = &[
+    "mail delivery",
+    "mailer-daemon",
+    "mailer daemon",
+    "mail deliver",
+    "postmaster",
+    "post master",
+    "system administrator",
+    "mail administrator",
+    "mail system",
+    "mailsystem",
+    "content-filter",
+    "content filter",
+    "antivirus",
+    "anti-virus",
+    "virus scanner",
+    "e-mail interconnect",
+    "delivery status",
+    "delivery notification",
+];
+
+/// Local parts of mailer robots beyond [`is_robot_local_part`]'s RFC names.
+fn is_robot_like_local_part(local: &str) -> bool {
+    let l = local.trim().trim_matches('"').to_ascii_lowercase();
+    let l = l.split('+').next().unwrap_or("");
+    let squeezed: String = l.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    matches!(
+        squeezed.as_str(),
+        "postmaster"
+            | "mailerdaemon"
+            | "maildaemon"
+            | "mdaemon"
+            | "smtpdaemon"
+            | "maildelivery"
+            | "mailadmin"
+            | "ndr"
+            | "nondelivery"
+            | "deliverystatus"
+            | "mailsystem"
+    )
+}
+
+/// The From display name, lower-case.
+fn from_name(m: &MessageMeta) -> String {
+    m.from
+        .as_ref()
+        .and_then(|a| a.name.as_deref())
+        .unwrap_or("")
+        .to_lowercase()
+}
+
+/// A sender that looks like a robot: robot-like local part (`post_master`,
+/// `mail-daemon`), a robot display name ("Mail Delivery System",
+/// "System Administrator"), or a From without any address (`MAILER-DAEMON <>`).
+fn robot_like_sender(m: &MessageMeta) -> bool {
+    let Some(f) = m.from.as_ref() else {
+        return true;
+    };
+    let local = f.email.rsplit_once('@').map_or(f.email.as_str(), |(l, _)| l);
+    f.email.trim().is_empty() || is_robot_like_local_part(local) || {
+        let n = from_name(m);
+        ROBOT_NAMES.iter().any(|r| n.contains(r))
+    }
+}
+
+/// A delivery report or robot notice recognisable from the headers without
+/// the standard markers:
+/// - a robot-like sender address (`post_master@`, `mail-daemon@`);
+/// - a report subject start ("Undeliverable:", "Returned mail:", "Delivery
+///   Status Notification", "failure notice", ...) together with a second
+///   sign: a robot display name, `Auto-Submitted`, a null or missing
+///   Return-Path, a returned message or its headers attached, or no
+///   Message-ID.
+pub fn is_unmarked_delivery_report(m: &MessageMeta) -> bool {
+    let local = m
+        .from
+        .as_ref()
+        .map(|a| a.email.rsplit_once('@').map_or(a.email.as_str(), |(l, _)| l))
+        .unwrap_or("");
+    if m.from.as_ref().is_some_and(|f| !f.email.trim().is_empty()) && is_robot_like_local_part(local) {
+        return true;
+    }
+    let (starts, _) = report_subject(&m.subject);
+    if !starts {
+        return false;
+    }
+    robot_like_sender(m)
+        || m.header("auto-submitted").is_some()
+        || m.return_path
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty() || r.contains("MAILER-DAEMON"))
+        || m.message_id.is_none()
+        || has_returned_message_part(m)
+}
+
+/// Does the BODYSTRUCTURE summary show a returned message (`message/rfc822`,
+/// `text/rfc822-headers`) next to the text?
+fn has_returned_message_part(m: &MessageMeta) -> bool {
+    m.content_type.starts_with("multipart/")
+        && m.attachments.iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            a.ends_with(".eml") || a.ends_with(".msg") || a.contains("rfc822")
+        })
+}
+
+/// Should the sync read the whole message and look for the phrases of an
+/// MTA or gateway report (`bounce::is_robot_notice`) before treating this
+/// client mail as one? True for report-like subjects (not replies or
+/// forwards), robot-like display names, and mail without a subject or a
+/// Message-ID: cheap signs that cost one body fetch, never a decision.
+pub fn needs_body_check(m: &MessageMeta) -> bool {
+    if has_reply_or_forward_prefix(&m.subject) {
+        return false;
+    }
+    let (_, words) = report_subject(&m.subject);
+    words || robot_like_sender(m) || m.subject.trim().is_empty() || m.message_id.is_none()
+}
+
+/// Mailing-list servers that mark their mail with their own header (fml,
+/// ezmlm, Sympa, Listar) instead of `List-*` fields.
+fn has_list_server_header(m: &MessageMeta) -> bool {
+    [
+        "x-mlserver",
+        "x-ml-name",
+        "x-ml-count",
+        "mailing-list",
+        "x-mailing-list",
+        "x-sympa-to",
+        "x-ezmlm-id",
+    ]
+    .iter()
+    .any(|h| m.header(h).is_some())
 }
 
 #[cfg(test)]

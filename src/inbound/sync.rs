@@ -456,9 +456,27 @@ impl Ingest<'_> {
         let Prepared {
             mut row,
             mut pending,
-            whole,
+            mut whole,
             no_from,
+            body_check,
         } = prepared;
+        // A client mail with a report-like subject or a robot-like sender is
+        // read whole once: a delivery report without the standard markers
+        // is recognised by the phrases of its MTA (SPEC §5.2).
+        let mut have_raw: Option<Vec<u8>> = None;
+        if body_check {
+            if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
+                let (robot, raw) = off_worker(move || (bounce::is_robot_notice(&raw), raw))
+                    .await
+                    .unwrap_or((false, Vec::new()));
+                if robot {
+                    row.class = "automatic".into();
+                    row.reason = Some(Trigger::DeliveryReport.as_str().into());
+                    whole = Some(Whole::Bounce);
+                    have_raw = Some(raw);
+                }
+            }
+        }
         row.uid = h.uid;
         row.internaldate = h.internaldate;
         if no_from {
@@ -480,7 +498,11 @@ impl Ingest<'_> {
             );
         }
         if let (Some(p), Some(w)) = (pending.as_mut(), whole) {
-            let raw = match self.full(session, folder, h, w == Whole::Staff, broken).await {
+            let fetched = match have_raw.take() {
+                Some(raw) => Ok(Some(raw)),
+                None => self.full(session, folder, h, w == Whole::Staff, broken).await,
+            };
+            let raw = match fetched {
                 Ok(r) => r,
                 Err(e) if w == Whole::Staff => {
                     stats.bad += 1;
@@ -583,6 +605,8 @@ struct Prepared {
     pending: Option<Pending>,
     whole: Option<Whole>,
     no_from: bool,
+    /// A client mail to read whole for robot-notice phrases.
+    body_check: bool,
 }
 
 impl PrepareJob {
@@ -608,6 +632,10 @@ impl PrepareJob {
             _ => None,
         };
         let recipients: Vec<String> = meta.recipients().map(|a| a.email.clone()).collect();
+        let body_check = !self.history
+            && self.kind == FolderKind::Inbox
+            && class == Class::Client
+            && classify::needs_body_check(&meta);
         // History is final at once (known for threading, nothing to track):
         // it needs none of what the tracker would read.
         let mut pending = None;
@@ -669,6 +697,7 @@ impl PrepareJob {
             pending,
             whole,
             no_from,
+            body_check,
         })
     }
 }

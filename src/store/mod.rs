@@ -666,6 +666,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows (purged cases: addresses, subjects, rendered mail)
+        // are overwritten with zeros, not left in free pages (SPEC §11.5).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         // Statements are prepared once per connection and reused (the send
         // path runs the same few statements per message).
         conn.set_prepared_statement_cache_capacity(64);
@@ -703,6 +706,15 @@ impl Store {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Copy the write-ahead log into the database and empty it (after a
+    /// purge): with `secure_delete` the purged rows are then zeros in the
+    /// database file, and the log no longer holds their old copies.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Run `f` in one transaction: all of it lands or none.
@@ -1469,10 +1481,17 @@ impl Tx<'_> {
     }
 
     /// Delete finished cases — closed, or answered and not reopened — whose
-    /// closing or last answer is older than `before` (with their messages,
-    /// thread ids, audit rows and signature verdicts), and message metadata of mail
-    /// that opened no case and is older than `before`. Returns the number of
-    /// cases purged.
+    /// closing or last answer is older than `before`, with every row about
+    /// them (SPEC §11.5): their messages' rows (and rows of duplicates of
+    /// those messages), thread ids, outbox rows in any state (the rendered
+    /// acknowledgements and notices hold the client's address and subject),
+    /// signature verdicts and report facts; their audit entries are redacted
+    /// by the evidence log (`evidence::purge`, which keeps the hash chain).
+    /// Then the history older than
+    /// `before` that belongs to no case: processed message rows, thread ids
+    /// of history threads whose messages are gone, finished outbox rows
+    /// (sent, failed, cancelled), signature verdicts and bounce records. Open cases and pending or sending mail are never touched.
+    /// Returns the number of cases purged.
     pub fn purge(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
         let b = ts(before);
         let ids: Vec<String> = {
@@ -1484,18 +1503,52 @@ impl Tx<'_> {
             rows.collect::<std::result::Result<_, _>>()?
         };
         for id in &ids {
+            // Message-IDs of the case's mail: their thread ids go even
+            // where a row was recorded without the case.
+            self.execute(
+                "DELETE FROM thread_ids WHERE case_id = ?1 OR message_id IN \
+                 (SELECT message_id FROM messages WHERE case_id = ?1 AND message_id IS NOT NULL) \
+                 OR message_id IN (SELECT message_id FROM outbox WHERE case_id = ?1)",
+                [id],
+            )?;
+            self.execute(
+                "DELETE FROM messages WHERE duplicate_of IN (SELECT id FROM messages WHERE case_id = ?1)",
+                [id],
+            )?;
             self.execute("DELETE FROM messages WHERE case_id = ?1", [id])?;
-            self.execute("DELETE FROM thread_ids WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM outbox WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM cases WHERE id = ?1", [id])?;
         }
+        // History older than the retention that belongs to no live case.
+        let live = "SELECT id FROM cases";
         self.execute(
-            "DELETE FROM messages WHERE case_id IS NULL AND processed = 1 AND internaldate < ?1",
+            &format!(
+                "DELETE FROM messages WHERE processed = 1 AND internaldate < ?1 \
+                 AND (case_id IS NULL OR case_id NOT IN ({live}))"
+            ),
             [&b],
         )?;
         self.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND created_at < ?1",
+            &format!(
+                "DELETE FROM thread_ids WHERE (case_id IS NULL OR case_id NOT IN ({live})) \
+                 AND message_id NOT IN (SELECT message_id FROM messages WHERE message_id IS NOT NULL)"
+            ),
+            [],
+        )?;
+        self.execute(
+            &format!(
+                "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'cancelled') AND created_at < ?1 \
+                 AND (case_id IS NULL OR case_id NOT IN ({live}))"
+            ),
+            [&b],
+        )?;
+        self.execute(
+            &format!(
+                "DELETE FROM signature_checks WHERE checked_at < ?1 \
+                 AND (case_id IS NULL OR case_id NOT IN ({live}))"
+            ),
             [&b],
         )?;
         self.execute("DELETE FROM bounces WHERE at < ?1", [&b])?;
