@@ -97,6 +97,10 @@ pub struct Report {
     pub answered: u32,
     pub extended: u32,
     pub ignored: u32,
+    /// Messages whose processing failed this cycle (SPEC §11.1).
+    pub errors: u32,
+    /// Inbox mail from an organisation address without proof (SPEC §11.2).
+    pub unverified_internal: u32,
     pub applied: outbox::Applied,
     pub notices: u32,
     pub flushed: outbox::Flushed,
@@ -112,17 +116,20 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "fetched {} (new {}, duplicates {}, history {}, unreadable {}); cases opened {}, joined {}, reopened {}, answered {}, extended {}; queued acks {} (suppressed {}, waiting {}), reminders {}, escalations {}, digests {}, notices {}; sent {}, retry {}, failed {}, cancelled {}",
+            "fetched {} (new {}, duplicates {}, history {}, unreadable {}, headers cut {}); cases opened {}, joined {}, reopened {}, answered {}, extended {}; failed {}, unverified internal {}; queued acks {} (suppressed {}, waiting {}), reminders {}, escalations {}, digests {}, notices {}; sent {}, retry {}, failed {}, cancelled {}",
             self.sync.fetched,
             self.sync.recorded,
             self.sync.duplicates,
             self.sync.history,
             self.sync.bad,
+            self.sync.truncated,
             self.opened,
             self.joined,
             self.reopened,
             self.answered,
             self.extended,
+            self.errors,
+            self.unverified_internal,
             self.applied.acks,
             self.applied.acks_suppressed,
             self.applied.acks_deferred,
@@ -200,14 +207,23 @@ pub fn track_and_decide(
         }
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in &chunk {
-                let (outcome, notices) = match tx.isolated(|tx| tracker.process(tx, m, now)) {
+                let (outcome, notices) = match tx.isolated(|tx| tracker.process_caught(tx, m, now)) {
                     Ok(x) => x,
                     Err(e) => {
                         tracker.forget();
-                        // A bad message never blocks the rest.
-                        tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed; skipped");
-                        tx.finish_message(m.id, None, "error")?;
-                        tx.bump_counter("messages_failed", 1)?;
+                        // A bad message never blocks the rest: it is
+                        // tried once more in the next cycle (a passing
+                        // fault), then set aside for good (SPEC §11.1).
+                        if m.role.as_deref() == Some(crate::store::ROLE_RETRY) {
+                            tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed again; recorded as error and set aside");
+                            tx.finish_message(m.id, None, "error")?;
+                            tx.bump_counter("messages_failed", 1)?;
+                        } else {
+                            tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed; it is tried once more in the next cycle");
+                            tx.mark_retry(m.id)?;
+                            tx.bump_counter("messages_retried", 1)?;
+                        }
+                        r.errors += 1;
                         continue;
                     }
                 };
@@ -225,6 +241,11 @@ pub fn track_and_decide(
                     }
                     Outcome::Answered(_) => r.answered += 1,
                     Outcome::Extended(_) => r.extended += 1,
+                    Outcome::UnverifiedInternal => {
+                        r.unverified_internal += 1;
+                        tx.bump_counter("messages_unverified_internal", 1)?;
+                        r.ignored += 1;
+                    }
                     _ => r.ignored += 1,
                 }
                 match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {

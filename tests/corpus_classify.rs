@@ -118,6 +118,7 @@ fn settings_from_manifest(m: &serde_json::Value) -> ClassifySettings {
         gateway_aliases: vec![],
         never_ack: strings(&a["reply"]["never_ack"]),
         trusted_authserv_id: a["reply"]["trusted_authserv_id"].as_str().map(str::to_string),
+        ..ClassifySettings::default()
     }
 }
 
@@ -140,6 +141,7 @@ fn classification_matches_manifest() {
             Class::Staff => ("staff", BTreeSet::new()),
             Class::Internal => ("automatic", ["internal".to_string()].into()),
             Class::Own => ("own", BTreeSet::new()),
+            Class::UnverifiedInternal => ("unverified_internal", BTreeSet::new()),
             Class::Automatic(t) => ("automatic", t.iter().map(|t| t.as_str().to_string()).collect()),
         };
         let want_cat = entry["category"].as_str().unwrap();

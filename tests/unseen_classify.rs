@@ -40,6 +40,7 @@ fn settings(m: &serde_json::Value) -> ClassifySettings {
         gateway_aliases: vec![],
         never_ack: strings(&a["never_ack"]),
         trusted_authserv_id: a["trusted_authserv_id"].as_str().map(str::to_string),
+        ..ClassifySettings::default()
     }
 }
 

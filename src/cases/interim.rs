@@ -284,7 +284,7 @@ fn parse_day_month(s: &str) -> Option<(u32, u32)> {
 pub enum Refusal {
     #[error("the promised date is in the past; give a date from today on")]
     InPast,
-    #[error("the promised date is later than {0}, four months after the submission was received (Iesniegumu likums §5); the deadline cannot be extended beyond it")]
+    #[error("the promised date is later than {0}, four months after the mail was received (Iesniegumu likums §5, SPEC §4.3); the deadline cannot be extended beyond it")]
     BeyondLimit(NaiveDate),
     #[error("the promised date could not be read; write it as 03.12.2026 or 2026. gada 3. decembris")]
     Unparseable,

@@ -16,11 +16,21 @@
 //!   the recipients (staff mail), after the case was opened;
 //! - a staff reply answers the case at its INTERNALDATE unless its own text
 //!   is an interim reply (§4.3), which moves the deadline instead;
-//! - every staff mail to a non-organisation address is signature-checked.
+//! - every staff mail to a non-organisation address is signature-checked;
+//! - a client mail joins or reopens a case (through references or the
+//!   subject) only when its sender takes part in the case or shares a
+//!   participant's non-public domain (SPEC §11.3, [`may_join`]); otherwise
+//!   it opens a case of its own, so no client sees another's case;
+//! - staff mail is decided by the pure [`decide_staff`] and carried out by
+//!   `apply_staff` (the decision tables are unit-tested without a store);
+//! - no interim reply extends any case past four months after its receipt,
+//!   or to a date before it (SPEC §4.3);
+//! - a delivery report counts only for mail the gateway sent (SPEC §5.2,
+//!   `bounce`).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::interim::{self, InterimFinding, InterimMatcher};
@@ -43,6 +53,12 @@ pub struct Pending {
     /// Reply-To (first address), if any.
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// Who gets the acknowledgement (SPEC §5.3), decided by the sync.
+    #[serde(default)]
+    pub ack_to: Option<String>,
+    /// Why nobody gets an acknowledgement (SPEC §5.3), when so.
+    #[serde(default)]
+    pub no_ack: Option<String>,
     /// In-Reply-To, then References newest first.
     #[serde(default)]
     pub referenced: Vec<String>,
@@ -104,6 +120,9 @@ pub enum Outcome {
     Extended(String),
     InterimRefused(String),
     StaffUnmatched,
+    /// An inbox message with an organisation From and no proof of internal
+    /// origin (SPEC §11.2): changes nothing.
+    UnverifiedInternal,
     Ignored,
 }
 
@@ -118,6 +137,7 @@ impl Outcome {
             Outcome::Extended(_) => "extended",
             Outcome::InterimRefused(_) => "interim-refused",
             Outcome::StaffUnmatched => "unmatched",
+            Outcome::UnverifiedInternal => "unverified_internal",
             Outcome::Ignored => "ignored",
         }
     }
@@ -140,6 +160,8 @@ pub enum TrackError {
     Store(#[from] StoreError),
     #[error("message {id}: pending data unreadable: {source}")]
     Pending { id: i64, source: serde_json::Error },
+    #[error("message {id}: processing failed: {what}")]
+    Panicked { id: i64, what: String },
 }
 
 /// What the tracker needs to know.
@@ -259,6 +281,23 @@ impl<'a> Tracker<'a> {
         *self.subjects.borrow_mut() = SubjectIndex::default();
     }
 
+    /// [`Tracker::process`] with a panic caught and returned as an error,
+    /// so one poisonous message never takes the cycle down (SPEC §11.1).
+    pub fn process_caught(
+        &self,
+        tx: &Tx,
+        m: &StoredMessage,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, Vec<Notice>), TrackError> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(tx, m, now))) {
+            Ok(r) => r,
+            Err(p) => Err(TrackError::Panicked {
+                id: m.id,
+                what: crate::inbound::sync::panic_text(p.as_ref()),
+            }),
+        }
+    }
+
     /// Process one recorded message inside the caller's transaction.
     pub fn process(
         &self,
@@ -288,6 +327,7 @@ impl<'a> Tracker<'a> {
                     self.bounce(tx, m, &p)?;
                     Outcome::Ignored
                 }
+                "unverified_internal" => Outcome::UnverifiedInternal,
                 _ => Outcome::Ignored,
             }
         };
@@ -327,9 +367,35 @@ impl<'a> Tracker<'a> {
         Ok(())
     }
 
-    /// The case a message's references point to: Ok(Some(Some)) a case,
-    /// Ok(Some(None)) only history, Ok(None) nothing known.
-    fn referenced_case(&self, tx: &Tx, p: &Pending) -> Result<Option<Option<Case>>, StoreError> {
+    /// The case a client mail's references point to, for its sender
+    /// (SPEC §11.3): `Found` a case the sender may join, `Foreign` only
+    /// cases of other people, `History` only history, `None` nothing known.
+    fn referenced_case(&self, tx: &Tx, p: &Pending, sender: &str) -> Result<Referenced, StoreError> {
+        let r = tx.reader();
+        let mut found = Referenced::None;
+        let mut checked = std::collections::HashSet::new();
+        for id in &p.referenced {
+            match r.thread_case(id)? {
+                Some(Some(case_id)) => {
+                    if !checked.insert(case_id.clone()) {
+                        continue;
+                    }
+                    if let Some(c) = r.case(&case_id)? {
+                        if self.may_join_case(tx, &c, sender)? {
+                            return Ok(Referenced::Found(Box::new(c)));
+                        }
+                        found = Referenced::Foreign(c.id);
+                    }
+                }
+                Some(None) if matches!(found, Referenced::None) => found = Referenced::History,
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The case a staff mail's references point to (staff may write in any).
+    fn staff_referenced_case(&self, tx: &Tx, p: &Pending) -> Result<Option<Option<Case>>, StoreError> {
         let r = tx.reader();
         let mut history = false;
         for id in &p.referenced {
@@ -346,6 +412,21 @@ impl<'a> Tracker<'a> {
         Ok(if history { Some(None) } else { None })
     }
 
+    /// May `sender` join or reopen case `c` (SPEC §11.3)?
+    fn may_join_case(&self, tx: &Tx, c: &Case, sender: &str) -> Result<bool, StoreError> {
+        let mut participants = vec![c.client.clone(), c.reply_to.clone()];
+        if participants.iter().any(|a| a.eq_ignore_ascii_case(sender)) {
+            return Ok(true);
+        }
+        participants.extend(tx.reader().case_participants(&c.id)?);
+        Ok(may_join(
+            sender,
+            &participants,
+            &self.cfg.organization.domains,
+            &self.cfg.reply.public_domains,
+        ))
+    }
+
     fn client_mail(
         &self,
         tx: &Tx,
@@ -354,11 +435,26 @@ impl<'a> Tracker<'a> {
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
         let from = m.from_addr.clone().unwrap_or_default();
-        let case = match self.referenced_case(tx, p)? {
-            Some(Some(c)) => Some(c),
-            Some(None) => None,
-            None => self.subject_match(tx, m, std::slice::from_ref(&from), false)?,
+        // Subject fallback: only the case's own client — stricter than
+        // §11.3 allows, as a subject alone is weak evidence.
+        let case = match self.referenced_case(tx, p, &from)? {
+            Referenced::Found(c) => Some(*c),
+            Referenced::History => None,
+            Referenced::Foreign(other) => {
+                tracing::warn!(
+                    message = m.id,
+                    from = %from,
+                    case = %other,
+                    "a mail refers to another client's case; it opens a case of its own (SPEC §11.3)"
+                );
+                None
+            }
+            Referenced::None => self.subject_match(tx, m, std::slice::from_ref(&from), false)?,
         };
+        let ack_to = ack_address(p, &from);
+        if let Some(why) = &p.no_ack {
+            tracing::warn!(message = m.id, from = %from, reason = %why, "no acceptable address for an acknowledgement (SPEC §5.3)");
+        }
         let kind = if p.submission {
             CaseKind::Submission
         } else {
@@ -399,10 +495,7 @@ impl<'a> Tracker<'a> {
                 c.cycle += 1;
                 c.closed_at = None;
                 c.close_reason = None;
-                let old_reply_to = std::mem::replace(
-                    &mut c.reply_to,
-                    p.reply_to.clone().unwrap_or_else(|| from.clone()),
-                );
+                let old_reply_to = std::mem::replace(&mut c.reply_to, ack_to.clone());
                 if old_reply_to != c.reply_to {
                     self.subjects.borrow_mut().note(&c, Some(&old_reply_to));
                 }
@@ -434,7 +527,7 @@ impl<'a> Tracker<'a> {
                     deadline::reply_deadline(self.cal, m.internaldate, kind, self.cfg.reply.working_days);
                 let c = Case {
                     client_name: p.from_name.clone(),
-                    reply_to: p.reply_to.clone().unwrap_or_else(|| from.clone()),
+                    reply_to: ack_to.clone(),
                     // The stored subject key is the sync's, computed once.
                     norm_subject: m.norm_subject.clone(),
                     last_client_msgid: m.message_id.clone(),
@@ -459,6 +552,15 @@ impl<'a> Tracker<'a> {
                     &format!("{kind} from {from}; reply due {}", self.local(deadline)),
                     "replygate",
                 )?;
+                if let Some(why) = &p.no_ack {
+                    tx.audit(
+                        m.internaldate,
+                        Some(&id),
+                        "no-ack-recipient",
+                        &format!("no acknowledgement will be sent: {why}"),
+                        "replygate",
+                    )?;
+                }
                 Ok(Outcome::Opened(id))
             }
         }
@@ -473,7 +575,7 @@ impl<'a> Tracker<'a> {
         notices: &mut Vec<Notice>,
     ) -> Result<Outcome, StoreError> {
         let rcpts = m.recipients.clone();
-        let case = match self.referenced_case(tx, p)? {
+        let case = match self.staff_referenced_case(tx, p)? {
             Some(Some(c)) => Some(c),
             Some(None) => None,
             None => self.subject_match(tx, m, &rcpts, true)?,
@@ -483,21 +585,40 @@ impl<'a> Tracker<'a> {
             email: m.from_addr.clone().unwrap_or_default(),
         };
         let text = p.author_text.clone().unwrap_or_default();
+        let signature = p.external.then(|| {
+            signature::check(
+                &text,
+                &author,
+                &self.cfg.staff,
+                &self.cfg.organization,
+                &self.cfg.signature.require,
+            )
+        });
+        let decision = decide_staff(case.as_ref(), &text, m.internaldate, self.cal, self.interim);
+        self.apply_staff(tx, m, case, author, signature, decision, now, notices)
+    }
 
+    /// Carry out a [`StaffDecision`]: the signature record and warning, the
+    /// thread link, the case change and its audit row.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_staff(
+        &self,
+        tx: &Tx,
+        m: &StoredMessage,
+        case: Option<Case>,
+        author: Address,
+        signature: Option<signature::Verdict>,
+        decision: StaffDecision,
+        now: DateTime<Utc>,
+        notices: &mut Vec<Notice>,
+    ) -> Result<Outcome, StoreError> {
         // The signature check's key, also the first response's reference.
         let key = m
             .message_id
             .clone()
             .unwrap_or_else(|| format!("uid:{}:{}", m.folder, m.uid));
         // R3: every staff mail to a non-organisation address.
-        if p.external {
-            let v = signature::check(
-                &text,
-                &author,
-                &self.cfg.staff,
-                &self.cfg.organization,
-                &self.cfg.signature.require,
-            );
+        if let Some(v) = signature {
             let missing: Vec<String> = v
                 .missing
                 .iter()
@@ -518,102 +639,86 @@ impl<'a> Tracker<'a> {
                     author: author.clone(),
                     message_id: key.clone(),
                     subject: m.subject.clone(),
-                    to: rcpts.clone(),
+                    to: m.recipients.clone(),
                     sent_at: m.internaldate,
                     missing: v.missing.clone(),
                 });
             }
         }
-
         let Some(mut c) = case else {
             return Ok(Outcome::StaffUnmatched);
         };
         if let Some(id) = &m.message_id {
             tx.link_thread(id, Some(&c.id))?;
         }
-        if c.state == CaseState::Closed {
-            tx.audit(
-                m.internaldate,
-                Some(&c.id),
-                "staff-mail",
-                &format!("{} wrote on a closed case", author.email),
-                "replygate",
-            )?;
-            return Ok(Outcome::Ignored);
-        }
-        if c.state == CaseState::Open {
-            let received_day = self.cal.local_date(c.received);
-            // A date without a year ("līdz 10. decembrim") is the first such
-            // date on or after the case's receipt: one just before the reply
-            // is then refused as past (and the author told), not silently
-            // moved a year ahead.
-            if let Some(found) = self.interim.find_after(&text, received_day) {
-                let sent_day = self.cal.local_date(m.internaldate);
-                let limit = (c.kind == CaseKind::Submission)
-                    .then(|| deadline::submission_limit(self.cal, c.opened_at));
-                let verdict = match found {
-                    InterimFinding::Date(d) => {
-                        interim::is_acceptable(d, received_day, sent_day, limit).map(|_| d)
-                    }
-                    InterimFinding::Unparseable(_) => Err(interim::Refusal::Unparseable),
-                };
-                return match verdict {
-                    Ok(d) => {
-                        c.deadline = deadline::date_deadline(self.cal, d);
-                        c.extended = true;
-                        tx.save_case(&c, now)?;
-                        self.first_response(tx, &c.id, m, ResponseKind::Interim, &author.email, &key)?;
-                        tx.audit(
-                            m.internaldate,
-                            Some(&c.id),
-                            "extended",
-                            &format!(
-                                "interim reply by {} promises an answer by {d}; deadline {}",
-                                author.email,
-                                self.local(c.deadline)
-                            ),
-                            "replygate",
-                        )?;
-                        Ok(Outcome::Extended(c.id))
-                    }
-                    Err(refusal) => {
-                        // Still a staff reply to the client: a first response.
-                        self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
-                        let reason = refusal.to_string();
-                        tx.audit(
-                            m.internaldate,
-                            Some(&c.id),
-                            "interim-refused",
-                            &format!("interim reply by {} not taken: {reason}", author.email),
-                            "replygate",
-                        )?;
-                        notices.push(Notice::InterimRefused {
-                            case_id: c.id.clone(),
-                            author,
-                            message_id: m.message_id.clone().unwrap_or_default(),
-                            subject: m.subject.clone(),
-                            sent_at: m.internaldate,
-                            reason,
-                        });
-                        Ok(Outcome::InterimRefused(c.id))
-                    }
-                };
+        match decision {
+            StaffDecision::Unmatched => Ok(Outcome::StaffUnmatched),
+            StaffDecision::OnClosedCase => {
+                tx.audit(
+                    m.internaldate,
+                    Some(&c.id),
+                    "staff-mail",
+                    &format!("{} wrote on a closed case", author.email),
+                    "replygate",
+                )?;
+                Ok(Outcome::Ignored)
+            }
+            StaffDecision::Extend { until, deadline } => {
+                c.deadline = deadline;
+                c.extended = true;
+                tx.save_case(&c, now)?;
+                self.first_response(tx, &c.id, m, ResponseKind::Interim, &author.email, &key)?;
+                tx.audit(
+                    m.internaldate,
+                    Some(&c.id),
+                    "extended",
+                    &format!(
+                        "interim reply by {} promises an answer by {until}; deadline {}",
+                        author.email,
+                        self.local(c.deadline)
+                    ),
+                    "replygate",
+                )?;
+                Ok(Outcome::Extended(c.id))
+            }
+            StaffDecision::RefuseInterim(refusal) => {
+                // Still a staff reply to the client: a first response.
+                self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
+                let reason = refusal.to_string();
+                tx.audit(
+                    m.internaldate,
+                    Some(&c.id),
+                    "interim-refused",
+                    &format!("interim reply by {} not taken: {reason}", author.email),
+                    "replygate",
+                )?;
+                notices.push(Notice::InterimRefused {
+                    case_id: c.id.clone(),
+                    author,
+                    message_id: m.message_id.clone().unwrap_or_default(),
+                    subject: m.subject.clone(),
+                    sent_at: m.internaldate,
+                    reason,
+                });
+                Ok(Outcome::InterimRefused(c.id))
+            }
+            StaffDecision::Answer => {
+                c.state = CaseState::Answered;
+                if c.answered_at.is_none_or(|a| a < m.internaldate) {
+                    c.answered_at = Some(m.internaldate);
+                }
+                tx.save_case(&c, now)?;
+                self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
+                tx.audit(
+                    m.internaldate,
+                    Some(&c.id),
+                    "answered",
+                    &format!("reply by {}", author.email),
+                    "replygate",
+                )?;
+                Ok(Outcome::Answered(c.id))
             }
         }
-        c.state = CaseState::Answered;
-        if c.answered_at.is_none_or(|a| a < m.internaldate) {
-            c.answered_at = Some(m.internaldate);
-        }
-        tx.save_case(&c, now)?;
-        self.first_response(tx, &c.id, m, ResponseKind::Reply, &author.email, &key)?;
-        tx.audit(
-            m.internaldate,
-            Some(&c.id),
-            "answered",
-            &format!("reply by {}", author.email),
-            "replygate",
-        )?;
-        Ok(Outcome::Answered(c.id))
     }
 
     /// Subject fallback: the newest case with the same normalised subject,
@@ -647,24 +752,54 @@ impl<'a> Tracker<'a> {
         }
     }
 
+    /// A delivery report silences acknowledgements to an address only when
+    /// it is about mail the gateway sent there (SPEC §5.2): it carries or
+    /// references the Message-ID of a message the gateway sent to that
+    /// address, or names as failed an address the gateway sent an
+    /// acknowledgement to within the last 7 days. Anything else changes
+    /// nothing (a forged report must not silence a client).
     fn bounce(&self, tx: &Tx, m: &StoredMessage, p: &Pending) -> Result<(), StoreError> {
-        let mut addrs: Vec<String> = p.bounce_recipients.iter().map(|a| a.to_lowercase()).collect();
-        // A report carrying one of our acknowledgements' Message-IDs names
-        // its recipient even when the failed address is not given.
-        for id in &p.bounce_message_ids {
-            let rcpt: Option<String> = tx
-                .query_row(
-                    "SELECT rcpts FROM outbox WHERE message_id = ?1 AND kind = 'ack'",
-                    [id],
-                    |r| r.get(0),
-                )
-                .ok();
-            if let Some(r) = rcpt {
-                addrs.extend(r.split_whitespace().map(str::to_string));
+        /// Bounded work whatever the report lists.
+        const MAX_ITEMS: usize = 100;
+        let r = tx.reader();
+        let mut addrs: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let ids = p
+            .bounce_message_ids
+            .iter()
+            .take(MAX_ITEMS)
+            .chain(p.referenced.iter().take(MAX_ITEMS));
+        for id in ids {
+            if let Some(rcpts) = r.outbox_rcpts_by_message_id(id)? {
+                for a in rcpts {
+                    let a = a.to_lowercase();
+                    if seen.insert(a.clone()) {
+                        addrs.push(a);
+                    }
+                }
             }
         }
-        addrs.sort();
-        addrs.dedup();
+        let since = m.internaldate - Duration::days(crate::rules::engine::BOUNCE_SILENCE_DAYS);
+        let mut ignored = 0usize;
+        for a in p.bounce_recipients.iter().take(MAX_ITEMS) {
+            let a = a.to_lowercase();
+            if seen.contains(&a) {
+                continue;
+            }
+            if r.acked_between(&a, since, m.internaldate)? {
+                seen.insert(a.clone());
+                addrs.push(a);
+            } else {
+                ignored += 1;
+            }
+        }
+        if addrs.is_empty() {
+            tracing::info!(
+                message = m.id,
+                named = ignored,
+                "a delivery report about no mail the gateway sent; it changes nothing"
+            );
+        }
         for a in addrs {
             tx.record_bounce(&a, m.internaldate, m.message_id.as_deref())?;
         }
@@ -699,10 +834,259 @@ impl<'a> Tracker<'a> {
     }
 }
 
+/// What a client mail's references point to, for its sender (SPEC §11.3).
+enum Referenced {
+    Found(Box<Case>),
+    /// Only cases the sender takes no part in (the id of the first).
+    Foreign(String),
+    History,
+    None,
+}
+
+/// The acknowledgement address of a client mail (SPEC §5.3); empty when
+/// nobody is acceptable. Rows recorded before the sync decided it fall
+/// back to Reply-To, else From.
+fn ack_address(p: &Pending, from: &str) -> String {
+    if p.no_ack.is_some() {
+        return String::new();
+    }
+    p.ack_to
+        .clone()
+        .or_else(|| p.reply_to.clone())
+        .unwrap_or_else(|| from.to_string())
+}
+
+/// Is `domain` one of `list` or a subdomain of one (case-insensitive)?
+fn domain_in(domain: &str, list: &[String]) -> bool {
+    let d = domain.trim().trim_end_matches('.').to_lowercase();
+    list.iter().any(|x| {
+        let x = x.trim().trim_start_matches('@').to_lowercase();
+        !x.is_empty() && (d == x || d.strip_suffix(&x).is_some_and(|p| p.ends_with('.')))
+    })
+}
+
+fn domain_of(addr: &str) -> Option<&str> {
+    addr.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+}
+
+/// SPEC §11.3: may `sender` join or reopen a case whose messages show these
+/// addresses? Yes when the sender is one of the case's client participants
+/// (addresses outside `org_domains`), or shares such an address's domain
+/// unless that domain is a public mail provider (`public_domains`).
+pub fn may_join(
+    sender: &str,
+    participants: &[String],
+    org_domains: &[String],
+    public_domains: &[String],
+) -> bool {
+    let sender = sender.trim().to_lowercase();
+    let Some(sender_domain) = domain_of(&sender) else {
+        return false;
+    };
+    let clients = participants
+        .iter()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| domain_of(a).is_some_and(|d| !domain_in(d, org_domains)));
+    let mut same_domain = false;
+    for a in clients {
+        if a == sender {
+            return true;
+        }
+        if domain_of(&a).is_some_and(|d| d.eq_ignore_ascii_case(sender_domain)) {
+            same_domain = true;
+        }
+    }
+    same_domain && !domain_in(sender_domain, public_domains) && !domain_in(sender_domain, org_domains)
+}
+
+/// What a staff mail does to its case (SPEC §2, §4.3), decided without the
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffDecision {
+    /// No case: nothing changes (the signature is still checked).
+    Unmatched,
+    /// The case is closed: recorded, nothing changes.
+    OnClosedCase,
+    /// The case is answered at the mail's INTERNALDATE.
+    Answer,
+    /// An interim reply moves the deadline.
+    Extend {
+        until: NaiveDate,
+        deadline: DateTime<Utc>,
+    },
+    /// An interim reply that cannot be taken; the author is told why.
+    RefuseInterim(interim::Refusal),
+}
+
+/// Decide what a staff mail with author text `text`, sent at `sent_at`,
+/// does to `case`. An interim reply (found on an open case only) may move
+/// the deadline to a date from the later of today and the receipt up to
+/// four months after the receipt, for every kind of case (SPEC §4.3).
+pub fn decide_staff(
+    case: Option<&Case>,
+    text: &str,
+    sent_at: DateTime<Utc>,
+    cal: &Calendar,
+    matcher: &InterimMatcher,
+) -> StaffDecision {
+    let Some(c) = case else {
+        return StaffDecision::Unmatched;
+    };
+    match c.state {
+        CaseState::Closed => return StaffDecision::OnClosedCase,
+        CaseState::Answered => return StaffDecision::Answer,
+        CaseState::Open => {}
+    }
+    let received_day = cal.local_date(c.received);
+    // A date without a year ("līdz 10. decembrim") is the first such date
+    // on or after the case's receipt: one just before the reply is then
+    // refused as past (and the author told), not silently moved a year
+    // ahead.
+    let Some(found) = matcher.find_after(text, received_day) else {
+        return StaffDecision::Answer;
+    };
+    let sent_day = cal.local_date(sent_at);
+    let limit = Some(deadline::submission_limit(cal, c.received));
+    match found {
+        InterimFinding::Date(d) => match interim::is_acceptable(d, received_day, sent_day, limit) {
+            Ok(()) => StaffDecision::Extend {
+                until: d,
+                deadline: deadline::date_deadline(cal, d),
+            },
+            Err(r) => StaffDecision::RefuseInterim(r),
+        },
+        InterimFinding::Unparseable(_) => StaffDecision::RefuseInterim(interim::Refusal::Unparseable),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn may_join_table() {
+        let org = strings(&["sif.gov.lv"]);
+        let public = crate::config::default_public_domains();
+        let table: &[(&str, &[&str], bool)] = &[
+            ("anna@inbox.lv", &["anna@inbox.lv"], true),
+            ("ANNA@inbox.lv", &["anna@INBOX.lv"], true),
+            // Another person at a public provider: no.
+            ("eve@inbox.lv", &["anna@inbox.lv"], false),
+            ("eve@gmail.com", &["anna@gmail.com"], false),
+            ("eve@mail.inbox.lv", &["anna@mail.inbox.lv"], false),
+            // A colleague at the client's own company: yes.
+            ("peteris@firma.lv", &["anna@firma.lv"], true),
+            ("peteris@FIRMA.lv", &["anna@firma.lv"], true),
+            // Another company: no; a look-alike domain: no.
+            ("eve@evil.lv", &["anna@firma.lv"], false),
+            ("eve@notfirma.lv", &["anna@firma.lv"], false),
+            ("eve@sub.firma.lv", &["anna@firma.lv"], false),
+            // Someone staff wrote to in the case.
+            (
+                "janis@partneris.lv",
+                &["anna@inbox.lv", "janis@partneris.lv"],
+                true,
+            ),
+            // Organisation addresses are not client participants: a forged
+            // organisation sender, or someone sharing the org domain.
+            ("eve@sif.gov.lv", &["klienti@sif.gov.lv", "anna@inbox.lv"], false),
+            ("eve@gmail.com", &["klienti@sif.gov.lv"], false),
+            // Empty or broken addresses.
+            ("", &["anna@inbox.lv"], false),
+            ("nodomain", &["nodomain"], false),
+            ("eve@firma.lv", &["", "x"], false),
+        ];
+        for (sender, parts, want) in table {
+            assert_eq!(
+                may_join(sender, &strings(parts), &org, &public),
+                *want,
+                "{sender} {parts:?}"
+            );
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn cal() -> Calendar {
+        Calendar::from_config(&crate::config::CalendarConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn staff_decision_table() {
+        let cal = cal();
+        let m = InterimMatcher::new(None).unwrap();
+        let received = t("2026-11-24T10:00:00+02:00");
+        let open = Case::open(
+            "SIF-2026-00001".into(),
+            "anna@inbox.lv",
+            "Jautājums",
+            CaseKind::Email,
+            received,
+            t("2026-11-26T17:00:00+02:00"),
+        );
+        let sub = Case {
+            kind: CaseKind::Submission,
+            ..open.clone()
+        };
+        let answered = Case {
+            state: CaseState::Answered,
+            ..open.clone()
+        };
+        let closed = Case {
+            state: CaseState::Closed,
+            ..open.clone()
+        };
+        let sent = t("2026-11-25T11:00:00+02:00");
+        let d = |y, mo, da| NaiveDate::from_ymd_opt(y, mo, da).unwrap();
+        let extend = |until: NaiveDate| StaffDecision::Extend {
+            until,
+            deadline: deadline::date_deadline(&cal, until),
+        };
+        let table: Vec<(Option<&Case>, &str, StaffDecision)> = vec![
+            (None, "Labdien, atbilde.", StaffDecision::Unmatched),
+            (Some(&closed), "Atbilde.", StaffDecision::OnClosedCase),
+            (Some(&open), "Labdien, lūk atbilde.", StaffDecision::Answer),
+            (
+                Some(&answered),
+                "Atbildēsim līdz 10.12.2026.",
+                StaffDecision::Answer,
+            ),
+            (
+                Some(&open),
+                "Atbildēsim līdz 10.12.2026.",
+                extend(d(2026, 12, 10)),
+            ),
+            (Some(&sub), "Atbildēsim līdz 10.12.2026.", extend(d(2026, 12, 10))),
+            // Four months after receipt is the limit, for e-mail too.
+            (Some(&open), "Atbildēsim līdz 24.03.2027.", extend(d(2027, 3, 24))),
+            (
+                Some(&open),
+                "Atbildēsim līdz 31.12.2099.",
+                StaffDecision::RefuseInterim(interim::Refusal::BeyondLimit(d(2027, 3, 24))),
+            ),
+            (
+                Some(&sub),
+                "Atbildēsim līdz 25.03.2027.",
+                StaffDecision::RefuseInterim(interim::Refusal::BeyondLimit(d(2027, 3, 24))),
+            ),
+            // Before the receipt (or today) is refused.
+            (
+                Some(&open),
+                "Atbildēsim līdz 01.11.2026.",
+                StaffDecision::RefuseInterim(interim::Refusal::InPast),
+            ),
+        ];
+        for (case, text, want) in table {
+            assert_eq!(decide_staff(case, text, sent, &cal, &m), want, "{text}");
+        }
+    }
 
     fn e(id: &str, day: u32) -> SubjectEntry {
         SubjectEntry {

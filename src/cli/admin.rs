@@ -69,6 +69,42 @@ pub struct StatusJson {
     /// Outbox entries not (yet) sent: notices waiting for working hours,
     /// pending retries and permanent failures.
     pub outbox: Vec<OutboxProblem>,
+    /// Mail that changed nothing because of what it is (SPEC §11).
+    pub messages: MessageProblems,
+}
+
+/// Counts of mail the gateway could not or would not act on (SPEC §11).
+#[derive(Debug, Default, Serialize)]
+pub struct MessageProblems {
+    /// Processing failed twice: set aside for good (role `error`).
+    pub errors: i64,
+    /// Processing failed once: tried again in the next cycle.
+    pub retrying: i64,
+    /// Could not be read or fetched at all (class `bad`).
+    pub unreadable: i64,
+    /// Inbox mail with an organisation From and no proof of internal
+    /// origin (§11.2): changed nothing.
+    pub unverified_internal: i64,
+    /// Header blocks cut at 256 KiB (§11.1).
+    pub headers_truncated: i64,
+}
+
+fn message_problems(r: &crate::store::Reader<'_>) -> Result<MessageProblems, StoreError> {
+    let (errors, retrying) = r.failed_message_counts()?;
+    let mut p = MessageProblems {
+        errors,
+        retrying,
+        headers_truncated: r.counter("headers_truncated")?,
+        ..MessageProblems::default()
+    };
+    for (class, _, n) in r.message_counts()? {
+        match class.as_str() {
+            "bad" => p.unreadable += n,
+            "unverified_internal" => p.unverified_internal += n,
+            _ => {}
+        }
+    }
+    Ok(p)
 }
 
 fn local(cal: &Calendar, t: DateTime<Utc>) -> String {
@@ -132,6 +168,7 @@ pub fn status(
             })
             .collect(),
         outbox,
+        messages: message_problems(&r)?,
     })
 }
 
@@ -190,6 +227,13 @@ pub fn status_text(s: &StatusJson) -> String {
                 escape_controls(&p.to)
             ));
         }
+    }
+    let m = &s.messages;
+    if m.errors + m.retrying + m.unreadable + m.unverified_internal + m.headers_truncated > 0 {
+        out.push_str(&format!(
+            "\nMail not acted on: {} failed and set aside, {} to be tried again, {} unreadable, {} unverified internal, {} headers cut at 256 KiB\n",
+            m.errors, m.retrying, m.unreadable, m.unverified_internal, m.headers_truncated
+        ));
     }
     out
 }

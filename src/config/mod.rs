@@ -50,7 +50,7 @@ pub use log::LogConfig;
 pub use organization::OrganizationConfig;
 pub use problem::{ConfigError, Problem, Severity};
 pub use reminders::RemindersConfig;
-pub use reply::{AckMode, ReplyConfig};
+pub use reply::{default_public_domains, AckMode, ReplyConfig};
 pub use signature::{SignatureConfig, SignatureElement};
 pub use smtp::SmtpConfig;
 pub use staff::StaffMember;

@@ -43,6 +43,20 @@ pub struct ReplyConfig {
     pub start_from: Option<StartFrom>,
     #[serde(default)]
     pub trusted_authserv_id: Option<String>,
+    /// SPEC §11.2: believe `X-MS-Exchange-Organization-AuthAs: Internal` as
+    /// proof that an inbox message from the organisation is internal (only
+    /// when the mailbox is on Exchange, which strips it from inbound mail).
+    #[serde(default)]
+    pub trust_exchange_headers: bool,
+    /// SPEC §11.2: a header (`"X-Internal-Origin: yes"`, or just a name) that
+    /// the institution's own server adds to internal mail and strips from
+    /// inbound mail: proof of internal origin.
+    #[serde(default)]
+    pub internal_header: Option<String>,
+    /// SPEC §11.3: public mail providers; sharing one of these domains with a
+    /// case's client does not make a stranger a participant.
+    #[serde(default = "default_public_domains")]
+    pub public_domains: Vec<String>,
 }
 
 impl Default for ReplyConfig {
@@ -58,6 +72,9 @@ impl Default for ReplyConfig {
             interim_pattern: None,
             start_from: None,
             trusted_authserv_id: None,
+            trust_exchange_headers: false,
+            internal_header: None,
+            public_domains: default_public_domains(),
         }
     }
 }
@@ -73,6 +90,39 @@ fn default_never_ack() -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .collect()
+}
+/// SPEC §11.3's default list of public mail providers, plus the big
+/// providers' sibling domains a client may write from.
+pub fn default_public_domains() -> Vec<String> {
+    [
+        "gmail.com",
+        "googlemail.com",
+        "inbox.lv",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "mail.ru",
+        "list.ru",
+        "bk.ru",
+        "yandex.ru",
+        "yandex.com",
+        "one.lv",
+        "apollo.lv",
+        "tvnet.lv",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "aol.com",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 fn default_ack_max() -> u32 {
     200
@@ -123,6 +173,24 @@ impl ReplyConfig {
                 "reply.trusted_authserv_id",
                 "must be your receiving server's authserv-id (e.g. \"mx.sif.gov.lv\") or left out",
             );
+        }
+        if let Some(h) = &self.internal_header {
+            let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                c.error(
+                    "reply.internal_header",
+                    "must be a header name, optionally with its value, such as \"X-Internal-Origin: yes\"",
+                );
+            }
+        }
+        for (i, d) in self.public_domains.iter().enumerate() {
+            let d = d.trim().trim_start_matches('@');
+            if d.is_empty() || !d.contains('.') || d.contains(char::is_whitespace) || d.contains('@') {
+                c.error(
+                    &format!("reply.public_domains[{i}]"),
+                    "must be a mail domain such as \"gmail.com\"",
+                );
+            }
         }
     }
 

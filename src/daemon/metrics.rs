@@ -41,6 +41,10 @@ pub struct Snapshot {
     pub signature_warnings: i64,
     /// The earliest deadline among open cases that are not overdue.
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Messages whose processing failed twice and were set aside (§11.1).
+    pub message_errors: i64,
+    /// Header blocks cut at 256 KiB (§11.1).
+    pub headers_truncated: i64,
 }
 
 impl Snapshot {
@@ -92,6 +96,8 @@ impl Snapshot {
                 _ => {}
             }
         }
+        s.message_errors = r.failed_message_counts()?.0;
+        s.headers_truncated = r.counter("headers_truncated")?;
         s.signature_warnings = conn.query_row(
             "SELECT COUNT(*) FROM signature_checks WHERE compliant = 0",
             [],
@@ -173,6 +179,20 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
         "IMAP connections re-established after a failure",
         reconnects,
     );
+    let errors = Counter::<u64>::default();
+    errors.inc_by(s.message_errors.max(0) as u64);
+    reg.register(
+        "message_errors",
+        "Messages whose processing failed twice and that were set aside (SPEC 11.1)",
+        errors,
+    );
+    let truncated = Counter::<u64>::default();
+    truncated.inc_by(s.headers_truncated.max(0) as u64);
+    reg.register(
+        "headers_truncated",
+        "Header blocks cut at 256 KiB (SPEC 11.1)",
+        truncated,
+    );
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
         tracing::warn!(error = %e, "cannot encode /metrics");
@@ -208,6 +228,8 @@ mod tests {
             "replygate_outbox{state=\"pending\"} 0",
             "replygate_outbox{state=\"failed\"} 0",
             "replygate_signature_warnings_total 0",
+            "replygate_message_errors_total 0",
+            "replygate_headers_truncated_total 0",
             "replygate_last_sync_timestamp_seconds 1795600800",
             "replygate_imap_reconnects_total 3",
             "# TYPE replygate_cases gauge",

@@ -230,7 +230,15 @@ fn failed_from_text(text: &str, out: &mut Vec<String>) {
     }
 }
 
+/// At most this many failed recipients are kept from one report: the
+/// gateway sends each message to one client, and a bound keeps the
+/// duplicate check linear whatever a hostile report lists (SPEC §11.1).
+pub const MAX_FAILED: usize = 100;
+
 fn push_addr(out: &mut Vec<String>, a: &str) {
+    if out.len() >= MAX_FAILED {
+        return;
+    }
     let a = a.trim().trim_matches(['<', '>', '"']).trim().to_lowercase();
     if a.contains('@') && !out.contains(&a) {
         out.push(a);
@@ -421,6 +429,16 @@ fn is_robot_notice_inner(raw: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_recipients_are_bounded() {
+        let mut out = Vec::new();
+        for i in 0..50_000 {
+            push_addr(&mut out, &format!("<user{i}@example.lv>"));
+        }
+        assert_eq!(out.len(), MAX_FAILED);
+        assert_eq!(out[0], "user0@example.lv");
+    }
 
     const EXCHANGE_NDR: &str = "From: Microsoft Outlook <postmaster@sif.gov.lv>\r\n\
 To: pasts@sif.gov.lv\r\n\

@@ -20,14 +20,18 @@
 //!    `X-Autoresponder` as vendor markers; `reply.never_ack` words matched as
 //!    words, not substrings (see `never_ack_matches`).
 //! 3. From in `organization.domains` (the domain or a subdomain): **Staff** when
-//!    found in a sent folder or when a To/Cc recipient is outside the
-//!    organisation, else **Internal** (a colleague writing to the shared
-//!    mailbox).
+//!    found in a sent folder, or in an inbox when a To/Cc recipient is
+//!    outside the organisation and the mail is proven internal
+//!    ([`proven_internal`], SPEC §11.2) — unproven it is
+//!    **UnverifiedInternal** and changes nothing; else **Internal** (a
+//!    colleague writing to the shared mailbox).
 //! 4. A sent folder message whose From is not in the organisation (say an
 //!    alias domain that is missing from the config) was still sent from this
 //!    mailbox: **Staff** (decision: better a reply answers its case than an
 //!    unconfigured domain making every reply invisible).
 //! 5. Otherwise **Client**.
+//!
+//! [`ack_recipient`] picks who gets a client's acknowledgement (SPEC §5.3).
 
 use std::fmt;
 
@@ -68,6 +72,11 @@ pub struct ClassifySettings {
     /// `reply.trusted_authserv_id`: only `Authentication-Results` headers with
     /// this authserv-id are believed. `None`: DMARC results are ignored.
     pub trusted_authserv_id: Option<String>,
+    /// `reply.trust_exchange_headers`: `X-MS-Exchange-Organization-AuthAs:
+    /// Internal` proves internal origin (SPEC §11.2).
+    pub trust_exchange_headers: bool,
+    /// `reply.internal_header` as (lower-case name, expected value if any).
+    pub internal_header: Option<(String, Option<String>)>,
 }
 
 impl ClassifySettings {
@@ -104,6 +113,8 @@ impl ClassifySettings {
                 .as_deref()
                 .map(|s| s.trim().to_lowercase())
                 .filter(|s| !s.is_empty()),
+            trust_exchange_headers: c.reply.trust_exchange_headers,
+            internal_header: c.reply.internal_header.as_deref().and_then(parse_internal_header),
         }
     }
 
@@ -141,6 +152,22 @@ impl ClassifySettings {
     }
 }
 
+/// `"X-Internal-Origin: yes"` → (`x-internal-origin`, Some(`yes`));
+/// `"X-Internal-Origin"` → (`x-internal-origin`, None).
+pub fn parse_internal_header(s: &str) -> Option<(String, Option<String>)> {
+    let (name, value) = match s.split_once(':') {
+        Some((n, v)) => (n.trim(), Some(v.trim())),
+        None => (s.trim(), None),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    Some((
+        name.to_ascii_lowercase(),
+        value.filter(|v| !v.is_empty()).map(str::to_string),
+    ))
+}
+
 /// The address inside a mailbox (`Name <a@b>` → `a@b`), lower-case.
 fn mailbox_address(s: &str) -> String {
     let s = s.trim();
@@ -164,6 +191,11 @@ pub enum Class {
     Own,
     /// Automatic or bulk mail: no case, no ack; the triggers say why.
     Automatic(Vec<Trigger>),
+    /// An inbox message with an organisation From written to someone outside
+    /// the organisation, without proof of internal origin (SPEC §11.2):
+    /// anyone can write such a From. It answers, extends and opens nothing,
+    /// gets no signature check; it is logged and counted.
+    UnverifiedInternal,
 }
 
 impl Class {
@@ -175,12 +207,16 @@ impl Class {
             Class::Internal => "internal",
             Class::Own => "own",
             Class::Automatic(_) => "automatic",
+            Class::UnverifiedInternal => "unverified_internal",
         }
     }
 
     /// Does this message need no answer (no case, no acknowledgement)?
     pub fn needs_no_answer(&self) -> bool {
-        matches!(self, Class::Internal | Class::Own | Class::Automatic(_))
+        matches!(
+            self,
+            Class::Internal | Class::Own | Class::Automatic(_) | Class::UnverifiedInternal
+        )
     }
 }
 
@@ -275,16 +311,216 @@ pub fn classify(m: &MessageMeta, folder: FolderKind, s: &ClassifySettings) -> Cl
     }
     if from.is_some_and(|f| s.is_org_address(f)) {
         let outside = m.recipients().any(|a| !s.is_org_address(&a.email));
-        return if folder == FolderKind::Sent || outside {
-            Class::Staff
-        } else {
-            Class::Internal
+        return match folder {
+            FolderKind::Sent => Class::Staff,
+            FolderKind::Inbox if !outside => Class::Internal,
+            FolderKind::Inbox if proven_internal(m, s) => Class::Staff,
+            FolderKind::Inbox => Class::UnverifiedInternal,
         };
     }
     match folder {
         FolderKind::Sent => Class::Staff,
         FolderKind::Inbox => Class::Client,
     }
+}
+
+/// Is this (inbox) message proven to come from inside the organisation
+/// (SPEC §11.2)? One of:
+/// - the topmost `Authentication-Results` whose authserv-id is
+///   `reply.trusted_authserv_id` says `dmarc=pass` (for an organisation
+///   `header.from` when it names one), or `dkim=pass` with `header.d` an
+///   organisation domain;
+/// - `X-MS-Exchange-Organization-AuthAs: Internal`, only with
+///   `reply.trust_exchange_headers`;
+/// - the `reply.internal_header` (its value compared case-insensitively
+///   when one is configured).
+///
+/// Decision: only the topmost field from the trusted id counts (it is the
+/// one the receiving server added; lower ones may come from the sender).
+pub fn proven_internal(m: &MessageMeta, s: &ClassifySettings) -> bool {
+    if let Some(trusted) = s.trusted_authserv_id.as_deref() {
+        let topmost = m
+            .header_values("authentication-results")
+            .find(|v| authserv_id(v).eq_ignore_ascii_case(trusted));
+        if let Some(v) = topmost {
+            if auth_results_prove_org(v, s) {
+                return true;
+            }
+        }
+    }
+    if s.trust_exchange_headers
+        && m.header_values("x-ms-exchange-organization-authas")
+            .any(|v| v.trim().eq_ignore_ascii_case("internal"))
+    {
+        return true;
+    }
+    if let Some((name, want)) = &s.internal_header {
+        let mut values = m.header_values(name);
+        let ok = match want {
+            Some(w) => values.any(|v| v.trim().eq_ignore_ascii_case(w)),
+            None => values.next().is_some(),
+        };
+        if ok {
+            return true;
+        }
+    }
+    false
+}
+
+/// The authserv-id of an `Authentication-Results` value (the first word
+/// before the first `;`).
+fn authserv_id(v: &str) -> &str {
+    let head = v.split(';').next().unwrap_or("");
+    head.split_whitespace().next().unwrap_or("")
+}
+
+/// Removes RFC 5322 comments (`(...)`, nested) from a header value.
+fn strip_comments(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut depth = 0usize;
+    for c in v.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Does one `Authentication-Results` value (already from the trusted id)
+/// say `dmarc=pass`, or `dkim=pass` for an organisation domain?
+fn auth_results_prove_org(v: &str, s: &ClassifySettings) -> bool {
+    let clean = strip_comments(v).to_ascii_lowercase();
+    for resinfo in clean.split(';').skip(1) {
+        let mut words = resinfo.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        let Some((method, result)) = first.split_once('=') else {
+            continue;
+        };
+        if result != "pass" {
+            continue;
+        }
+        let props: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+        let prop = |name: &str| {
+            props
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.trim_matches('"'))
+        };
+        match method {
+            "dmarc" if prop("header.from").is_none_or(|d| s.is_org_domain(d)) => return true,
+            "dkim" => {
+                if let Some(d) = prop("header.d") {
+                    if s.is_org_domain(d) {
+                        return true;
+                    }
+                }
+                // `header.i=@sif.gov.lv` names the signing domain too.
+                if let Some(i) = prop("header.i") {
+                    if i.rsplit_once('@').is_some_and(|(_, d)| s.is_org_domain(d)) {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Why an address gets no acknowledgement (SPEC §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unacceptable {
+    Syntax,
+    NoDot,
+    IpLiteral,
+    Organisation,
+    Gateway,
+    NeverAck,
+    Robot,
+}
+
+impl fmt::Display for Unacceptable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unacceptable::Syntax => "not a valid address",
+            Unacceptable::NoDot => "its domain has no dot",
+            Unacceptable::IpLiteral => "its domain is an IP address",
+            Unacceptable::Organisation => "it is an organisation address",
+            Unacceptable::Gateway => "it is the gateway's own address",
+            Unacceptable::NeverAck => "it matches reply.never_ack",
+            Unacceptable::Robot => {
+                "it is a mailer or list robot (MAILER-DAEMON, postmaster, *-request, owner-* ...)"
+            }
+        })
+    }
+}
+
+/// Is `addr` acceptable as the recipient of an acknowledgement (SPEC §5.3)?
+pub fn ack_acceptable(addr: &str, s: &ClassifySettings) -> Result<(), Unacceptable> {
+    let a = addr.trim();
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return Err(Unacceptable::Syntax);
+    };
+    let d = domain.trim_end_matches('.');
+    if d.starts_with('[')
+        || d.parse::<std::net::IpAddr>().is_ok()
+        || (!d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(Unacceptable::IpLiteral);
+    }
+    if local.is_empty()
+        || a.len() > 254
+        || local.len() > 64
+        || a.chars().any(|c| c.is_control() || c.is_whitespace())
+        || a.parse::<lettre::Address>().is_err()
+        || d.split('.')
+            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+        || !d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(Unacceptable::Syntax);
+    }
+    if !d.contains('.') {
+        return Err(Unacceptable::NoDot);
+    }
+    if s.is_gateway_address(a) {
+        return Err(Unacceptable::Gateway);
+    }
+    if s.is_org_domain(d) {
+        return Err(Unacceptable::Organisation);
+    }
+    if is_robot_local_part(local) {
+        return Err(Unacceptable::Robot);
+    }
+    if s.never_ack.iter().any(|p| never_ack_matches(p, a)) {
+        return Err(Unacceptable::NeverAck);
+    }
+    Ok(())
+}
+
+/// Who gets the acknowledgement of a client mail (SPEC §5.3): the Reply-To
+/// address if there is exactly one and it is acceptable, else the From
+/// address if acceptable, else nobody (the error says why, for the log).
+pub fn ack_recipient(m: &MessageMeta, s: &ClassifySettings) -> Result<String, String> {
+    let mut why = Vec::new();
+    match m.reply_to.as_slice() {
+        [] => {}
+        [one] => match ack_acceptable(&one.email, s) {
+            Ok(()) => return Ok(one.email.clone()),
+            Err(e) => why.push(format!("Reply-To {}: {e}", one.email)),
+        },
+        many => why.push(format!("Reply-To has {} addresses", many.len())),
+    }
+    match &m.from {
+        Some(f) => match ack_acceptable(&f.email, s) {
+            Ok(()) => return Ok(f.email.clone()),
+            Err(e) => why.push(format!("From {}: {e}", f.email)),
+        },
+        None => why.push("no From".into()),
+    }
+    Err(why.join("; "))
 }
 
 /// Every §5.2 rule the message meets, in a fixed order, without duplicates.
@@ -929,6 +1165,7 @@ mod tests {
                 "alerts@bank.example".into(),
             ],
             trusted_authserv_id: Some("mx.sif.gov.lv".into()),
+            ..ClassifySettings::default()
         }
     }
 
@@ -1265,9 +1502,21 @@ mod tests {
         // A staff reply to a client, in Sent or with the client among recipients.
         let m = mail("janis.berzins@sif.gov.lv", &["anna@inbox.lv"], "Atb: x", &[]);
         assert_eq!(classify(&m, FolderKind::Sent, &s), Class::Staff);
+        // In an inbox only with proof of internal origin (SPEC §11.2).
+        assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::UnverifiedInternal);
+        let proof = (
+            "Authentication-Results",
+            "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+        );
+        let m = mail("janis.berzins@sif.gov.lv", &["anna@inbox.lv"], "Atb: x", &[proof]);
         assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
         // A client in Cc only.
-        let mut m = mail("janis.berzins@sif.gov.lv", &["pasts@sif.gov.lv"], "Atb: x", &[]);
+        let mut m = mail(
+            "janis.berzins@sif.gov.lv",
+            &["pasts@sif.gov.lv"],
+            "Atb: x",
+            &[proof],
+        );
         m.cc = vec![addr("anna@inbox.lv")];
         assert_eq!(classify(&m, FolderKind::Inbox, &s), Class::Staff);
         // A colleague to the shared mailbox (subdomains count as the org).
@@ -1446,5 +1695,231 @@ team = "klienti@sif.gov.lv"
         assert!(s.is_gateway_address("PASTS@sif.gov.lv"));
         assert!(s.is_org_address("a@x.sif.lv"));
         assert!(s.is_gateway_message_id("<replygate.abc@sif.gov.lv>"));
+    }
+
+    /// SPEC §11.2: which inbox mail from the organisation, written to a
+    /// client, is staff mail.
+    #[test]
+    fn proof_of_internal_origin() {
+        let base = |headers: &[(&str, &str)]| {
+            mail(
+                "janis.berzins@sif.gov.lv",
+                &["anna@inbox.lv", "pasts@sif.gov.lv"],
+                "Atb: Jautājums",
+                headers,
+            )
+        };
+        let mut s = settings();
+        let u = Class::UnverifiedInternal;
+        let table: &[(&[(&str, &str)], Class)] = &[
+            (&[], u.clone()),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                )],
+                Class::Staff,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dmarc=pass (p=reject) header.from=sif.gov.lv",
+                )],
+                Class::Staff,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=sif.gov.lv; dmarc=none",
+                )],
+                Class::Staff,
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.i=@mail.sif.gov.lv",
+                )],
+                Class::Staff,
+            ),
+            // A forger's own DKIM domain proves nothing.
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=evil.example; dmarc=none header.from=sif.gov.lv",
+                )],
+                u.clone(),
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dkim=pass header.d=evil.example",
+                )],
+                u.clone(),
+            ),
+            // Results from another authserv-id are the sender's own words.
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.evil.example; dmarc=pass header.from=sif.gov.lv",
+                )],
+                u.clone(),
+            ),
+            // A pass inside a comment is no pass.
+            (
+                &[("Authentication-Results", "mx.sif.gov.lv; spf=none (dmarc=pass)")],
+                u.clone(),
+            ),
+            (
+                &[(
+                    "Authentication-Results",
+                    "mx.sif.gov.lv; dmarc=passed header.from=sif.gov.lv",
+                )],
+                u.clone(),
+            ),
+            // Only the topmost field from the trusted id counts.
+            (
+                &[
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=fail header.from=sif.gov.lv",
+                    ),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                    ),
+                ],
+                // dmarc=fail is also a §5.2 trigger.
+                Class::Automatic(vec![Trigger::DmarcFail]),
+            ),
+            (
+                &[
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; spf=pass smtp.mailfrom=sif.gov.lv",
+                    ),
+                    (
+                        "Authentication-Results",
+                        "mx.sif.gov.lv; dmarc=pass header.from=sif.gov.lv",
+                    ),
+                ],
+                u.clone(),
+            ),
+            // Exchange's header is believed only when configured.
+            (&[("X-MS-Exchange-Organization-AuthAs", "Internal")], u.clone()),
+            (&[("X-Internal-Origin", "yes")], u.clone()),
+        ];
+        for (headers, want) in table {
+            assert_eq!(
+                classify(&base(headers), FolderKind::Inbox, &s),
+                *want,
+                "{headers:?}"
+            );
+            // Sent folders are staff mail by definition.
+            if !matches!(want, Class::Automatic(_)) {
+                assert_eq!(
+                    classify(&base(headers), FolderKind::Sent, &s),
+                    Class::Staff,
+                    "{headers:?}"
+                );
+            }
+        }
+        s.trust_exchange_headers = true;
+        s.internal_header = parse_internal_header("X-Internal-Origin: yes");
+        let table: &[(&[(&str, &str)], Class)] = &[
+            (&[("X-MS-Exchange-Organization-AuthAs", "Internal")], Class::Staff),
+            (&[("X-MS-Exchange-Organization-AuthAs", "Anonymous")], u.clone()),
+            (&[("X-Internal-Origin", "YES")], Class::Staff),
+            (&[("X-Internal-Origin", "no")], u.clone()),
+        ];
+        for (headers, want) in table {
+            assert_eq!(
+                classify(&base(headers), FolderKind::Inbox, &s),
+                *want,
+                "{headers:?}"
+            );
+        }
+        s.internal_header = parse_internal_header("X-Internal-Origin");
+        assert_eq!(
+            classify(&base(&[("X-Internal-Origin", "anything")]), FolderKind::Inbox, &s),
+            Class::Staff
+        );
+        // Colleague to colleague stays internal (it changes nothing anyway).
+        let m = mail("ilze@sif.gov.lv", &["pasts@sif.gov.lv"], "Kopīgās", &[]);
+        assert_eq!(classify(&m, FolderKind::Inbox, &settings()), Class::Internal);
+        assert!(Class::UnverifiedInternal.needs_no_answer());
+        assert_eq!(Class::UnverifiedInternal.as_str(), "unverified_internal");
+    }
+
+    /// SPEC §5.3: who gets the acknowledgement.
+    #[test]
+    fn ack_recipients() {
+        let s = settings();
+        let m = |from: &str, reply_to: &[&str]| MessageMeta {
+            from: (!from.is_empty()).then(|| addr(from)),
+            reply_to: reply_to.iter().map(|a| addr(a)).collect(),
+            ..MessageMeta::default()
+        };
+        let table: &[(&str, &[&str], Option<&str>)] = &[
+            ("anna@inbox.lv", &[], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["anna.work@firma.lv"],
+                Some("anna.work@firma.lv"),
+            ),
+            // More than one Reply-To: From.
+            (
+                "anna@inbox.lv",
+                &["a@firma.lv", "b@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
+            // Unacceptable Reply-To: From.
+            ("anna@inbox.lv", &["klienti@sif.gov.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["x@mail.sif.gov.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["victim@[127.0.0.1]"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["victim@10.0.0.1"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["noreply@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["no-reply.portal@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
+            ("anna@inbox.lv", &["pasts@sif.gov.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["postmaster@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["fondi-request@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
+            ("anna@inbox.lv", &["owner-fondi@firma.lv"], Some("anna@inbox.lv")),
+            (
+                "anna@inbox.lv",
+                &["MAILER-DAEMON@firma.lv"],
+                Some("anna@inbox.lv"),
+            ),
+            ("anna@inbox.lv", &["root@localhost"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["a b@firma.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["a@fir_ma.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["a@-firma.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["a@@firma.lv"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["a@spam.example"], Some("anna@inbox.lv")),
+            ("anna@inbox.lv", &["alerts@bank.example"], Some("anna@inbox.lv")),
+            // Nobody.
+            ("noreply@portal.lv", &[], None),
+            ("noreply@portal.lv", &["list@sif.gov.lv"], None),
+            ("anna@localhost", &[], None),
+            ("", &[], None),
+            ("janis@sif.gov.lv", &[], None),
+        ];
+        for (from, rt, want) in table {
+            let got = ack_recipient(&m(from, rt), &s);
+            assert_eq!(
+                got.as_ref().ok().map(String::as_str),
+                *want,
+                "{from} {rt:?}: {got:?}"
+            );
+        }
+        // The reason names what was wrong.
+        let e = ack_recipient(&m("noreply@portal.lv", &["x@[1.2.3.4]"]), &s).unwrap_err();
+        assert!(e.contains("IP address") && e.contains("never_ack"), "{e}");
     }
 }

@@ -107,14 +107,20 @@ impl MessageMeta {
             ..MessageMeta::default()
         };
         meta.message_id = meta.header("message-id").and_then(first_message_id);
-        meta.in_reply_to = meta
+        let mut irt: Vec<String> = meta
             .header_values("in-reply-to")
             .flat_map(split_message_ids)
             .collect();
-        meta.references = meta
+        irt.truncate(IN_REPLY_TO_KEEP);
+        meta.in_reply_to = irt;
+        // Several References fields are joined; duplicates across them go too.
+        let mut seen = std::collections::HashSet::new();
+        let refs: Vec<String> = meta
             .header_values("references")
             .flat_map(split_message_ids)
+            .filter(|id| seen.insert(id.clone()))
             .collect();
+        meta.references = keep_ends(refs, REFERENCES_KEEP_FIRST, REFERENCES_KEEP_LAST);
         meta.return_path = meta.header("return-path").map(parse_return_path);
         meta.content_type = meta
             .header("content-type")
@@ -262,6 +268,7 @@ fn unquote(s: &str) -> &str {
 fn attachment_names(msg: &mail_parser::Message<'_>) -> Vec<String> {
     use mail_parser::{MimeHeaders, PartType};
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack: Vec<&mail_parser::Message<'_>> = vec![msg];
     let mut seen_msgs = 0usize;
     while let Some(m) = stack.pop() {
@@ -272,7 +279,7 @@ fn attachment_names(msg: &mail_parser::Message<'_>) -> Vec<String> {
         for part in &m.parts {
             if let Some(name) = part.attachment_name() {
                 let name = name.trim();
-                if !name.is_empty() && !out.iter().any(|n| n == name) {
+                if !name.is_empty() && seen.insert(name.to_string()) {
                     out.push(name.to_string());
                 }
             }
@@ -409,8 +416,8 @@ fn unfold_headers(head: &str) -> Vec<(String, String)> {
 /// taken), white space folded inside an id (removed), a last `<` never
 /// closed (its text is still taken when it contains `@`).
 pub fn split_message_ids(value: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    fn push(ids: &mut Vec<String>, raw: &str, bracketed: bool) {
+    let mut ids = Ids::default();
+    fn push(ids: &mut Ids, raw: &str, bracketed: bool) {
         let id: String = raw
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -420,8 +427,11 @@ pub fn split_message_ids(value: &str) -> Vec<String> {
         if id.is_empty() || (!bracketed && !id.contains('@')) || (bracketed && id.contains('<')) {
             return;
         }
-        if !ids.contains(&id) {
-            ids.push(id);
+        if id.len() > MAX_MESSAGE_ID_LEN {
+            return;
+        }
+        if ids.seen.insert(id.clone()) {
+            ids.list.push(id);
         }
     }
     let mut chars = value.chars().peekable();
@@ -473,7 +483,39 @@ pub fn split_message_ids(value: &str) -> Vec<String> {
         }
     }
     push(&mut ids, &token, false);
-    ids
+    ids.list
+}
+
+/// Message-IDs in order, de-duplicated in linear time (SPEC §11.1).
+#[derive(Default)]
+struct Ids {
+    list: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+/// A Message-ID longer than this is not kept (RFC 5322 lines are at most
+/// 998 characters; real ids are well under 250).
+pub const MAX_MESSAGE_ID_LEN: usize = 250;
+
+/// Of a huge `References` list only the first [`REFERENCES_KEEP_FIRST`]
+/// (the thread's root) and the last [`REFERENCES_KEEP_LAST`] (the direct
+/// parents) are kept, like RFC 5322 §3.6.4's advice for trimming: work per
+/// message stays bounded whatever a sender writes (SPEC §11.1).
+pub const REFERENCES_KEEP_FIRST: usize = 5;
+/// See [`REFERENCES_KEEP_FIRST`].
+pub const REFERENCES_KEEP_LAST: usize = 45;
+/// At most this many In-Reply-To ids are kept.
+pub const IN_REPLY_TO_KEEP: usize = 5;
+
+/// The first `first` and the last `last` items of a list, in order.
+pub fn keep_ends(mut v: Vec<String>, first: usize, last: usize) -> Vec<String> {
+    if v.len() <= first + last {
+        return v;
+    }
+    let tail = v.split_off(v.len() - last);
+    v.truncate(first);
+    v.extend(tail);
+    v
 }
 
 fn first_message_id(value: &str) -> Option<String> {
@@ -481,7 +523,8 @@ fn first_message_id(value: &str) -> Option<String> {
         return Some(id);
     }
     let t = value.trim().trim_matches(['<', '>']).trim();
-    (!t.is_empty() && !t.contains(char::is_whitespace)).then(|| t.to_string())
+    (!t.is_empty() && t.len() <= MAX_MESSAGE_ID_LEN && !t.contains(char::is_whitespace))
+        .then(|| t.to_string())
 }
 
 /// The domain of a Message-ID (`abc@mx.example.lv` → `mx.example.lv`),

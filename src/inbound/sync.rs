@@ -40,7 +40,7 @@ use crate::config::Config;
 use crate::inbound::authortext;
 use crate::inbound::bounce;
 use crate::inbound::classify::{self, Class, ClassifySettings, FolderKind, Trigger};
-use crate::inbound::imap::{FetchedHeader, ImapError, ImapSession};
+use crate::inbound::imap::{FetchedHeader, ImapError, ImapSession, HEADER_CAP};
 use crate::inbound::message::MessageMeta;
 use crate::inbound::submission;
 use crate::inbound::thread;
@@ -71,6 +71,8 @@ pub struct SyncStats {
     pub duplicates: u64,
     pub history: u64,
     pub bad: u64,
+    /// Header blocks cut at [`HEADER_CAP`] (SPEC §11.1).
+    pub truncated: u64,
     pub uidvalidity_reset: bool,
 }
 
@@ -81,6 +83,7 @@ impl SyncStats {
         self.duplicates += o.duplicates;
         self.history += o.history;
         self.bad += o.bad;
+        self.truncated += o.truncated;
         self.uidvalidity_reset |= o.uidvalidity_reset;
     }
 }
@@ -202,6 +205,7 @@ impl Ingest<'_> {
                 }
             };
             let mut broken = !missing.is_empty();
+            let truncated_before = stats.truncated;
             stats.fetched += headers.len() as u64;
             let mut rows = Vec::with_capacity(chunk.len());
             for h in &headers {
@@ -279,6 +283,9 @@ impl Ingest<'_> {
                     if r.class == "bad" {
                         tx.bump_counter("messages_bad", 1)?;
                     }
+                }
+                if stats.truncated > truncated_before {
+                    tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
                 }
                 tx.set_folder_state(folder, kind_s, &st, now)?;
                 Ok(dup)
@@ -460,122 +467,286 @@ impl Ingest<'_> {
             pending: None,
             history,
         };
-        let mut meta = match MessageMeta::parse(&h.header) {
-            Ok(m) => m,
-            Err(e) => {
+        if h.header.len() >= HEADER_CAP {
+            stats.truncated += 1;
+            tracing::warn!(
+                folder,
+                uid = h.uid,
+                cap = HEADER_CAP,
+                "message header block is larger than the cap; the rest is ignored"
+            );
+        }
+        // Parsing and classifying is CPU work on attacker-controlled bytes:
+        // it runs on the blocking pool, so the async worker (IDLE, the
+        // watchdog, /healthz) keeps running, and a panic in it is caught
+        // (SPEC §11.1).
+        let job = PrepareJob {
+            shared: self.shared(),
+            header: h.header.clone(),
+            attachments: h.attachments.clone(),
+            calendar_method: h.calendar_method.clone(),
+            content_type: h.content_type.clone(),
+            kind,
+            history,
+        };
+        let prepared = match off_worker(move || job.run()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
                 stats.bad += 1;
                 tracing::warn!(folder, uid = h.uid, error = %e, "message cannot be read; recorded as bad and skipped");
-                return bad(e.to_string());
+                return bad(e);
+            }
+            Err(panic) => {
+                stats.bad += 1;
+                tracing::error!(folder, uid = h.uid, error = %panic, "reading the message failed; recorded as bad and set aside");
+                return bad(format!("processing failed: {panic}"));
             }
         };
-        if meta.attachments.is_empty() {
-            meta.attachments = h.attachments.clone();
-        }
-        if meta.calendar_method.is_none() {
-            meta.calendar_method = h.calendar_method.clone();
-        }
-        if meta.content_type.is_empty() || meta.content_type == "text/plain" {
-            meta.content_type = h.content_type.clone();
-        }
-        let mut class = classify::classify(&meta, kind, &self.settings);
+        let Prepared {
+            mut row,
+            mut pending,
+            mut whole,
+            no_from,
+            body_check,
+        } = prepared;
         // A client mail with a report-like subject or a robot-like sender is
         // read whole once: a delivery report without the standard markers
         // is recognised by the phrases of its MTA (SPEC §5.2).
-        let mut report_raw: Option<Vec<u8>> = None;
-        if !history
-            && kind == FolderKind::Inbox
-            && class == Class::Client
-            && classify::needs_body_check(&meta)
-        {
+        let mut have_raw: Option<Vec<u8>> = None;
+        if body_check {
             if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
-                if bounce::is_robot_notice(&raw) {
-                    class = Class::Automatic(vec![Trigger::DeliveryReport]);
-                    report_raw = Some(raw);
+                let (robot, raw) = off_worker(move || (bounce::is_robot_notice(&raw), raw))
+                    .await
+                    .unwrap_or((false, Vec::new()));
+                if robot {
+                    row.class = "automatic".into();
+                    row.reason = Some(Trigger::DeliveryReport.as_str().into());
+                    whole = Some(Whole::Bounce);
+                    have_raw = Some(raw);
                 }
             }
         }
-        let reason = match &class {
-            Class::Automatic(t) => Some(t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(",")),
-            Class::Client => {
-                let t = classify::automatic_triggers(&meta, &self.settings);
-                (!t.is_empty()).then(|| t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(","))
-            }
-            _ => None,
-        };
-        if meta.from.is_none() {
+        row.uid = h.uid;
+        row.internaldate = h.internaldate;
+        if no_from {
             tracing::warn!(
                 folder,
                 uid = h.uid,
                 "message has no From; recorded, cannot open a case"
             );
         }
+        if row.class == "bad" {
+            stats.bad += 1;
+        }
+        if row.class == Class::UnverifiedInternal.as_str() {
+            tracing::warn!(
+                folder,
+                uid = h.uid,
+                from = row.from_addr.as_deref().unwrap_or("-"),
+                "unverified_internal: an organisation From without proof of internal origin (SPEC §11.2); it answers, extends and opens nothing"
+            );
+        }
+        if let (Some(p), Some(w)) = (pending.as_mut(), whole) {
+            let fetched = match have_raw.take() {
+                Some(raw) => Ok(Some(raw)),
+                None => self.full(session, folder, h, w == Whole::Staff, broken).await,
+            };
+            let raw = match fetched {
+                Ok(r) => r,
+                Err(e) if w == Whole::Staff => {
+                    stats.bad += 1;
+                    return bad(format!("staff mail cannot be fetched whole: {e}"));
+                }
+                Err(_) => None,
+            };
+            if let Some(raw) = raw {
+                match off_worker(move || w.read(&raw)).await {
+                    Ok(WholeRead::Author(t)) => p.author_text = Some(t),
+                    Ok(WholeRead::Bounce(Some(b))) => {
+                        p.bounce_recipients = b.failed_recipients;
+                        p.bounce_message_ids = b.original_message_ids;
+                    }
+                    Ok(WholeRead::Bounce(None)) => {}
+                    Err(panic) => {
+                        stats.bad += 1;
+                        tracing::error!(folder, uid = h.uid, error = %panic, "reading the whole message failed; recorded as bad and set aside");
+                        return bad(format!("processing failed: {panic}"));
+                    }
+                }
+            }
+        }
+        row.pending = pending.and_then(|p| serde_json::to_string(&p).ok());
+        row
+    }
+
+    /// What the blocking part of reading a message needs, owned.
+    fn shared(&self) -> std::sync::Arc<Shared> {
+        std::sync::Arc::new(Shared {
+            settings: self.settings.clone(),
+            submission_extensions: self.cfg.reply.submission_extensions.clone(),
+            submission_subject_words: self.cfg.reply.submission_subject_words.clone(),
+        })
+    }
+}
+
+/// Run CPU work on attacker-controlled bytes off the async worker, with
+/// panics caught: `Err` carries the panic message.
+async fn off_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    let caught =
+        move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| panic_text(p.as_ref()));
+    match tokio::task::spawn_blocking(caught).await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the worker thread ended: {e}")),
+    }
+}
+
+/// The message of a caught panic.
+pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Configuration the blocking part reads.
+struct Shared {
+    settings: ClassifySettings,
+    submission_extensions: Vec<String>,
+    submission_subject_words: Vec<String>,
+}
+
+/// One header block to parse and classify.
+struct PrepareJob {
+    shared: std::sync::Arc<Shared>,
+    header: Vec<u8>,
+    attachments: Vec<String>,
+    calendar_method: Option<String>,
+    content_type: String,
+    kind: FolderKind,
+    history: bool,
+}
+
+/// Which whole message must be read, and for what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whole {
+    Staff,
+    Bounce,
+}
+
+enum WholeRead {
+    Author(String),
+    Bounce(Option<bounce::Bounce>),
+}
+
+impl Whole {
+    fn read(self, raw: &[u8]) -> WholeRead {
+        match self {
+            Whole::Staff => WholeRead::Author(authortext::author_text(raw)),
+            Whole::Bounce => WholeRead::Bounce(bounce::parse_bounce(raw)),
+        }
+    }
+}
+
+/// The header-only result: the row (uid and INTERNALDATE filled in by the
+/// caller), what the tracker needs, and whether the whole message is needed.
+struct Prepared {
+    row: Row,
+    pending: Option<Pending>,
+    whole: Option<Whole>,
+    no_from: bool,
+    /// A client mail to read whole for robot-notice phrases.
+    body_check: bool,
+}
+
+impl PrepareJob {
+    fn run(self) -> Result<Prepared, String> {
+        let s = &self.shared;
+        let mut meta = MessageMeta::parse(&self.header).map_err(|e| e.to_string())?;
+        if meta.attachments.is_empty() {
+            meta.attachments = self.attachments;
+        }
+        if meta.calendar_method.is_none() {
+            meta.calendar_method = self.calendar_method;
+        }
+        if meta.content_type.is_empty() || meta.content_type == "text/plain" {
+            meta.content_type = self.content_type;
+        }
+        let class = classify::classify(&meta, self.kind, &s.settings);
+        let reason = match &class {
+            Class::Automatic(t) => Some(t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(",")),
+            Class::Client => {
+                let t = classify::automatic_triggers(&meta, &s.settings);
+                (!t.is_empty()).then(|| t.iter().map(Trigger::as_str).collect::<Vec<_>>().join(","))
+            }
+            _ => None,
+        };
         let recipients: Vec<String> = meta.recipients().map(|a| a.email.clone()).collect();
+        let body_check = !self.history
+            && self.kind == FolderKind::Inbox
+            && class == Class::Client
+            && classify::needs_body_check(&meta);
         // History is final at once (known for threading, nothing to track):
         // it needs none of what the tracker would read.
         let mut pending = None;
-        if !history {
+        let mut whole = None;
+        if !self.history {
+            let (ack_to, no_ack) = match classify::ack_recipient(&meta, &s.settings) {
+                Ok(a) => (Some(a), None),
+                Err(why) => (None, Some(why)),
+            };
             let mut p = Pending {
-                history,
+                history: false,
                 from_name: meta.from.as_ref().and_then(|a| a.name.clone()),
                 reply_to: meta.reply_to.first().map(|a| a.email.clone()),
+                ack_to,
+                no_ack,
                 referenced: thread::referenced_ids(&meta),
                 references: meta.references.clone(),
                 submission: submission::is_submission(
                     &meta.subject,
                     &meta.attachments,
-                    &self.cfg.reply.submission_extensions,
-                    &self.cfg.reply.submission_subject_words,
+                    &s.submission_extensions,
+                    &s.submission_subject_words,
                 ),
                 ..Pending::default()
             };
             match &class {
                 Class::Staff => {
-                    p.external = recipients.iter().any(|r| !self.settings.is_org_address(r));
-                    match self.full(session, folder, h, true, broken).await {
-                        Ok(Some(raw)) => p.author_text = Some(authortext::author_text(&raw)),
-                        Ok(None) => {}
-                        Err(e) => {
-                            stats.bad += 1;
-                            return bad(format!("staff mail cannot be fetched whole: {e}"));
-                        }
-                    }
+                    p.external = recipients.iter().any(|r| !s.settings.is_org_address(r));
+                    whole = Some(Whole::Staff);
                 }
                 Class::Automatic(t) if t.contains(&Trigger::DeliveryReport) => {
-                    let raw = match report_raw.take() {
-                        Some(raw) => Ok(Some(raw)),
-                        None => self.full(session, folder, h, false, broken).await,
-                    };
-                    if let Ok(Some(raw)) = raw {
-                        if let Some(b) = bounce::parse_bounce(&raw) {
-                            p.bounce_recipients = b.failed_recipients;
-                            p.bounce_message_ids = b.original_message_ids;
-                        }
-                    }
+                    whole = Some(Whole::Bounce);
                 }
                 _ => {}
             }
-            pending = serde_json::to_string(&p).ok();
+            pending = Some(p);
         }
+        let no_from = meta.from.is_none();
         let class_s = match &class {
-            Class::Client if meta.from.is_none() => {
-                stats.bad += 1;
-                "bad".to_string()
-            }
+            Class::Client if no_from => "bad".to_string(),
             c => c.as_str().to_string(),
         };
-        Row {
-            uid: h.uid,
-            fingerprint: fingerprint(&meta, &h.header),
+        let row = Row {
+            uid: 0,
+            fingerprint: fingerprint(&meta, &self.header),
             message_id: meta.message_id.clone(),
-            internaldate: h.internaldate,
+            internaldate: DateTime::<Utc>::MIN_UTC,
             from_addr: meta.from.as_ref().map(|a| a.email.clone()),
             norm_subject: thread::normalize_subject(&meta.subject),
             subject: meta.subject,
             recipients,
             class: class_s,
             reason,
+            pending: None,
+            history: self.history,
+        };
+        Ok(Prepared {
+            row,
             pending,
-            history,
-        }
+            whole,
+            no_from,
+            body_check,
+        })
     }
 }

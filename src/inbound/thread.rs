@@ -67,9 +67,10 @@ pub fn has_reply_prefix(s: &str) -> bool {
 /// duplicates and without the message's own id.
 pub fn referenced_ids(m: &MessageMeta) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let own = m.message_id.as_deref();
     for id in m.in_reply_to.iter().chain(m.references.iter().rev()) {
-        if Some(id.as_str()) != own && !out.contains(id) {
+        if Some(id.as_str()) != own && seen.insert(id.as_str()) {
             out.push(id.clone());
         }
     }

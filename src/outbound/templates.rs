@@ -423,7 +423,7 @@ impl AckContext {
             received: format_datetime(received),
             deadline_date: format_date(deadline),
             deadline: format_datetime(deadline),
-            subject: subject.into(),
+            subject: repeated_subject(subject),
             kind: kind_str(submission).into(),
             org_name: org.name.clone(),
             org_phone: org.phone.clone(),
@@ -801,6 +801,23 @@ fn jinja_error(file: &str, e: &minijinja::Error) -> TemplateError {
     }
 }
 
+/// The longest client subject an acknowledgement repeats (SPEC §5.3).
+pub const REPEATED_SUBJECT_MAX: usize = 120;
+
+/// A client's subject as an acknowledgement repeats it (SPEC §5.3): one
+/// line (control characters become spaces, runs collapse) of at most
+/// [`REPEATED_SUBJECT_MAX`] characters, cut with `…`.
+pub fn repeated_subject(s: &str) -> String {
+    // Bounded work whatever the sender wrote: look at a prefix only.
+    let head: String = s.chars().take(REPEATED_SUBJECT_MAX * 8).collect();
+    let line = one_line(&head);
+    if head.len() == s.len() && line.chars().count() <= REPEATED_SUBJECT_MAX {
+        return line;
+    }
+    let cut: String = line.chars().take(REPEATED_SUBJECT_MAX - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// Makes rendered subject text one line: control characters (CR, LF, tabs…)
 /// become spaces, runs of spaces collapse, ends are trimmed.
 fn one_line(s: &str) -> String {
@@ -893,6 +910,31 @@ mod tests {
         assert!(r.text.contains("pēc būtības"));
         assert!(!r.text.contains("Tālr."));
         assert!(r.text.contains("Our working hours:\n  Pirmdiena"));
+    }
+
+    #[test]
+    fn repeated_subject_table() {
+        let long = "ā".repeat(200);
+        let want_long = format!("{}…", "ā".repeat(119));
+        let exact = "x".repeat(120);
+        let table: &[(&str, &str)] = &[
+            ("Jautājums", "Jautājums"),
+            ("  a\r\nBcc: x@y.lv\n\nb\t c ", "a Bcc: x@y.lv b c"),
+            ("\u{7}bell\u{1b}[31m", "bell [31m"),
+            (&exact, &exact),
+            (&long, &want_long),
+            ("", ""),
+        ];
+        for (input, want) in table {
+            assert_eq!(repeated_subject(input), *want, "{input:?}");
+        }
+        let huge = format!("{}{}", "Sveiki ".repeat(20_000), "\r\n".repeat(1000));
+        let r = repeated_subject(&huge);
+        assert!(r.chars().count() <= 120 && r.starts_with("Sveiki Sveiki"), "{r}");
+        assert!(r.ends_with('…'));
+        // Spaces at the cut are trimmed before the ellipsis.
+        let r = repeated_subject(&format!("{} {}", "a".repeat(118), "b".repeat(50)));
+        assert_eq!(r, format!("{}…", "a".repeat(118)));
     }
 
     #[test]

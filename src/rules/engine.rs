@@ -65,6 +65,9 @@ pub enum SuppressReason {
     /// The reply deadline has passed: an acknowledgement would promise a
     /// date already gone (the daemon was down at the acknowledgement time).
     Stale,
+    /// No acceptable address to send it to (SPEC §5.3; the case's audit
+    /// says why).
+    NoRecipient,
 }
 
 impl SuppressReason {
@@ -75,6 +78,7 @@ impl SuppressReason {
             SuppressReason::Bounced { .. } => "bounced",
             SuppressReason::InterimSent => "interim",
             SuppressReason::Stale => "stale",
+            SuppressReason::NoRecipient => "no_recipient",
         }
     }
 }
@@ -93,6 +97,10 @@ impl std::fmt::Display for SuppressReason {
             }
             SuppressReason::InterimSent => write!(f, "staff already sent an interim reply"),
             SuppressReason::Stale => write!(f, "the reply deadline has already passed"),
+            SuppressReason::NoRecipient => write!(
+                f,
+                "no acceptable address (Reply-To and From are lists, robots, organisation or invalid addresses)"
+            ),
         }
     }
 }
@@ -148,7 +156,9 @@ pub fn decide(
         if due > now {
             continue;
         }
-        let silent = if c.extended {
+        let silent = if c.reply_to.trim().is_empty() {
+            Some(SuppressReason::NoRecipient)
+        } else if c.extended {
             Some(SuppressReason::InterimSent)
         } else if now >= c.deadline {
             Some(SuppressReason::Stale)
@@ -517,6 +527,22 @@ mod tests {
             vec![Action::AckSuppressed {
                 case_id: "B".into(),
                 reason: SuppressReason::InterimSent
+            }]
+        );
+        // No acceptable address (SPEC §5.3): suppressed, with the reason.
+        let mut x = b.clone();
+        x.reply_to = String::new();
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&x),
+                &History::default(),
+                &cal,
+                &settings(),
+                now
+            ),
+            vec![Action::AckSuppressed {
+                case_id: "B".into(),
+                reason: SuppressReason::NoRecipient
             }]
         );
         let late = t("2026-11-26T09:00:00+02:00");

@@ -207,6 +207,12 @@ const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL
     );
     "#,
+    // 5: SPEC §11.3 asks who took part in a case (its messages) and §5.2
+    // whether a delivery report names a message the gateway sent.
+    r#"
+    CREATE INDEX IF NOT EXISTS messages_case ON messages (case_id);
+    CREATE INDEX IF NOT EXISTS outbox_msgid ON outbox (message_id);
+    "#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
@@ -424,7 +430,13 @@ pub struct StoredMessage {
     pub reason: Option<String>,
     /// JSON with what the tracker needs beyond the columns (see tracker).
     pub pending: Option<String>,
+    /// Before processing: [`ROLE_RETRY`] after one failed attempt.
+    pub role: Option<String>,
 }
+
+/// The role of a message whose processing failed once: it is tried once
+/// more, then set aside as `error` (SPEC §11.1).
+pub const ROLE_RETRY: &str = "retry";
 
 impl StoredMessage {
     fn from_row(r: &Row) -> Result<StoredMessage> {
@@ -442,6 +454,7 @@ impl StoredMessage {
             class: r.get("class")?,
             reason: r.get("reason")?,
             pending: r.get("pending")?,
+            role: r.get("role")?,
         })
     }
 }
@@ -913,6 +926,33 @@ impl Reader<'_> {
         )
     }
 
+    /// The client participants of a case as its messages show them (SPEC
+    /// §11.3): the senders of its client mail and the recipients of its
+    /// staff mail, lower-case, unfiltered (organisation addresses included;
+    /// the caller filters).
+    pub fn case_participants(&self, case_id: &str) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT class, from_addr, recipients FROM messages WHERE case_id = ?1 AND class IN ('client', 'staff') LIMIT 1000",
+        )?;
+        let rows = st.query_map([case_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (class, from, rcpts) = row?;
+            if class == "client" {
+                out.extend(from);
+            } else {
+                out.extend(rcpts.split_whitespace().map(str::to_string));
+            }
+        }
+        Ok(out)
+    }
+
     /// Id, client, acknowledgement address and opening of every case with
     /// this normalised subject (the tracker's subject fallback index).
     #[allow(clippy::type_complexity)]
@@ -932,6 +972,30 @@ impl Reader<'_> {
             ));
         }
         Ok(out)
+    }
+
+    /// The recipients of a message the gateway sent (or queued), by its
+    /// Message-ID.
+    pub fn outbox_rcpts_by_message_id(&self, message_id: &str) -> Result<Option<Vec<String>>> {
+        let r: Option<String> = self
+            .conn
+            .prepare_cached("SELECT rcpts FROM outbox WHERE message_id = ?1 LIMIT 1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?;
+        Ok(r.map(|s| s.split_whitespace().map(str::to_string).collect()))
+    }
+
+    /// Did the gateway send (or queue) an acknowledgement to `address` in
+    /// `[since, until]`?
+    pub fn acked_between(&self, address: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM outbox WHERE kind = 'ack' AND rcpts = ?1 AND created_at >= ?2 AND created_at <= ?3 LIMIT 1",
+            )?
+            .query_row(params![address, ts(since), ts(until)], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// Message-IDs of a case's thread.
@@ -1086,6 +1150,17 @@ impl Reader<'_> {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Messages set aside after failing twice (`error`) and waiting for
+    /// their second try (`retry`), SPEC §11.1.
+    pub fn failed_message_counts(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(role = 'error'), 0), COALESCE(SUM(role = 'retry' AND processed = 0), 0) \
+             FROM messages WHERE role IN ('error', 'retry')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     pub fn counter(&self, name: &str) -> Result<i64> {
         Ok(self
             .conn
@@ -1197,6 +1272,13 @@ impl Tx<'_> {
             "UPDATE messages SET processed = 1, pending = NULL, case_id = ?2, role = ?3 WHERE id = ?1",
         )?
         .execute(params![id, case_id, role])?;
+        Ok(())
+    }
+
+    /// Remember that processing a message failed once (it stays pending).
+    pub fn mark_retry(&self, id: i64) -> Result<()> {
+        self.prepare_cached("UPDATE messages SET role = ?2 WHERE id = ?1 AND processed = 0")?
+            .execute(params![id, ROLE_RETRY])?;
         Ok(())
     }
 

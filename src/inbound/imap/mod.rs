@@ -125,6 +125,10 @@ pub struct FolderStatus {
     pub exists: u32,
 }
 
+/// SPEC §11.1: a message's header block is read up to this many bytes
+/// (`BODY.PEEK[HEADER]<0.262144>`); the rest is ignored and counted.
+pub const HEADER_CAP: usize = 262_144;
+
 /// What the gateway knows of a message without reading its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedHeader {
@@ -133,7 +137,8 @@ pub struct FetchedHeader {
     pub internaldate: DateTime<Utc>,
     /// RFC822.SIZE in bytes.
     pub size: u32,
-    /// The raw header block (`BODY.PEEK[HEADER]`).
+    /// The raw header block (`BODY.PEEK[HEADER]<0.262144>`: at most
+    /// [`HEADER_CAP`] bytes; a block of exactly that size was cut).
     pub header: Vec<u8>,
     /// Attachment file names, decoded (RFC 2231 / RFC 2047).
     pub attachments: Vec<String>,
@@ -397,7 +402,7 @@ impl ImapSession {
                 let stream = session
                     .uid_fetch(
                         &set,
-                        "(UID INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER])",
+                        "(UID INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER]<0.262144>)",
                     )
                     .await?;
                 stream.try_collect::<Vec<_>>().await
@@ -566,7 +571,7 @@ impl ImapSession {
             .iter()
             .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
             .collect();
-        let mut query = String::from("(UID BODY.PEEK[HEADER]");
+        let mut query = String::from("(UID BODY.PEEK[HEADER]<0.262144>");
         for n in &names {
             query.push_str(&format!(" BODY.PEEK[{n}.MIME] BODY.PEEK[{n}]"));
         }
