@@ -183,4 +183,56 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
         String::from_utf8_lossy(&human.stdout).contains("atsauksme"),
         "status shows the flag"
     );
+
+    // Staff answer the first complaint on Monday (by its deadline, Tue 24th
+    // 17:00); the second stays open. The report's feedback block (SPEC §14
+    // with the §12 definitions) counts both, one answered, on time.
+    let st = w.status("2026-11-23T10:00:00+02:00");
+    let ilze = World::case_of(&st, "ilze@inbox.lv")[0].clone();
+    w.dovecot.append(
+        "Sent",
+        &support::mail::staff_reply(
+            "ilze@inbox.lv",
+            "<r1@inbox.lv>",
+            "Sūdzība par apkalpošanu",
+            "Mon, 23 Nov 2026 11:00:00 +0200",
+            "<answer1@sif.gov.lv>",
+        ),
+        t("2026-11-23T11:00:00+02:00"),
+    );
+    w.run("2026-11-23T11:30:00+02:00");
+    let st = w.status("2026-11-23T11:30:00+02:00");
+    assert_eq!(
+        World::case_of(&st, "ilze@inbox.lv")[0]["state"],
+        "answered",
+        "{ilze:#}"
+    );
+    let out = w.cmd(&[
+        "report",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--now",
+        "2026-11-25T12:00:00+02:00",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["feedback"],
+        serde_json::json!({"cases": 2, "answered": 1, "on_time": 1}),
+        "{r:#}"
+    );
+    assert_eq!(r["cases"]["total"], 2);
+    let table = w.cmd(&[
+        "report",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--now",
+        "2026-11-25T12:00:00+02:00",
+    ]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("Client feedback"));
 }

@@ -25,8 +25,9 @@ pub fn cases(conn: &Connection, cal: &Calendar, d: Defaults) -> Result<Vec<CaseI
     let mut st = conn.prepare(
         "SELECT c.id, c.kind, c.client, c.opened_at, f.first_deadline, f.ack_due_at, f.ack_sent_at, \
          f.ack_suppressed, f.first_response_at, f.first_response_kind, f.first_response_by, \
-         f.first_response_ref, f.hand_closed_at \
-         FROM cases c LEFT JOIN case_facts f ON f.case_id = c.id ORDER BY c.opened_at, c.id",
+         f.first_response_ref, f.hand_closed_at, coalesce(fb.feedback, 0) \
+         FROM cases c LEFT JOIN case_facts f ON f.case_id = c.id \
+         LEFT JOIN feedback fb ON fb.case_id = c.id ORDER BY c.opened_at, c.id",
     )?;
     type Raw = (
         String,
@@ -42,6 +43,7 @@ pub fn cases(conn: &Connection, cal: &Calendar, d: Defaults) -> Result<Vec<CaseI
         Option<String>,
         Option<String>,
         Option<String>,
+        bool,
     );
     let rows = st.query_map([], |r| -> rusqlite::Result<Raw> {
         Ok((
@@ -58,11 +60,13 @@ pub fn cases(conn: &Connection, cal: &Calendar, d: Defaults) -> Result<Vec<CaseI
             r.get(10)?,
             r.get(11)?,
             r.get(12)?,
+            r.get(13)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, client, opened, fd, due, sent, supp, fr_at, fr_kind, fr_by, fr_ref, closed) = row?;
+        let (id, kind, client, opened, fd, due, sent, supp, fr_at, fr_kind, fr_by, fr_ref, closed, feedback) =
+            row?;
         let kind: CaseKind = kind.parse().map_err(|_| StoreError::BadValue {
             column: "cases.kind",
             value: kind.clone(),
@@ -92,6 +96,7 @@ pub fn cases(conn: &Connection, cal: &Calendar, d: Defaults) -> Result<Vec<CaseI
             ack_suppressed: supp,
             first_response,
             hand_closed: opt_ts("case_facts.hand_closed_at", closed)?,
+            feedback,
         });
     }
     Ok(out)

@@ -21,9 +21,12 @@
 //!   non-organisation address sent in the period, with or without a case;
 //! - an interim reply that was refused (date too late or in the past) is a
 //!   staff reply to the client and so a first response, of kind `reply`;
-//! - `weeks` lists the ISO weeks that have at least one receipt.
+//! - `weeks` lists the ISO weeks that have at least one receipt;
+//! - `feedback` (SPEC §14) counts the period's cases marked feedback as they
+//!   are marked now, with `answered` and `on_time` defined as in `reply`
+//!   (a case closed by hand is counted in `cases` only).
 //!
-//! To extend (e.g. a `feedback` block): add a field to [`CaseInput`] (set by
+//! To extend: add a field to [`CaseInput`] (set by
 //! `load.rs`), a block struct here, a field to [`Report`] filled in
 //! [`compute`]; the JSON, the web page and the table pick it up from there.
 
@@ -72,6 +75,10 @@ pub struct CaseInput {
     pub first_response: Option<FirstResponse>,
     /// `close` before any first response.
     pub hand_closed: Option<DateTime<Utc>>,
+    /// Client feedback about the service (SPEC §14), as the case is marked
+    /// now (an admin's `mark` counts from the moment it is made, for every
+    /// report after it).
+    pub feedback: bool,
 }
 
 /// One checked staff mail (SPEC §7).
@@ -123,6 +130,14 @@ pub struct Missing {
     pub contact: u32,
 }
 
+/// Client feedback about the service (SPEC §14).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FeedbackCounts {
+    pub cases: u32,
+    pub answered: u32,
+    pub on_time: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SignatureCounts {
     pub checked: u32,
@@ -162,6 +177,7 @@ pub struct Report {
     pub signature: SignatureCounts,
     pub by_staff: Vec<StaffRow>,
     pub weeks: Vec<WeekRow>,
+    pub feedback: FeedbackCounts,
     /// One row per case, for the CSV and the web page (not in the JSON).
     #[serde(skip)]
     pub rows: Vec<CaseRow>,
@@ -183,6 +199,7 @@ pub struct CaseRow {
     pub signature_compliant: Option<bool>,
     pub closed_by_hand: bool,
     pub overdue: bool,
+    pub feedback: bool,
 }
 
 /// The period and the instant the report is made as of.
@@ -312,6 +329,7 @@ pub fn compute(cal: &Calendar, period: Period, cases: &[CaseInput], signatures: 
                 signature_compliant: None,
                 closed_by_hand: true,
                 overdue: false,
+                feedback: c.feedback,
             });
             continue;
         }
@@ -342,6 +360,7 @@ pub fn compute(cal: &Calendar, period: Period, cases: &[CaseInput], signatures: 
             signature_compliant: None,
             closed_by_hand: false,
             overdue: false,
+            feedback: c.feedback,
         };
         match response {
             Some(r) => {
@@ -436,6 +455,21 @@ pub fn compute(cal: &Calendar, period: Period, cases: &[CaseInput], signatures: 
     }
     sig.rate = rate(sig.compliant, sig.checked);
 
+    let mut feedback = FeedbackCounts {
+        cases: 0,
+        answered: 0,
+        on_time: 0,
+    };
+    for r in rows.iter().filter(|r| r.feedback) {
+        feedback.cases += 1;
+        if r.first_response.is_some() {
+            feedback.answered += 1;
+        }
+        if r.on_time == Some(true) {
+            feedback.on_time += 1;
+        }
+    }
+
     Report {
         from: period.from,
         to: period.to,
@@ -446,6 +480,7 @@ pub fn compute(cal: &Calendar, period: Period, cases: &[CaseInput], signatures: 
         signature: sig,
         by_staff: staff.into_values().collect(),
         weeks: weeks.into_values().collect(),
+        feedback,
         rows,
     }
 }
@@ -495,6 +530,7 @@ mod tests {
             ack_suppressed: None,
             first_response: None,
             hand_closed: None,
+            feedback: false,
         }
     }
 
@@ -546,6 +582,9 @@ mod tests {
         );
         c.ack_suppressed = Some("interval".into());
         c.hand_closed = Some(t("2026-11-05T09:00:00+02:00"));
+        // Feedback (SPEC §14): B (answered late), C (closed by hand), E (on time).
+        b.feedback = true;
+        c.feedback = true;
         // D: Thu 5 Nov 10:00, ack late (17:30), still open and overdue on 12 Nov.
         let mut d = case(
             "D",
@@ -567,6 +606,7 @@ mod tests {
             by: "admin:root".into(),
             reference: None,
         });
+        e.feedback = true;
         let sigs = vec![
             SignatureInput {
                 reference: "<a1>".into(),
@@ -623,6 +663,14 @@ mod tests {
         );
         assert_eq!(r.reply.interim, 1);
         assert_eq!(r.reply.on_time_rate, Some(0.5));
+        assert_eq!(
+            r.feedback,
+            FeedbackCounts {
+                cases: 3,
+                answered: 2,
+                on_time: 1
+            }
+        );
         // Hours: A 2.5; B Tue 10-17 (7) + Wed 8 + Thu 8 + Fri 1 = 24; E 2.
         assert_eq!(r.reply.median_working_hours, Some(2.5));
         assert_eq!(r.reply.p90_working_hours, Some(24.0));

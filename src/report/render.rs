@@ -136,6 +136,13 @@ pub fn table(r: &Report) -> String {
             s.missing.organization, s.missing.name, s.missing.surname, s.missing.contact
         ),
     );
+    line(
+        "Client feedback (SPEC §14)",
+        format!(
+            "{} cases (answered {}, on time {})",
+            r.feedback.cases, r.feedback.answered, r.feedback.on_time
+        ),
+    );
     let mut out = head.concat();
     out.push_str(&o);
     if !r.by_staff.is_empty() {
