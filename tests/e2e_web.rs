@@ -118,9 +118,13 @@ fn same_number(page: &str, json: &Value, what: &str) {
     }
 }
 
-#[test]
-fn dashboard_report_and_health_over_http() {
-    let port = free_port();
+/// The dashboard's instant (`?now=`): the data below is November 2026's.
+const NOW: &str = "2026-11-30T10:00:00Z";
+
+/// A mailbox with two answered cases (one signed, one not), one open, and
+/// a client's complaint (SPEC §14), synced as of 10 November; and a daemon
+/// serving it on `port`.
+fn served_world(port: u16) -> (World, Daemon) {
     let w = World::new(&format!(
         "[http]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"http-token\"\n"
     ));
@@ -161,10 +165,22 @@ fn dashboard_report_and_health_over_http() {
         mail("c@example.lv", POST, "Trešais <b>", Some("c@example.lv")),
         "2026-11-04T10:00:00+02:00",
     );
+    put(
+        &w,
+        "INBOX",
+        mail(
+            "d@example.lv",
+            POST,
+            "Sūdzība par apkalpošanu",
+            Some("d@example.lv"),
+        )
+        .body("Labdien!\nEsmu ļoti neapmierināta ar to, kā mani apkalpoja jūsu birojā.\nDace\n"),
+        "2026-11-05T10:00:00+02:00",
+    );
     w.run("2026-11-04T18:00:00+02:00");
     w.run("2026-11-10T12:00:00+02:00");
 
-    let _d = Daemon(
+    let d = Daemon(
         Command::new(env!("CARGO_BIN_EXE_replygate"))
             .args(["-c", w.config.to_str().unwrap(), "run"])
             .env("RUST_LOG", "warn")
@@ -181,6 +197,13 @@ fn dashboard_report_and_health_over_http() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (w, d)
+}
+
+#[test]
+fn dashboard_report_and_health_over_http() {
+    let port = free_port();
+    let (w, _d) = served_world(port);
 
     // The token.
     let q = "/report.json?from=2026-11-01&to=2026-11-30";
@@ -189,7 +212,8 @@ fn dashboard_report_and_health_over_http() {
     let (code, body) = get(port, q, true);
     assert_eq!(code, 200, "{body}");
     let js: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(js["cases"]["total"], 3);
+    assert_eq!(js["cases"]["total"], 4);
+    assert_eq!(js["feedback"]["cases"], 1, "{js:#}");
     // Exactly the CLI's JSON for the same instant.
     let as_of = js["as_of"].as_str().unwrap().to_string();
     let cli = w.cmd(&[
@@ -232,6 +256,9 @@ fn dashboard_report_and_health_over_http() {
         "signature.checked",
         "signature.compliant",
         "signature.rate",
+        "feedback.cases",
+        "feedback.answered",
+        "feedback.on_time",
     ] {
         let (a, b) = f.split_once('.').unwrap();
         same_number(field(&dom, "id=\"summary\"", f), &js[a][b], f);
@@ -247,8 +274,8 @@ fn dashboard_report_and_health_over_http() {
 
     // The dashboard: three charts that read without JavaScript, each with
     // its numbers in a table; the twelve weeks agree with /report.json.
-    let dom = chromium_dom(port, "/");
-    for id in ["chart-ontime", "chart-backlog", "chart-staff"] {
+    let dom = chromium_dom(port, &format!("/?now={NOW}"));
+    for id in ["chart-ontime", "chart-backlog", "chart-staff", "chart-feedback"] {
         assert!(
             dom.contains(&format!(
                 "id=\"{id}\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\""
@@ -258,7 +285,11 @@ fn dashboard_report_and_health_over_http() {
         assert!(dom.contains(&format!("<title id=\"{id}-title\">")), "{id}");
     }
     let week = "data-week=\"2026-W45\"";
-    let (_, wk) = get(port, "/report.json?from=2026-11-02&to=2026-11-08", true);
+    let (_, wk) = get(
+        port,
+        &format!("/report.json?from=2026-11-02&to=2026-11-08&now={NOW}"),
+        true,
+    );
     let wk: Value = serde_json::from_str(&wk).unwrap();
     same_number(
         field(&dom, week, "received"),
@@ -287,7 +318,11 @@ fn dashboard_report_and_health_over_http() {
         .and_then(|s| s.split('"').next())
         .unwrap()
         .to_string();
-    let (_, twelve) = get(port, &format!("/report.json?from={weeks_from}&to={today}"), true);
+    let (_, twelve) = get(
+        port,
+        &format!("/report.json?from={weeks_from}&to={today}&now={NOW}"),
+        true,
+    );
     let twelve: Value = serde_json::from_str(&twelve).unwrap();
     for s in twelve["by_staff"].as_array().unwrap() {
         let row = format!("data-staff=\"{}\"", s["email"].as_str().unwrap());
@@ -302,8 +337,19 @@ fn dashboard_report_and_health_over_http() {
             "staff checked",
         );
     }
+    // The feedback series (SPEC §14): November's row agrees with the JSON.
+    let (_, nov) = get(
+        port,
+        &format!("/report.json?from=2026-11-01&to=2026-11-30&now={NOW}"),
+        true,
+    );
+    let nov: Value = serde_json::from_str(&nov).unwrap();
+    for f in ["cases", "answered", "on_time"] {
+        same_number(field(&dom, "data-month=\"2026-11\"", f), &nov["feedback"][f], f);
+    }
+    assert_eq!(get(port, "/?now=yesterday", true).0, 400);
     if let Ok(path) = std::env::var("REPLYGATE_SCREENSHOT") {
-        let url = format!("http://127.0.0.1:{port}/?token={TOKEN}");
+        let url = format!("http://127.0.0.1:{port}/?token={TOKEN}&now={NOW}");
         let _ = Command::new("chromium")
             .args([
                 "--headless",
@@ -363,4 +409,54 @@ fn dashboard_report_and_health_over_http() {
         metrics.contains("replygate_cases{state=\"open\"}") && metrics.contains("# EOF"),
         "{metrics}"
     );
+}
+
+/// SPEC §14: every dashboard page passes axe-core's WCAG 2.0/2.1 A and AA
+/// rules in the headless Chromium, every link and control is reached by
+/// Tab, and nothing scrolls sideways at 200 % zoom (tests/a11y/axe.mjs).
+/// Node and the audit's npm packages are required (scripts/test installs
+/// them): a missing tool fails the test rather than skipping it.
+#[test]
+fn every_dashboard_page_passes_axe_core() {
+    let a11y = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y");
+    assert!(
+        a11y.join("node_modules/axe-core").is_dir(),
+        "the audit's packages are missing: run `npm ci --prefix tests/a11y` (scripts/test does)"
+    );
+    let port = free_port();
+    let (_w, _d) = served_world(port);
+    let page = |p: &str| {
+        let sep = if p.contains('?') { '&' } else { '?' };
+        format!("http://127.0.0.1:{port}{p}{sep}token={TOKEN}&now={NOW}")
+    };
+    let urls = [
+        page("/"),
+        page("/report"),
+        page("/report?from=2026-11-01&to=2026-11-30"),
+        page("/report?from=2026-10-01&to=2026-10-31"),
+        page("/cases/SIF-2026-00001"),
+        page("/cases/SIF-2026-00003"),
+    ];
+    let out = Command::new("node")
+        .arg(a11y.join("axe.mjs"))
+        .args(&urls)
+        .output()
+        .expect("node is required for this test (scripts/test installs it: apt-get install nodejs npm)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "axe-core found problems:\n{report}\n{errors}"
+    );
+    let audited: Vec<Value> = report
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(audited.len(), urls.len(), "one verdict per page:\n{report}");
+    for v in &audited {
+        assert_eq!(v["violations"], serde_json::json!([]), "{v}");
+        assert_eq!(v["zoom_overflow"], false, "{v}");
+        assert!(v["tab_stops"].as_u64() >= v["focusable"].as_u64(), "{v}");
+        assert!(v["focusable"].as_u64() > Some(2), "the page has its links: {v}");
+    }
 }

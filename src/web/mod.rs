@@ -22,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 
 use crate::report::{self, load, Period};
 use crate::rules::calendar::Calendar;
@@ -221,12 +221,24 @@ fn period(q: &HashMap<String, String>) -> Result<(NaiveDate, NaiveDate), String>
     Ok((from, to))
 }
 
-fn frame(web: &Web, q: &HashMap<String, String>) -> pages::Frame {
+/// The instant the pages are made as of: `?now=RFC3339` (as `report
+/// --now`, so any moment can be looked at and tested), else the clock.
+fn instant(q: &HashMap<String, String>) -> Result<DateTime<Utc>, &'static str> {
+    match q.get("now") {
+        None => Ok(Utc::now()),
+        Some(v) => DateTime::parse_from_rfc3339(v.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| "400: ?now= must be RFC 3339 (e.g. 2026-11-30T10:00:00Z)\n"),
+    }
+}
+
+fn frame(web: &Web, q: &HashMap<String, String>, now: DateTime<Utc>) -> pages::Frame {
     pages::Frame {
         org: web.org.clone(),
         tz: web.cal.tz().name().to_string(),
-        as_of: report::local_rfc3339(&web.cal, Utc::now()),
+        as_of: report::local_rfc3339(&web.cal, now),
         token: q.get("token").cloned(),
+        now: q.get("now").cloned(),
     }
 }
 
@@ -235,19 +247,13 @@ async fn report_json(State(web): State<Web>, Query(q): Query<HashMap<String, Str
         Ok(p) => p,
         Err(e) => return text(StatusCode::BAD_REQUEST, &e),
     };
+    let now = match instant(&q) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
+    };
     let d = web.defaults;
     let r = blocking(&web, move |store, cal| {
-        load::report(
-            store.conn(),
-            cal,
-            d,
-            Period {
-                from,
-                to,
-                as_of: Utc::now(),
-            },
-        )
-        .map_err(|e| e.to_string())
+        load::report(store.conn(), cal, d, Period { from, to, as_of: now }).map_err(|e| e.to_string())
     })
     .await;
     match r {
@@ -265,7 +271,11 @@ async fn report_json(State(web): State<Web>, Query(q): Query<HashMap<String, Str
 }
 
 async fn report_html(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let today = web.cal.local_date(Utc::now());
+    let now = match instant(&q) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
+    };
+    let today = web.cal.local_date(now);
     let (from, to) = if q.contains_key("from") || q.contains_key("to") {
         match period(&q) {
             Ok(p) => p,
@@ -275,19 +285,10 @@ async fn report_html(State(web): State<Web>, Query(q): Query<HashMap<String, Str
         (today.with_day(1).unwrap_or(today), today)
     };
     let d = web.defaults;
-    let f = frame(&web, &q);
+    let f = frame(&web, &q, now);
     let r = blocking(&web, move |store, cal| {
-        let r = load::report(
-            store.conn(),
-            cal,
-            d,
-            Period {
-                from,
-                to,
-                as_of: Utc::now(),
-            },
-        )
-        .map_err(|e| e.to_string())?;
+        let r =
+            load::report(store.conn(), cal, d, Period { from, to, as_of: now }).map_err(|e| e.to_string())?;
         pages::report(&f, &r, cal).map_err(|e| e.to_string())
     })
     .await;
@@ -302,7 +303,11 @@ async fn case_page(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let f = frame(&web, &q);
+    let now = match instant(&q) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
+    };
+    let f = frame(&web, &q, now);
     let r = blocking(&web, move |store, cal| {
         match crate::cli::reports::timeline(store, cal, &id).map_err(|e| e.to_string())? {
             Some(tl) => pages::case(&f, &tl).map(Some).map_err(|e| e.to_string()),
@@ -323,11 +328,14 @@ fn pct(r: Option<f64>) -> String {
 }
 
 async fn dashboard(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let now = match instant(&q) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
+    };
     let d = web.defaults;
-    let f = frame(&web, &q);
+    let f = frame(&web, &q, now);
     let r =
         blocking(&web, move |store, cal| {
-            let now = Utc::now();
             let today = cal.local_date(now);
             let month_from = today.with_day(1).unwrap_or(today);
             let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
@@ -451,15 +459,67 @@ async fn dashboard(State(web): State<Web>, Query(q): Query<HashMap<String, Strin
                 ),
                 &staff_bars,
             );
+            // Feedback cases per month of receipt, the last twelve months.
+            let mut months = Vec::new();
+            for back in (0..12).rev() {
+                let from = month_from
+                    .checked_sub_months(Months::new(back))
+                    .unwrap_or(month_from);
+                let to = from
+                    .checked_add_months(Months::new(1))
+                    .and_then(|n| n.pred_opt())
+                    .unwrap_or(from)
+                    .min(today);
+                let r = at(from, to);
+                months.push(pages::MonthView {
+                    month: from.format("%Y-%m").to_string(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    cases: r.feedback.cases,
+                    answered: r.feedback.answered,
+                    on_time: r.feedback.on_time,
+                });
+            }
+            let max_feedback = months.iter().map(|m| m.cases).max().unwrap_or(0).max(1);
+            let feedback = charts::columns(
+                "chart-feedback",
+                "Atsauksmes un sūdzības pa mēnešiem (feedback cases per month)",
+                &format!(
+                    "Klientu atsauksmju un sūdzību gadījumi pa saņemšanas mēnešiem: saņemti, no tiem atbildēti. {}",
+                    months
+                        .iter()
+                        .map(|m| format!("{}: {} (atbildēti {}, laikā {})", m.month, m.cases, m.answered, m.on_time))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                &[charts::Series {
+                    name: "Gadījumi (cases)".into(),
+                    color: charts::GREEN,
+                }],
+                &months
+                    .iter()
+                    .map(|m| charts::Bar {
+                        label: m.month.clone(),
+                        values: vec![Some(m.cases as f64)],
+                        text: m.cases.to_string(),
+                    })
+                    .collect::<Vec<_>>(),
+                max_feedback as f64,
+                "",
+            );
             pages::dashboard(
                 &f,
-                &month,
-                &first.to_string(),
-                &weeks,
-                &twelve,
-                ontime,
-                backlog,
-                staff,
+                pages::Dashboard {
+                    month: &month,
+                    weeks_from: first.to_string(),
+                    weeks,
+                    twelve: &twelve,
+                    months,
+                    ontime_svg: ontime,
+                    backlog_svg: backlog,
+                    staff_svg: staff,
+                    feedback_svg: feedback,
+                },
             )
             .map_err(|e| e.to_string())
         })

@@ -18,8 +18,9 @@ a{color:#0b4f8a}
 a:focus,input:focus,button:focus{outline:3px solid #b35c00;outline-offset:2px}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 .en{color:#4a4a4a;font-size:.9em}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;max-width:100%}
 th,td{border:1px solid #767676;padding:.25rem .5rem;text-align:left}
+th,td,dd,p{overflow-wrap:anywhere}
 td.n,th.n{text-align:right}
 caption{text-align:left;font-weight:bold;padding:.25rem 0}
 figure{margin:1rem 0}
@@ -84,6 +85,9 @@ const SUMMARY: &str = r#"{% macro summary(r, caption) %}
 <tr><th scope="row">Pārbaudīti paraksti <span lang="en" class="en">Signatures checked</span></th><td class="n" data-field="signature.checked">{{ r.signature.checked }}</td></tr>
 <tr><th scope="row">Pilnīgi paraksti <span lang="en" class="en">Compliant</span></th><td class="n" data-field="signature.compliant">{{ r.signature.compliant }}</td></tr>
 <tr><th scope="row">Pilnīgo daļa <span lang="en" class="en">Compliance rate</span></th><td class="n" data-field="signature.rate">{{ r.signature.rate if r.signature.rate is not none else "–" }}</td></tr>
+<tr><th scope="row">Atsauksmes un sūdzības <span lang="en" class="en">Feedback cases</span></th><td class="n" data-field="feedback.cases">{{ r.feedback.cases }}</td></tr>
+<tr><th scope="row">Atsauksmes, atbildētas <span lang="en" class="en">Feedback answered</span></th><td class="n" data-field="feedback.answered">{{ r.feedback.answered }}</td></tr>
+<tr><th scope="row">Atsauksmes, atbildētas laikā <span lang="en" class="en">Feedback answered on time</span></th><td class="n" data-field="feedback.on_time">{{ r.feedback.on_time }}</td></tr>
 </tbody>
 </table>
 {% endmacro %}
@@ -131,6 +135,21 @@ const DASHBOARD: &str = r#"{% extends "layout.html" %}{% import "summary.html" a
 </figure>
 {{ m.staff_table(staff, "Darbinieki divpadsmit nedēļās (Staff, twelve weeks)") }}
 </section>
+<section aria-labelledby="h-feedback" id="feedback">
+<h2 id="h-feedback">Klientu atsauksmes un sūdzības <span lang="en" class="en">Client feedback and complaints</span></h2>
+<figure>
+{{ feedback_svg }}
+<figcaption>Atsauksmju gadījumi pa saņemšanas mēnešiem <span lang="en" class="en">Feedback cases by month of receipt</span></figcaption>
+</figure>
+<table id="feedback-table">
+<caption>Atsauksmes pa mēnešiem <span lang="en" class="en">Feedback by month</span></caption>
+<thead><tr><th scope="col">Mēnesis <span lang="en" class="en">Month</span></th><th scope="col" class="n">Gadījumi <span lang="en" class="en">Cases</span></th><th scope="col" class="n">Atbildēti <span lang="en" class="en">Answered</span></th><th scope="col" class="n">Laikā <span lang="en" class="en">On time</span></th></tr></thead>
+<tbody>
+{% for x in months %}<tr data-month="{{ x.month }}"><th scope="row"><a href="/report?from={{ x.from }}&amp;to={{ x.to }}{{ amp }}">{{ x.month }}</a></th><td class="n" data-field="cases">{{ x.cases }}</td><td class="n" data-field="answered">{{ x.answered }}</td><td class="n" data-field="on_time">{{ x.on_time }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+</section>
 {% endblock %}
 "#;
 
@@ -142,6 +161,7 @@ const REPORT: &str = r#"{% extends "layout.html" %}{% import "summary.html" as m
 <div><label for="from">No <span lang="en" class="en">From</span></label><input type="date" id="from" name="from" value="{{ r.from }}" required></div>
 <div><label for="to">Līdz <span lang="en" class="en">To</span></label><input type="date" id="to" name="to" value="{{ r.to }}" required></div>
 {% if token %}<input type="hidden" name="token" value="{{ token }}">{% endif %}
+{% if now %}<input type="hidden" name="now" value="{{ now }}">{% endif %}
 <div><button type="submit">Rādīt <span lang="en">(Show)</span></button></div>
 </form>
 <p><a href="/report.json?from={{ r.from }}&amp;to={{ r.to }}{{ amp }}">JSON</a></p>
@@ -217,16 +237,22 @@ pub struct Frame {
     pub as_of: String,
     /// The token as it came in the query (kept on links), if any.
     pub token: Option<String>,
+    /// `?now=` as it came in the query (kept on links), if any.
+    pub now: Option<String>,
 }
 
 impl Frame {
+    /// The query kept on every link: `(?a=..&b=.., &a=..&b=..)`.
     fn ctx(&self) -> (String, String) {
-        match &self.token {
-            Some(t) => {
-                let enc = url_encode(t);
-                (format!("?token={enc}"), format!("&token={enc}"))
-            }
-            None => (String::new(), String::new()),
+        let kept: Vec<String> = [("token", &self.token), ("now", &self.now)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", url_encode(v))))
+            .collect();
+        if kept.is_empty() {
+            (String::new(), String::new())
+        } else {
+            let q = kept.join("&");
+            (format!("?{q}"), format!("&{q}"))
         }
     }
 }
@@ -264,28 +290,47 @@ pub struct WeekView {
     pub open_overdue: u32,
 }
 
+/// One month of the dashboard's feedback series (SPEC §14).
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthView {
+    /// `2026-11`.
+    pub month: String,
+    pub from: String,
+    pub to: String,
+    pub cases: u32,
+    pub answered: u32,
+    pub on_time: u32,
+}
+
+/// Everything `/` shows.
+pub struct Dashboard<'a> {
+    pub month: &'a Report,
+    pub weeks_from: String,
+    pub weeks: Vec<WeekView>,
+    /// The twelve weeks' report (its staff rows).
+    pub twelve: &'a Report,
+    pub months: Vec<MonthView>,
+    /// The charts' SVG (charts.rs), each shown above its table.
+    pub ontime_svg: String,
+    pub backlog_svg: String,
+    pub staff_svg: String,
+    pub feedback_svg: String,
+}
+
 /// `/`.
-#[allow(clippy::too_many_arguments)]
-pub fn dashboard(
-    f: &Frame,
-    month: &Report,
-    weeks_from: &str,
-    weeks: &[WeekView],
-    staff: &Report,
-    ontime_svg: String,
-    backlog_svg: String,
-    staff_svg: String,
-) -> Result<String, minijinja::Error> {
+pub fn dashboard(f: &Frame, d: Dashboard) -> Result<String, minijinja::Error> {
     let (q, amp) = f.ctx();
     render(
         "dashboard.html",
         context! {
             style => Value::from_safe_string(STYLE.into()),
             org => &f.org, tz => &f.tz, as_of => &f.as_of, q => q, amp => amp,
-            month => v(month), weeks_from => weeks_from, weeks => v(weeks), staff => v(&staff.by_staff),
-            ontime_svg => Value::from_safe_string(ontime_svg),
-            backlog_svg => Value::from_safe_string(backlog_svg),
-            staff_svg => Value::from_safe_string(staff_svg),
+            month => v(d.month), weeks_from => d.weeks_from, weeks => v(&d.weeks),
+            staff => v(&d.twelve.by_staff), months => v(&d.months),
+            ontime_svg => Value::from_safe_string(d.ontime_svg),
+            backlog_svg => Value::from_safe_string(d.backlog_svg),
+            staff_svg => Value::from_safe_string(d.staff_svg),
+            feedback_svg => Value::from_safe_string(d.feedback_svg),
         },
     )
 }
@@ -337,7 +382,7 @@ pub fn report(
         "report.html",
         context! {
             style => Value::from_safe_string(STYLE.into()),
-            org => &f.org, tz => &f.tz, as_of => &f.as_of, q => q, amp => amp, token => f.token.clone(),
+            org => &f.org, tz => &f.tz, as_of => &f.as_of, q => q, amp => amp, token => f.token.clone(), now => f.now.clone(),
             r => v(r), rows => v(&rows),
         },
     )

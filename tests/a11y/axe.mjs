@@ -46,11 +46,13 @@ try {
       nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
     }));
     // Keyboard: count the elements Tab reaches; every link and control must be one.
+    // (A date input takes several Tab presses, one per field of the date.)
     const focusable = await page.evaluate(() =>
-      document.querySelectorAll("a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])").length);
+      [...document.querySelectorAll("a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])")]
+        .filter((e) => !e.disabled && e.type !== "hidden").length);
     let tabStops = 0;
     const seen = new Set();
-    for (let i = 0; i < focusable + 2; i++) {
+    for (let i = 0; i < 4 * focusable + 4 && tabStops < focusable; i++) {
       await page.keyboard.press("Tab");
       const id = await page.evaluate(() => {
         const e = document.activeElement;
