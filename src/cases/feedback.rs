@@ -10,11 +10,21 @@
 //!   "jau trīs nedēļas gaidu atbildi"), a wrong answer, praise of a person
 //!   or of the service ("paldies jūsu darbiniecei", "thank you for your
 //!   quick answer"), feedback on the service ("atsauksme par apkalpošanu");
+//! - an **appraisal**: a word that judges ("nelaipni", "kļūdaina",
+//!   "izsmeļošo", "unhappy", "amazing", "misleading") within six words of
+//!   one that names the service ("darbinieks", "konsultāciju", "atbilde",
+//!   "your office", "team", "communication"), in a sentence that is not a
+//!   question, a request or a condition ("lūdzu", "ja", "please", "if",
+//!   "would be") and does not speak of a decision; closing formulas ("ar
+//!   laipniem sveicieniem", "kind regards") are not judgements;
 //! - a bare **word** ("sūdzība", "complaint", "neapmierināts", "feedback")
 //!   counts only in a sentence that is not a question and does not speak of
 //!   a decision, a competition, its results, an appeal or a court: "vai varu
 //!   iesniegt sūdzību par konkursa rezultātiem?" asks about a grant decision,
-//!   which is not feedback about the service.
+//!   which is not feedback about the service. In the subject, a bare word
+//!   counts only when the text does not turn it into a question or a
+//!   decision ("Atsauksmes" over "vai atskaitei jāpievieno dalībnieku
+//!   atsauksmes?" is a question about a report).
 //!
 //! `feedback.words` replaces the built-in phrases and words with the admin's
 //! own (each matched as a phrase at word starts, with the same question and
@@ -62,6 +72,16 @@ const PHRASES: &[&str] = &[
     r"\b(?:been\s+)?waiting\s+(?:for\s+)?(?:a\s+|an\s+|your\s+)?(?:reply|answer|response)\s+(?:for|since)\b",
     r"\bbeen\s+waiting\s+for\s+(?:a\s+|an\s+|your\s+)?(?:reply|answer|response)",
     r"\b(?:no\s*one|nobody)\s+(?:has\s+|have\s+|ever\s+)?(?:answer|repl|respond)\w*",
+    r"\b(?:no\s*one|nobody)\s+(?:ever\s+)?(?:picks?\s+up|answers?\s+the\s+phone)",
+    r"\bneviens\s+(?:ne)?(?:cel|atbild)\w*\s+(?:klausul|telefon|zvan)\w*",
+    r"\b(?:izteikt|izsak\w*|izteiksim|izsakam)\s+(?:\w+\s+)?(?:atzinib|pateicib)\w*",
+    r"\bstill\s+(?:no|not|haven'?t|have\s+not|did\s+not|didn'?t)\s+(?:\w+\s+){0,3}?(?:reply|answer|response|heard|received)\w*",
+    r"\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time\s+(?:that\s+)?(?:i|we)(?:\s+am|\s+are|'m|'re)?\s+(?:write|writing|contact|contacting|ask|asking|call|calling|email|emailing)\b",
+    r"\b(?:joprojam|aizvien|vel\s+joprojam)\s+(?:nav|neesmu|neesam|nesanem)\w*\s+(?:\w+\s+){0,2}?atbild\w*",
+    r"\b(?:otro|treso|ceturto|piekto|vairakas|vairakkart\w*)\s+(?:reizi\s+)?(?:rakst|jauta|zvan|griez|sutu|sutam)\w*",
+    r"\b(?:neesmu|neesam)\s+(?:\w+\s+)?(?:sanem\w*)\s+(?:\w+\s+){0,2}?atbild\w*\s+(?:jau|kops|vairak|ilgak)\w*",
+    r"\b(?:great|amazing|excellent|fantastic|wonderful|outstanding|brilliant)\s+job\b",
+    r"\bpoor\s+(?:customer\s+)?(?:service|communication|support|response|reply|answer|treatment|attitude|advice)\b",
     // A wrong answer.
     r"\bnepareiz\w*\s+(?:atbild|informacij|termin|konsultacij|ziņ|zin)\w*",
     r"\bwrong\s+(?:information|answer|advice|info)\b",
@@ -78,13 +98,17 @@ const PHRASES: &[&str] = &[
 const WORDS: &[&str] = &[
     r"\bsudzib\w*",
     r"\bsudzet\w*",
-    r"\batsauksm\w*",
     r"\bneapmierinat\w*",
     r"\bvil(?:ies|usies|usi|usas)\b",
+    r"\bnepienemam\w*",
     r"\bcomplain\w*",
-    r"\bfeedback\b",
     r"\bdissatisf\w*",
+    r"\bunacceptable\b",
 ];
+
+/// Bare words that name feedback without saying about what ("atsauksmes"
+/// of a project's participants, a "feedback form"): in the subject only.
+const SUBJECT_WORDS: &[&str] = &[r"\batsauksm\w*", r"\bfeedback\b"];
 
 /// Decision, competition, results, appeal, court: a bare word next to these
 /// is about a decision, not about the service.
@@ -95,11 +119,129 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Words that name the service by their nature (folded): how a client
+/// was served, answered or treated. The "what" of an appraisal.
+static SERVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:apkalpo\w*|attieksm\w*|izturesan\w*|komunikacij\w*|konsultacij\w*|atbilde|atbildi|atbildes|atbildei|atbilzu|atbildem|reception\w*|helpline|hotline|customer|services?|repl(?:y|ies)|answers?|responses?|communications?|handled|treated|treatment|behaviou?r|attitude)$",
+    )
+    .expect("static regex")
+});
+
+/// Words that name people or places who may be the institution's or the
+/// client's own ("darbinieks", "staff"): they count only as "yours".
+static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:darbinie\w*|konsultant\w*|specialist\w*|koleg\w*|biroj\w*|telefon\w*|talrun\w*|pakalpojum\w*|sazin\w*|majaslap\w*|timeklvietn\w*|sadarbib\w*|website|site|cooperation|collaboration|staff|team|office|employees?|colleagues?|consultants?|advis[oe]rs?|officers?|clerks?|support|phone)$",
+    )
+    .expect("static regex")
+});
+
+/// "Yours" and "ours" among the few words before a service word.
+static YOURS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:jusu|jums|fonda|fondam|fonds|fondu|sif|your|yours)$").expect("static regex")
+});
+static OURS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:musu|mans|mana|manu|manas|manam|manai|savu|savs|sava|our|ours|my|mine|their)$")
+        .expect("static regex")
+});
+
+/// Words that judge (folded): the "how" of an appraisal. Ambiguous ones
+/// ("poor", "kind", "professional", "great") are phrases only.
+static JUDGING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:nepieklajig\w*|nelaipn\w*|rupj\w*|augstprat\w*|necienig\w*|nekompetent\w*|neprofesional\w*|kludain\w*|maldin\w*|nepareiz\w*|neapmierin\w*|vilies|vilusies|vilusi|vilusas|vilos|vilamies|slikt\w*|nepienemam\w*|skandal\w*|sasut\w*|nevizig\w*|bezatbildig\w*|vienaldzig\w*|nolaidig\w*|ignor\w*|aizvain\w*|apvain\w*|pazemo\w*|briesmig\w*|sausmig\w*|neiejutig\w*|laipn\w*|izsmelos\w*|lielisk\w*|izcil\w*|atsaucig\w*|izpalidzig\w*|pacietig\w*|profesionali|profesionale|profesionalis|noderig\w*|apmierinat\w*|brinisk\w*|apbrinojam\w*|rude|impolite|unprofessional|disrespectful|unfriendly|arrogant|incompetent|unhappy|dissatisfied|disappoint\w*|frustrat\w*|unacceptable|terrible|awful|horrible|appalling|outrageous|shameful|misleading|misinformed|ignored|ignoring|careless|useless|unhelpful|wrong|slow|worst|dismissive|condescending|hostile|amazing|excellent|wonderful|fantastic|outstanding|superb|brilliant|helpful|courteous|polite|impressed|impressive|grateful|exceptional|useful|satisfied)$",
+    )
+    .expect("static regex")
+});
+
+/// A request, a condition or a wish: "lūdzu", "ja", "please", "if",
+/// "would be", "could you". An appraisal there is not one.
+static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:ludzu|ludzam|ja|vai|butu|varetu|varat|varbut|please|if|whether|would\s+be|could|can\s+you|should)\b")
+        .expect("static regex")
+});
+
+/// Someone else's complaint, passed on: "received a complaint", "saņēmām sūdzību".
+static RECEIVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:received|receive|got|sanem\w*)\s+(?:\w+\s+){0,2}?(?:sudz|complain|neapmierin)\w*")
+        .expect("static regex")
+});
+
+/// Closing formulas that carry judging words but judge nothing.
+static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:ar\s+)?(?:laipn|sirsnig|labi)\w*\s+(?:sveicien|novelejum)\w*|\blaipni\s+ludz\w*|\b(?:kind|best|warm|warmest)\s+(?:regards|wishes)\b")
+        .expect("static regex")
+});
+
+/// A sentence's first word that points back at the sentence before.
+static PRONOUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:ta|tas|vina|vins|vini|vinas|it|she|he|they|this|that)$").expect("static regex")
+});
+
+/// The last `n` words of a text.
+fn tail_words(s: &str, n: usize) -> String {
+    let w: Vec<&str> = s.split_whitespace().collect();
+    w[w.len().saturating_sub(n)..].join(" ")
+}
+
+/// How far apart (in words) the judging word and the service may stand.
+const APPRAISAL_WINDOW: usize = 6;
+
+/// An appraisal of the service in one sentence: a judging word within
+/// [`APPRAISAL_WINDOW`] words of one naming the service.
+fn appraisal(sentence: &str) -> Option<String> {
+    if HEDGE.is_match(sentence) {
+        return None;
+    }
+    let clean = CLOSING.replace_all(sentence, " ");
+    let words: Vec<&str> = clean
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .take(400)
+        .collect();
+    // A word naming the service, as the institution's: not "ours" (one of
+    // the two words before it), and either served by nature or "yours"
+    // (within three words either side).
+    let service = |i: usize| {
+        let w = words[i];
+        if words[i.saturating_sub(2)..i].iter().any(|b| OURS.is_match(b)) {
+            return false;
+        }
+        SERVED.is_match(w)
+            || (PEOPLE.is_match(w)
+                && words[i.saturating_sub(3)..(i + 4).min(words.len())]
+                    .iter()
+                    .any(|b| YOURS.is_match(b)))
+    };
+    let mut last_service: Option<usize> = None;
+    let mut last_judging: Option<usize> = None;
+    for i in 0..words.len() {
+        let w = words[i];
+        if service(i) {
+            if let Some(j) = last_judging.filter(|&j| i - j <= APPRAISAL_WINDOW) {
+                return Some(format!("{} … {}", words[j], w));
+            }
+            last_service = Some(i);
+        }
+        if JUDGING.is_match(w) {
+            if let Some(k) = last_service.filter(|&k| i - k <= APPRAISAL_WINDOW) {
+                return Some(format!("{} … {}", words[k], w));
+            }
+            last_judging = Some(i);
+        }
+    }
+    None
+}
+
 /// The feedback recogniser for one configuration.
 #[derive(Debug)]
 pub struct Recogniser {
     phrases: Vec<Regex>,
     words: Vec<Regex>,
+    subject_words: Vec<Regex>,
+    /// The built-in appraisal (off when the admin's `words` replace the list).
+    appraisals: bool,
 }
 
 /// Why a mail was judged feedback: the folded phrase or word that matched.
@@ -128,6 +270,7 @@ impl Recogniser {
     /// `words`: the admin's list replacing the built-in one (`None`: the
     /// built-in phrases and words); `extra`: added to whichever list is used.
     pub fn new(words: Option<&[String]>, extra: &[String]) -> Recogniser {
+        let appraisals = words.is_none();
         let (phrases, mut words): (Vec<Regex>, Vec<Regex>) = match words {
             None => (
                 PHRASES
@@ -142,7 +285,20 @@ impl Recogniser {
             Some(list) => (Vec::new(), list.iter().filter_map(|w| admin_regex(w)).collect()),
         };
         words.extend(extra.iter().filter_map(|w| admin_regex(w)));
-        Recogniser { phrases, words }
+        let subject_words = if appraisals {
+            SUBJECT_WORDS
+                .iter()
+                .map(|p| Regex::new(p).expect("static regex"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Recogniser {
+            phrases,
+            words,
+            subject_words,
+            appraisals,
+        }
     }
 
     /// Judge a client mail by its subject and own text (quotes removed).
@@ -152,17 +308,49 @@ impl Recogniser {
         let text = cut(own_text, MAX_TEXT);
         let subject_f = fold(cut(subject, 1_000));
         let text_f = fold(text);
+        let body: Vec<(&str, bool)> = sentences(&text_f).collect();
         if fresh_subject {
-            if let Some(f) = self.judge_sentence(&subject_f, false) {
+            if let Some(f) = self.strong(&subject_f, false) {
                 return Some(f);
             }
         }
-        let found =
-            sentences(&text_f).find_map(|(sentence, question)| self.judge_sentence(sentence, question));
-        found
+        if let Some(f) = body
+            .iter()
+            .find_map(|&(s, q)| self.strong(s, q).or_else(|| self.word(s, q)))
+        {
+            return Some(f);
+        }
+        // "Saņēmu jūsu atbildi. Tā bija ļoti izsmeļoša": a sentence that
+        // opens with a pronoun judges what the one before named.
+        if self.appraisals {
+            let found = body.windows(2).find_map(|pair| {
+                let ((prev, _), (next, q)) = (pair[0], pair[1]);
+                let first = next.split_whitespace().next().unwrap_or("");
+                (!q && PRONOUN.is_match(first))
+                    .then(|| appraisal(&format!("{} {next}", tail_words(prev, APPRAISAL_WINDOW))))
+                    .flatten()
+            });
+            if let Some(matched) = found {
+                return Some(Finding { matched });
+            }
+        }
+        // A bare word in the subject: unless the text asks about it or
+        // speaks of a decision.
+        let text_agrees = body.iter().all(|&(s, q)| !q && !DECISION.is_match(s));
+        if fresh_subject && text_agrees && !DECISION.is_match(&subject_f) {
+            let m = self.word(&subject_f, false).map(|f| f.matched).or_else(|| {
+                self.subject_words
+                    .iter()
+                    .find_map(|w| w.find(&subject_f))
+                    .map(|m| m.as_str().to_string())
+            });
+            return m.map(|matched| Finding { matched });
+        }
+        None
     }
 
-    fn judge_sentence(&self, s: &str, question: bool) -> Option<Finding> {
+    /// A phrase (anywhere) or an appraisal (outside questions).
+    fn strong(&self, s: &str, question: bool) -> Option<Finding> {
         for p in &self.phrases {
             if let Some(m) = p.find(s) {
                 return Some(Finding {
@@ -170,7 +358,16 @@ impl Recogniser {
                 });
             }
         }
-        if question || DECISION.is_match(s) {
+        if self.appraisals && !question {
+            return appraisal(s).map(|matched| Finding { matched });
+        }
+        None
+    }
+
+    /// A bare word, outside questions, decision talk and someone else's
+    /// complaint ("we received a complaint from a participant").
+    fn word(&self, s: &str, question: bool) -> Option<Finding> {
+        if question || DECISION.is_match(s) || RECEIVED.is_match(s) {
             return None;
         }
         self.words.iter().find_map(|w| w.find(s)).map(|m| Finding {
@@ -303,5 +500,64 @@ mod tests {
             "text past MAX_TEXT is not read"
         );
         let _ = r.judge("\u{0}\u{202e}?", "???...!!!\n\n\n");
+    }
+
+    /// Mails written after the first set and before the appraisal rule
+    /// (service word + judging word, owner, pronoun), verdicts first:
+    /// praise and complaints without the usual words; the client's own
+    /// staff, a grant's "support", someone else's complaint, requests.
+    #[test]
+    fn second_written_set() {
+        let r = Recogniser::default();
+        let cases: &[(&str, &str, bool)] = &[
+            ("Neapmierinātība", "Labdien, gribu pateikt, ka jūsu klientu centrā mani sagaidīja ļoti nelaipni un neviens negribēja palīdzēt.", true),
+            ("Re: pieteikums", "Labdien, es jau divas nedēļas gaidu atbildi no jums, tas nav pieņemami.", true),
+            ("Pateicība", "Labdien! Gribu pateikties Jums par ļoti laipno un izsmeļošo konsultāciju pa telefonu. Anita", true),
+            ("Kvalitāte", "Jūsu darbinieka atbilde bija kļūdaina un mani maldināja.", true),
+            ("Service", "I am very unhappy with how my enquiry was handled by your office.", true),
+            ("Praise", "Just wanted to say your team did an amazing job helping us with the application. Many thanks!", true),
+            ("Slow", "This is the third time I write and still no reply. Very poor communication from your side.", true),
+            ("Rude staff", "The woman on your phone line was very rude to me yesterday.", true),
+            ("Apkalpošana", "Labdien! Vakar jūsu birojā mani apkalpoja ļoti ātri un laipni. Paldies!", true),
+            ("Neapmierinātība ar atbildi", "Jūsu atbilde uz manu jautājumu nav atbilde, tā ir tikai atsūtīta saite. Šāda attieksme ir nepieņemama.", true),
+            ("Unacceptable", "I have called your hotline five times and nobody picks up. This is unacceptable.", true),
+            ("Very disappointed", "I am very disappointed by the attitude of your consultant during our meeting.", true),
+            ("Komplimenti", "Vēlos izteikt atzinību jūsu kolēģei Sandrai – viņa ir īsta profesionāle!", true),
+            ("Sūdzība", "Labdien! Iesniedzu sūdzību par to, ka jūsu darbinieks man nepareizi izskaidroja nosacījumus.", true),
+            ("Thank you", "I just wanted to thank your colleague Anna, she was fantastic and explained everything clearly.", true),
+            ("Jūsu mājaslapa", "Jūsu mājaslapā ir ļoti slikti atrodama informācija par konkursiem, nevarēju atrast nolikumu.", true),
+            ("Atbilde", "Labdien, saņēmu jūsu atbildi, paldies. Tā bija ļoti izsmeļoša un noderīga.", true),
+            ("Sadarbība", "Labdien, mēs esam ļoti apmierināti ar sadarbību ar jūsu fondu un vēlamies turpināt.", true),
+            ("Update", "Dear team, thank you for the excellent support during the project period. Attached is our final report.", true),
+            ("Jautājums", "Labdien, kā iesniegt sūdzību par iepirkuma procedūru?", false),
+            ("Apstrīdēšana", "Vēlamies apstrīdēt komisijas vērtējumu mūsu projektam.", false),
+            ("Question", "Can I complain to the ministry if the grant is not paid on time?", false),
+            ("Termiņš", "Labdien, vai atskaites termiņu var pagarināt? Paldies!", false),
+            ("Sūdzība tiesā", "Mūsu jurists gatavo sūdzību tiesai, lūdzu atsūtiet lēmuma kopiju.", false),
+            ("Feedback form", "Where can I find the feedback form for project participants? We need it for our report.", false),
+            ("Atsauksmes", "Vai projekta atskaitei jāpievieno dalībnieku atsauksmes?", false),
+            ("Par projektu", "Labdien! Mūsu biedrības darbinieki ir ļoti atsaucīgi un palīdz jauniešiem. Vēlamies pieteikties konkursā.", false),
+            ("Pieteikums", "Labdien, nosūtu pieteikumu. Diemžēl iepriekšējā reizē mūsu konsultants kļūdaini aizpildīja veidlapu, tāpēc sūtu vēlreiz.", false),
+            ("Atskaite", "Labdien, pielikumā atskaite. Projekta dalībnieki bija ļoti apmierināti, atsauksmes bija lieliskas.", false),
+            ("Question", "Our staff found the training excellent and we want to apply again next year.", false),
+            ("Invoice", "Hello, the invoice we sent was wrong, here is the corrected one. Our office will send the originals by post.", false),
+            ("Pasākums", "Labdien, aicinām jūsu darbiniekus uz mūsu pasākumu 5. decembrī. Būs lieliska programma.", false),
+            ("Re: Jautājums", "Paldies par atbildi! Viss skaidrs.", false),
+            ("Thanks", "Thank you for your reply. We will send the documents tomorrow.", false),
+            ("Lūgums", "Labdien, lūdzu, vai jūsu darbinieks varētu man atzvanīt? Paldies.", false),
+            ("Support", "We are grateful for the financial support to our project, the children enjoyed the summer camp.", false),
+            ("Sūdzība par kaimiņiem", "Labdien, kur var iesniegt sūdzību par kaimiņu trokšņošanu? Vai fonds var palīdzēt?", false),
+            ("Grant for poor families", "We plan to support poor families in Latgale; is this eligible? Our team has experience.", false),
+            ("Complaint form", "Hello, our association received a complaint from a participant about the camp. How should we report it to you?", false),
+            ("Vēstule", "Labdien, pārsūtu ministrijas vēstuli, kas mums pienāca. Lūdzu, iepazīstieties.", false),
+            ("Termiņa kavējums", "Atvainojiet par kavēto atskaiti, mūsu grāmatvede bija slima.", false),
+            ("Apsveikums", "Ar laipniem sveicieniem un labākajiem novēlējumiem jūsu komandai svētkos!", false),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter(|(s, b, want)| r.judge(s, b).is_some() != *want)
+            .map(|(s, b, want)| format!("{s} / {b}: expected {want}, got {:?}", r.judge(s, b)))
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }
