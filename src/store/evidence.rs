@@ -32,7 +32,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{parse_ts, ts, Result, StoreError};
+use super::{parse_ts, ts, Reader, Result, StoreError, Tx};
 
 /// `prev_hash` of the first entry ever.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -353,6 +353,56 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
         head: expected,
         broken: None,
     })
+}
+
+/// One line of a case's audit log.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub detail: String,
+    pub actor: String,
+}
+
+impl Reader<'_> {
+    pub fn audit_for(&self, case_id: &str) -> Result<Vec<AuditRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT at, action, detail, actor FROM audit WHERE case_id = ?1 ORDER BY id")?;
+        let rows = st.query_map([case_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, a, d, who) = row?;
+            out.push(AuditRow {
+                at: parse_ts("audit.at", &at)?,
+                action: a,
+                detail: d,
+                actor: who,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Tx<'_> {
+    pub fn audit(
+        &self,
+        at: DateTime<Utc>,
+        case_id: Option<&str>,
+        action: &str,
+        detail: &str,
+        actor: &str,
+    ) -> Result<()> {
+        append(self, at, case_id, action, detail, actor)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

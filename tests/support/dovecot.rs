@@ -594,6 +594,10 @@ pub struct Options {
     pub no_idle: bool,
 }
 
+/// The server's config: the template shared with scripts/demo and
+/// scripts/bench-* (which fill it with scripts/lib/dovecot.sh).
+const CONFIG_TEMPLATE: &str = include_str!("dovecot.conf.in");
+
 fn config_text(root: &Path, port: u16, tls_port: u16, opts: &Options) -> String {
     let r = root.display();
     let mut extra = String::new();
@@ -611,60 +615,26 @@ fn config_text(root: &Path, port: u16, tls_port: u16, opts: &Options) -> String 
              passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {r}/dovecot-oauth2.conf.ext\n}}\n\
              service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n"
         ));
-    } else {
-        extra.push_str("auth_mechanisms = plain login\n");
     }
-    let pw_mechs = if opts.introspection_url.is_some() {
-        "\n  mechanisms = plain login"
-    } else {
-        ""
-    };
     if opts.no_idle {
         extra.push_str(
             "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH SEARCHRES LIST-STATUS BINARY MOVE LITERAL+ SPECIAL-USE\n",
         );
     }
-    format!(
-        r#"# replygate test server (generated)
-protocols = imap
-listen = 127.0.0.1
-base_dir = {r}/run
-state_dir = {r}/state
-log_path = {r}/dovecot.log
-info_log_path = {r}/dovecot.log
-ssl = yes
-ssl_cert = <{r}/cert.pem
-ssl_key = <{r}/key.pem
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = no
-{extra}mail_location = maildir:~/Maildir
-mail_fsync = never
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {r}/passwd{pw_mechs}
-}}
-userdb {{
-  driver = passwd-file
-  args = {r}/passwd
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {tls_port}
-    ssl = yes
-  }}
-}}
-"#
-    )
+    fill_config(root, port, tls_port, &extra)
+}
+
+/// The template filled in as scripts/lib/dovecot.sh does: `tls_port` 0
+/// means no TLS at all; `extra` goes last.
+fn fill_config(root: &Path, port: u16, tls_port: u16, extra: &str) -> String {
+    let tls = tls_port != 0;
+    CONFIG_TEMPLATE
+        .replace("@BASE_DIR@", &root.display().to_string())
+        .replace("@IMAP_PORT@", &port.to_string())
+        .replace("@IMAPS_PORT@", &tls_port.to_string())
+        .replace("@SSL@", if tls { "yes" } else { "no" })
+        .replace("\n@TLS@", if tls { "\n" } else { "\n#" })
+        .replace("@EXTRA@\n", extra)
 }
 
 /// IMAP quoted string.

@@ -1,0 +1,200 @@
+//! The `cases` table (one row per case, read back as [`Case`]) and
+//! `case_seq` (the case numbers of each year). What the report needs
+//! beyond the case row is in facts.rs, its events in evidence.rs, who took
+//! part (from its messages) in messages.rs.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{opt_ts, parse_ts, ts, Case, CaseState, Reader, Result, StoreError, Tx};
+use crate::rules::deadline::CaseKind;
+
+/// The `cases.state` column.
+fn case_state(s: &str) -> Result<CaseState> {
+    CaseState::parse(s).ok_or_else(|| StoreError::BadValue {
+        column: "cases.state",
+        value: s.to_string(),
+    })
+}
+
+/// A case as read from its row.
+fn case_from_row(r: &Row) -> Result<Case> {
+    let kind: String = r.get("kind")?;
+    let state: String = r.get("state")?;
+    let refs: String = r.get("last_client_refs")?;
+    Ok(Case {
+        id: r.get("id")?,
+        client: r.get("client")?,
+        client_name: r.get("client_name")?,
+        reply_to: r.get("reply_to")?,
+        subject: r.get("subject")?,
+        norm_subject: r.get("norm_subject")?,
+        kind: match kind.as_str() {
+            "submission" => CaseKind::Submission,
+            "email" => CaseKind::Email,
+            _ => {
+                return Err(StoreError::BadValue {
+                    column: "cases.kind",
+                    value: kind,
+                })
+            }
+        },
+        opened_at: parse_ts("cases.opened_at", &r.get::<_, String>("opened_at")?)?,
+        received: parse_ts("cases.received", &r.get::<_, String>("received")?)?,
+        deadline: parse_ts("cases.deadline", &r.get::<_, String>("deadline")?)?,
+        state: case_state(&state)?,
+        extended: r.get::<_, i64>("extended")? != 0,
+        cycle: r.get("cycle")?,
+        last_client_msgid: r.get("last_client_msgid")?,
+        last_client_refs: refs.split_whitespace().map(str::to_string).collect(),
+        acked_cycle: r.get("acked_cycle")?,
+        acknowledged_at: opt_ts("cases.acknowledged_at", r.get("acknowledged_at")?)?,
+        answered_at: opt_ts("cases.answered_at", r.get("answered_at")?)?,
+        closed_at: opt_ts("cases.closed_at", r.get("closed_at")?)?,
+        close_reason: r.get("close_reason")?,
+        reminded_for: opt_ts("cases.reminded_for", r.get("reminded_for")?)?,
+        escalated_for: opt_ts("cases.escalated_for", r.get("escalated_for")?)?,
+    })
+}
+
+const CASE_COLS: &str =
+    "id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, received, \
+    deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, acknowledged_at, \
+    answered_at, closed_at, close_reason, reminded_for, escalated_for";
+
+impl Reader<'_> {
+    pub fn case(&self, id: &str) -> Result<Option<Case>> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = ?1");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(case_from_row(r)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A case's state alone (the flush's check that a case is still open).
+    pub fn case_state(&self, id: &str) -> Result<Option<CaseState>> {
+        let s: Option<String> = self
+            .conn
+            .prepare_cached("SELECT state FROM cases WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        s.map(|s| case_state(&s)).transpose()
+    }
+
+    fn cases_where(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Case>> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases {clause}");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(p)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(case_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Open cases, oldest first.
+    pub fn open_cases(&self) -> Result<Vec<Case>> {
+        self.cases_where("WHERE state = 'open' ORDER BY received, id", &[])
+    }
+
+    pub fn all_cases(&self) -> Result<Vec<Case>> {
+        self.cases_where("ORDER BY opened_at, id", &[])
+    }
+
+    /// Cases with this normalised subject, newest first (subject fallback).
+    pub fn cases_by_subject(&self, norm_subject: &str) -> Result<Vec<Case>> {
+        self.cases_where(
+            "WHERE norm_subject = ?1 ORDER BY opened_at DESC, id DESC",
+            &[&norm_subject],
+        )
+    }
+
+    /// Id, client, acknowledgement address and opening of every case with
+    /// this normalised subject (the tracker's subject fallback index).
+    #[allow(clippy::type_complexity)]
+    pub fn subject_keys(&self, norm_subject: &str) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, client, reply_to, opened_at FROM cases WHERE norm_subject = ?1")?;
+        let mut rows = st.query([norm_subject])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let opened: String = r.get(3)?;
+            out.push((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                parse_ts("cases.opened_at", &opened)?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Tx<'_> {
+    /// The next case number of a year.
+    pub fn next_case_seq(&self, year: i32) -> Result<i64> {
+        self.execute(
+            "INSERT INTO case_seq (year, last) VALUES (?1, 1) ON CONFLICT(year) DO UPDATE SET last = last + 1",
+            [year],
+        )?;
+        Ok(self.query_row("SELECT last FROM case_seq WHERE year = ?1", [year], |r| r.get(0))?)
+    }
+
+    /// Write a case: insert a new one, or write back every mutable field of
+    /// an existing one (what the opening mail said never changes).
+    pub fn save_case(&self, c: &Case, now: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "INSERT INTO cases (id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, \
+             received, deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, \
+             acknowledged_at, answered_at, closed_at, close_reason, reminded_for, escalated_for, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+             ?20, ?21, ?22, ?23) \
+             ON CONFLICT(id) DO UPDATE SET reply_to = excluded.reply_to, kind = excluded.kind, \
+             received = excluded.received, deadline = excluded.deadline, state = excluded.state, \
+             extended = excluded.extended, cycle = excluded.cycle, last_client_msgid = excluded.last_client_msgid, \
+             last_client_refs = excluded.last_client_refs, acked_cycle = excluded.acked_cycle, \
+             acknowledged_at = excluded.acknowledged_at, answered_at = excluded.answered_at, \
+             closed_at = excluded.closed_at, close_reason = excluded.close_reason, \
+             reminded_for = excluded.reminded_for, escalated_for = excluded.escalated_for, \
+             updated_at = excluded.updated_at",
+            params![
+                c.id,
+                c.client,
+                c.client_name,
+                c.reply_to,
+                c.subject,
+                c.norm_subject,
+                c.kind.to_string(),
+                ts(c.opened_at),
+                ts(c.received),
+                ts(c.deadline),
+                c.state.as_str(),
+                c.extended as i64,
+                c.cycle,
+                c.last_client_msgid,
+                c.last_client_refs.join(" "),
+                c.acked_cycle,
+                c.acknowledged_at.map(ts),
+                c.answered_at.map(ts),
+                c.closed_at.map(ts),
+                c.close_reason,
+                c.reminded_for.map(ts),
+                c.escalated_for.map(ts),
+                ts(now),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Record that a case's acknowledgement was accepted by the server.
+    pub fn case_acknowledged(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "UPDATE cases SET acknowledged_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+}
