@@ -207,32 +207,13 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
         "answered",
         "{ilze:#}"
     );
-    let out = w.cmd(&[
-        "report",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--now",
-        "2026-11-25T12:00:00+02:00",
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nov = ["2026-11-01", "2026-11-30", "2026-11-25T12:00:00+02:00"];
+    let r: Value = serde_json::from_str(&w.report(nov, &["--json"])).unwrap();
     assert_eq!(
         r["feedback"],
         serde_json::json!({"cases": 2, "answered": 1, "on_time": 1}),
         "{r:#}"
     );
     assert_eq!(r["cases"]["total"], 2);
-    let table = w.cmd(&[
-        "report",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--now",
-        "2026-11-25T12:00:00+02:00",
-    ]);
-    assert!(String::from_utf8_lossy(&table.stdout).contains("Client feedback"));
+    assert!(w.report(nov, &[]).contains("Client feedback"));
 }

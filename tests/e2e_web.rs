@@ -216,17 +216,8 @@ fn dashboard_report_and_health_over_http() {
     assert_eq!(js["feedback"]["cases"], 1, "{js:#}");
     // Exactly the CLI's JSON for the same instant.
     let as_of = js["as_of"].as_str().unwrap().to_string();
-    let cli = w.cmd(&[
-        "report",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--now",
-        &as_of,
-        "--json",
-    ]);
-    assert_eq!(String::from_utf8_lossy(&cli.stdout).trim(), body.trim());
+    let cli = w.report(["2026-11-01", "2026-11-30", &as_of], &["--json"]);
+    assert_eq!(cli.trim(), body.trim());
     assert_eq!(get(port, "/report.json?from=2026-11-30", true).0, 400);
 
     // The report page in Chromium shows the JSON's numbers.

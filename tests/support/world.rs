@@ -148,6 +148,20 @@ database = "{db}"
         out
     }
 
+    /// `report --from F --to T --now N [extra…]`; panics when it fails,
+    /// returns what it printed.
+    #[allow(dead_code)]
+    pub fn report(&self, [from, to, now]: [&str; 3], extra: &[&str]) -> String {
+        let args = [&["report", "--from", from, "--to", to, "--now", now][..], extra].concat();
+        let out = self.cmd(&args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `run --once --now T`; panics with the log when it fails.
     pub fn run(&self, now: &str) -> String {
         let out = self.cmd(&["run", "--once", "--now", now]);
