@@ -1,3 +1,9 @@
+//! The classifier against the shared corpus (../shared/corpus, or
+//! $REPLYGATE_CORPUS): every sample mail's manifest category (client,
+//! automatic, bounce, staff, …) and the triggers it names must be what
+//! `classify` judges, without a server (pure; the end-to-end replay is
+//! tests/e2e_corpus.rs).
+
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! `REPLYGATE_TEST_CRASH_AFTER_SENDING`, see `outbox::flush`) and then run
 //! again; what the SMTP server received is counted by Message-ID.
 //!
-//! The documented behaviour (src/outbound/outbox.rs, README "Crash safety"):
+//! The documented behaviour (src/outbound/outbox/mod.rs, README "Crash safety"):
 //! - crash after marking `sending`, before SMTP: sent exactly once after
 //!   the restart;
 //! - crash after the server accepted, before `sent` was committed: on restart

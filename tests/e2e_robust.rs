@@ -83,3 +83,69 @@ fn a_dry_run_sends_nothing_and_loses_nothing() {
         "{sent:#?}"
     );
 }
+
+/// A message that kills the process while it is read (an abort the panic
+/// guard cannot catch: a stack overflow, an out-of-memory kill) must not
+/// hold the mailbox in a restart loop (SPEC §11.1): the next run reads the
+/// batch one message at a time, and the message in flight at three deaths
+/// is set aside as `bad`; every other mail opens its case, once.
+#[test]
+fn a_message_that_kills_the_process_is_set_aside_after_three_deaths() {
+    let w = World::new("[reply]\nstart_from = \"2026-11-01\"\nack = \"immediate\"\n");
+    for (i, subject) in ["Pirmais", "Otrais KILLS-REPLYGATE", "Trešais"]
+        .iter()
+        .enumerate()
+    {
+        w.dovecot.append(
+            "INBOX",
+            &mail(&format!("c{i}@example.lv"), subject, &format!("k{i}@example.lv")),
+            t("2026-11-23T10:00:00+02:00"),
+        );
+    }
+    let run = || {
+        std::process::Command::new(support::world::bin())
+            .arg("-c")
+            .arg(&w.config)
+            .args(["run", "--once", "--now", "2026-11-23T10:30:00+02:00"])
+            .env("REPLYGATE_TEST_ABORT_ON", "KILLS-REPLYGATE")
+            .output()
+            .unwrap()
+    };
+    let mut deaths = 0;
+    let last = loop {
+        let out = run();
+        if out.status.success() {
+            break out;
+        }
+        deaths += 1;
+        assert!(
+            deaths <= 4,
+            "still dying after {deaths} runs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // One death in the batch, then three while reading that one message.
+    assert_eq!(deaths, 4);
+    let log = String::from_utf8_lossy(&last.stderr);
+    assert!(log.contains("set aside"), "{log}");
+    let st = w.status("2026-11-23T11:00:00+02:00");
+    let mut clients: Vec<String> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap().to_string())
+        .collect();
+    clients.sort();
+    assert_eq!(clients, ["c0@example.lv", "c2@example.lv"], "{st:#}");
+    let rcpts: Vec<String> = w.sent().iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    assert_eq!(rcpts.len(), 2, "one acknowledgement each: {rcpts:?}");
+    // Later runs neither die nor repeat anything.
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.sent().len(), 2);
+    let shown = serde_json::to_string(&st).unwrap();
+    assert!(
+        shown.contains("\"unreadable\":1"),
+        "status counts the message set aside: {st:#}"
+    );
+}

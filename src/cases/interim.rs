@@ -5,7 +5,8 @@
 //! The matcher only finds and parses the promised date in the author's own
 //! text (quotes already removed, see [`crate::inbound::authortext`]). Whether the date
 //! is acceptable (not in the past, not beyond a submission's four-month
-//! limit) is [`is_acceptable`], called by the rules engine.
+//! limit) is [`is_acceptable`], called by the tracker's staff-mail decision
+//! (`tracker::decide_staff`).
 //!
 //! Decisions about the default pattern ([`DEFAULT_INTERIM_PATTERN`]):
 //! - A bare "līdz <date>" is not enough: final answers often quote deadlines

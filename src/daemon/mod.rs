@@ -23,8 +23,9 @@
 //!   (re)connection wakes the worker through a [`Notify`]. A server that
 //!   refuses IDLE leaves that folder to the poll tick.
 //! - the optional **HTTP** task (`[http] listen`): `/healthz` and
-//!   `/metrics` from a [`Shared`] state the worker updates after each step;
-//!   it never touches the store.
+//!   `/metrics` from a [`Shared`] state the worker updates after each step,
+//!   and the dashboard pages (src/web), each request reading the store
+//!   through its own read-only connection (it never writes).
 //!
 //! Faults (connection lost, server restarted, DNS, TLS, a locked
 //! database) never end the daemon: the step is retried with capped

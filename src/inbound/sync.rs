@@ -19,7 +19,13 @@
 //! a large mailbox keeps no pending rows.
 //!
 //! A message that cannot be parsed is recorded as `bad`, logged and counted;
-//! it never stops the sync. Nor does one the server cannot deliver: when a
+//! it never stops the sync. Nor does one that kills the process while it
+//! is read (an abort the panic guard cannot catch, an out-of-memory kill):
+//! marks in `meta` say which batch was being read; a run that finds the
+//! last one died in the same batch reads it one message at a time, each
+//! recorded at once, and a message that was being read at
+//! [`SET_ASIDE_AFTER`] deaths is recorded as `bad` unread, so a restart loop
+//! never holds the mailbox. Nor does one the server cannot deliver: when a
 //! batch FETCH fails or comes back short (Dovecot ends the connection with
 //! BYE when it cannot read a message file, and a response the IMAP library
 //! cannot parse breaks the connection), the session is replaced by a fresh
@@ -30,6 +36,7 @@
 //! message is ever skipped silently.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -182,7 +189,7 @@ impl Ingest<'_> {
             }
             return Ok(stats);
         }
-        let recogniser = self.cfg.feedback.recogniser();
+        let recogniser = Arc::new(self.cfg.feedback.recogniser());
         for chunk in uids.chunks(BATCH) {
             // One message the server or the IMAP library cannot handle can
             // fail the whole batch or end the connection mid-response
@@ -207,34 +214,100 @@ impl Ingest<'_> {
             let mut broken = !missing.is_empty();
             let truncated_before = stats.truncated;
             stats.fetched += headers.len() as u64;
-            let mut rows = Vec::with_capacity(chunk.len());
-            for h in &headers {
-                if store.read().has_location(folder, status.uidvalidity, h.uid)? {
-                    continue;
-                }
-                if broken {
-                    self.reconnect(session, folder, status.uidvalidity).await?;
-                    broken = false;
-                }
-                rows.push(self.row(session, h, kind, folder, &mut stats, &mut broken).await);
+            // A process that died reading this batch before (an abort the
+            // panic guard cannot catch, an out-of-memory kill) reads it one
+            // message at a time, each recorded at once, and sets aside the
+            // one it keeps dying on (SPEC §11.1): a restart loop never holds
+            // the mailbox.
+            let batch = Breadcrumb::batch(folder, status.uidvalidity, chunk);
+            let careful = batch.arrive(store)? > 1;
+            let suspect = careful
+                .then(|| Breadcrumb::in_flight(store))
+                .transpose()?
+                .flatten();
+            if careful {
+                tracing::warn!(
+                    folder,
+                    first = chunk[0],
+                    count = chunk.len(),
+                    "the last run stopped while reading these messages; reading them one at a time"
+                );
             }
-            for uid in missing {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut early = Early::default();
+            let todo: Vec<Result<&FetchedHeader, u32>> = headers
+                .iter()
+                .map(Ok)
+                .chain(missing.iter().copied().map(Err))
+                .collect();
+            for item in todo {
+                let uid = match item {
+                    Ok(h) => h.uid,
+                    Err(u) => u,
+                };
                 if store.read().has_location(folder, status.uidvalidity, uid)? {
                     continue;
                 }
-                if let Some(row) = self
-                    .one_by_one(
+                if careful {
+                    let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
+                    if deaths >= SET_ASIDE_AFTER {
+                        stats.bad += 1;
+                        tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
+                        let mut row = set_aside(folder, status.uidvalidity, uid, now);
+                        row.reason = Some(format!("reading it stopped replygate {deaths} times"));
+                        self.judge_and_record(
+                            store,
+                            session,
+                            &recogniser,
+                            folder,
+                            status.uidvalidity,
+                            vec![row],
+                            &mut early,
+                        )
+                        .await?;
+                        continue;
+                    }
+                    Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
+                }
+                let row = match item {
+                    Ok(h) => {
+                        if broken {
+                            self.reconnect(session, folder, status.uidvalidity).await?;
+                            broken = false;
+                        }
+                        Some(self.row(session, h, kind, folder, &mut stats, &mut broken).await)
+                    }
+                    Err(uid) => {
+                        self.one_by_one(
+                            session,
+                            folder,
+                            status.uidvalidity,
+                            uid,
+                            kind,
+                            now,
+                            &mut stats,
+                            &mut broken,
+                        )
+                        .await?
+                    }
+                };
+                let Some(row) = row else { continue };
+                if careful {
+                    if broken {
+                        self.reconnect(session, folder, status.uidvalidity).await?;
+                        broken = false;
+                    }
+                    self.judge_and_record(
+                        store,
                         session,
+                        &recogniser,
                         folder,
                         status.uidvalidity,
-                        uid,
-                        kind,
-                        now,
-                        &mut stats,
-                        &mut broken,
+                        vec![row],
+                        &mut early,
                     )
-                    .await?
-                {
+                    .await?;
+                } else {
                     rows.push(row);
                 }
             }
@@ -247,52 +320,20 @@ impl Ingest<'_> {
                 uidvalidity: status.uidvalidity,
                 last_uid: max_uid,
             };
-            let dup = store.transaction(|tx| -> Result<u64, StoreError> {
-                let mut dup = 0;
-                for r in &rows {
-                    let existing = tx
-                        .reader()
-                        .known_message(r.message_id.as_deref(), &r.fingerprint)?;
-                    if existing.is_some() {
-                        dup += 1;
+            let dup = early.dup
+                + store.transaction(|tx| -> Result<u64, StoreError> {
+                    let dup = record(tx, folder, status.uidvalidity, &rows)?;
+                    if stats.truncated > truncated_before {
+                        tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
                     }
-                    tx.insert_message(
-                        &NewMessage {
-                            folder,
-                            uidvalidity: status.uidvalidity,
-                            uid: r.uid,
-                            message_id: r.message_id.as_deref(),
-                            fingerprint: &r.fingerprint,
-                            internaldate: r.internaldate,
-                            from_addr: r.from_addr.as_deref(),
-                            subject: &r.subject,
-                            norm_subject: &r.norm_subject,
-                            recipients: &r.recipients,
-                            class: &r.class,
-                            reason: r.reason.as_deref(),
-                            pending: r.pending.as_deref(),
-                            role: (r.history && r.class != "bad").then_some("history"),
-                        },
-                        existing,
-                    )?;
-                    if r.history {
-                        if let Some(id) = &r.message_id {
-                            tx.link_thread(id, None)?;
-                        }
-                    }
-                    if r.class == "bad" {
-                        tx.bump_counter("messages_bad", 1)?;
-                    }
-                }
-                if stats.truncated > truncated_before {
-                    tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
-                }
-                tx.set_folder_state(folder, kind_s, &st, now)?;
-                Ok(dup)
-            })?;
+                    tx.set_folder_state(folder, kind_s, &st, now)?;
+                    batch.leave(tx)?;
+                    Ok(dup)
+                })?;
+            stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
+            let rows_len = rows.len() as u64 + early.recorded;
             stats.duplicates += dup;
-            stats.recorded += rows.len() as u64 - dup;
-            stats.history += rows.iter().filter(|r| r.history).count() as u64;
+            stats.recorded += rows_len - dup;
             last_uid = max_uid;
         }
         Ok(stats)
@@ -303,7 +344,12 @@ impl Ingest<'_> {
     /// read from the first [`FEEDBACK_READ`] bytes of every such message of
     /// the batch in one FETCH. When the text cannot be fetched the subject
     /// alone is judged (logged; the mail is never held back for this).
-    async fn judge_feedback(&self, session: &mut ImapSession, recogniser: &Recogniser, rows: &mut [Row]) {
+    async fn judge_feedback(
+        &self,
+        session: &mut ImapSession,
+        recogniser: &Arc<Recogniser>,
+        rows: &mut [Row],
+    ) {
         let wanted: Vec<u32> = rows
             .iter()
             .filter(|r| r.class == "client" && !r.history && r.pending.is_some())
@@ -312,14 +358,46 @@ impl Ingest<'_> {
         if wanted.is_empty() {
             return;
         }
-        let texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
+        let mut texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
             Ok(t) => t.into_iter().collect(),
             Err(e) => {
                 tracing::warn!(count = wanted.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
                 HashMap::new()
             }
         };
-        for r in rows.iter_mut().filter(|r| r.class == "client" && !r.history) {
+        // Reading the text is work on the sender's bytes: off the async
+        // worker, a panic caught (SPEC §11.1); a failure leaves the mail
+        // judged as not feedback (an admin can `mark` it).
+        let jobs: Vec<(u32, String, Vec<u8>)> = rows
+            .iter()
+            .filter(|r| wanted.contains(&r.uid))
+            .map(|r| (r.uid, r.subject.clone(), texts.remove(&r.uid).unwrap_or_default()))
+            .collect();
+        let rec = Arc::clone(recogniser);
+        let verdicts: HashMap<u32, String> = match off_worker(move || {
+            jobs.into_iter()
+                .filter_map(|(uid, subject, raw)| {
+                    let own = if raw.is_empty() {
+                        String::new()
+                    } else {
+                        authortext::author_text(&raw)
+                    };
+                    rec.judge(&subject, &own).map(|f| (uid, f.matched))
+                })
+                .collect()
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(panic) => {
+                tracing::error!(count = wanted.len(), error = %panic, "judging client feedback failed; these mails are taken as not feedback");
+                HashMap::new()
+            }
+        };
+        for r in rows.iter_mut() {
+            let Some(matched) = verdicts.get(&r.uid) else {
+                continue;
+            };
             let Some(mut p) = r
                 .pending
                 .as_deref()
@@ -327,14 +405,8 @@ impl Ingest<'_> {
             else {
                 continue;
             };
-            let own = texts
-                .get(&r.uid)
-                .map(|raw| authortext::author_text(raw))
-                .unwrap_or_default();
-            if let Some(f) = recogniser.judge(&r.subject, &own) {
-                p.feedback = Some(f.matched);
-                r.pending = serde_json::to_string(&p).ok();
-            }
+            p.feedback = Some(matched.clone());
+            r.pending = serde_json::to_string(&p).ok();
         }
     }
 
@@ -398,22 +470,28 @@ impl Ingest<'_> {
         stats.fetched += 1;
         stats.bad += 1;
         tracing::warn!(folder, uid, error = %last_error, "message cannot be fetched from the server; recorded as bad and skipped");
-        let mut h = Sha256::new();
-        h.update(format!("unfetchable\0{folder}\0{uidvalidity}\0{uid}").as_bytes());
-        Ok(Some(Row {
-            uid,
-            message_id: None,
-            fingerprint: hex::encode(&h.finalize()[..16]),
-            internaldate: now,
-            from_addr: None,
-            subject: String::new(),
-            norm_subject: String::new(),
-            recipients: vec![],
-            class: "bad".into(),
-            reason: Some(format!("cannot be fetched: {last_error}")),
-            pending: None,
-            history: false,
-        }))
+        let mut row = set_aside(folder, uidvalidity, uid, now);
+        row.reason = Some(format!("cannot be fetched: {last_error}"));
+        Ok(Some(row))
+    }
+
+    /// Careful mode: judge one row's feedback and record it at once.
+    #[allow(clippy::too_many_arguments)]
+    async fn judge_and_record(
+        &self,
+        store: &mut Store,
+        session: &mut ImapSession,
+        recogniser: &Arc<Recogniser>,
+        folder: &str,
+        uidvalidity: u32,
+        mut rows: Vec<Row>,
+        early: &mut Early,
+    ) -> Result<(), SyncError> {
+        self.judge_feedback(session, recogniser, &mut rows).await;
+        early.dup += store.transaction(|tx| record(tx, folder, uidvalidity, &rows))?;
+        early.recorded += rows.len() as u64;
+        early.history += rows.iter().filter(|r| r.history).count() as u64;
+        Ok(())
     }
 
     /// Fetch a whole message (or, with `readable_only`, its readable
@@ -489,6 +567,7 @@ impl Ingest<'_> {
             kind,
             history,
         };
+        test_abort_on(&h.header);
         let prepared = match off_worker(move || job.run()).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
@@ -587,6 +666,151 @@ impl Ingest<'_> {
             submission_subject_words: self.cfg.reply.submission_subject_words.clone(),
         })
     }
+}
+
+/// Test-only: a message whose header contains the value of
+/// `REPLYGATE_TEST_ABORT_ON` aborts the process (an uncatchable crash, as a
+/// stack overflow or an out-of-memory kill would be), for the careful-mode
+/// test. Compiled only into debug builds, which `cargo test` runs.
+#[inline]
+fn test_abort_on(header: &[u8]) {
+    #[cfg(debug_assertions)]
+    if let Some(needle) = std::env::var_os("REPLYGATE_TEST_ABORT_ON") {
+        let needle = needle.to_string_lossy().into_owned();
+        if !needle.is_empty() && header.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            eprintln!("REPLYGATE_TEST_ABORT_ON: aborting on purpose (test crash hook)");
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = header;
+}
+
+/// Rows recorded one at a time (careful mode) in a batch.
+#[derive(Debug, Default)]
+struct Early {
+    dup: u64,
+    recorded: u64,
+    history: u64,
+}
+
+/// How many deaths while reading one message set it aside.
+pub const SET_ASIDE_AFTER: u32 = 3;
+
+/// Marks in `meta` that survive a process that died mid-batch: which batch
+/// was being read (and how many runs arrived at it), and in careful mode
+/// which message (and how many runs died reading it).
+struct Breadcrumb {
+    key: String,
+}
+
+const BATCH_MARK: &str = "sync.batch_in_flight";
+const MESSAGE_MARK: &str = "sync.message_in_flight";
+
+impl Breadcrumb {
+    /// A batch is known by its folder and first UID (new mail arriving
+    /// meanwhile may lengthen a last, short batch).
+    fn batch(folder: &str, uidvalidity: u32, chunk: &[u32]) -> Breadcrumb {
+        let first = chunk.first().copied().unwrap_or(0);
+        Breadcrumb {
+            key: format!("{folder}\u{1}{uidvalidity}\u{1}{first}"),
+        }
+    }
+
+    /// Record the arrival at this batch; returns how many runs arrived at
+    /// it without leaving (this one included).
+    fn arrive(&self, store: &mut Store) -> Result<u32, StoreError> {
+        let before = store
+            .read()
+            .meta(BATCH_MARK)?
+            .and_then(|v| {
+                let (key, n) = v.rsplit_once('\u{1}')?;
+                (key == self.key).then(|| n.parse::<u32>().ok()).flatten()
+            })
+            .unwrap_or(0);
+        let n = before.saturating_add(1);
+        store.transaction(|tx| tx.set_meta(BATCH_MARK, &format!("{}\u{1}{n}", self.key)))?;
+        Ok(n)
+    }
+
+    /// The batch is recorded: the marks go in the same transaction.
+    fn leave(&self, tx: &crate::store::Tx) -> Result<(), StoreError> {
+        tx.set_meta(BATCH_MARK, "")?;
+        tx.set_meta(MESSAGE_MARK, "")
+    }
+
+    /// The message a previous run died reading, and how many runs did.
+    fn in_flight(store: &Store) -> Result<Option<(u32, u32)>, StoreError> {
+        Ok(store.read().meta(MESSAGE_MARK)?.and_then(|v| {
+            let (uid, n) = v.split_once(' ')?;
+            Some((uid.parse().ok()?, n.parse().ok()?))
+        }))
+    }
+
+    fn mark_in_flight(store: &mut Store, uid: u32, deaths: u32) -> Result<(), StoreError> {
+        store.transaction(|tx| tx.set_meta(MESSAGE_MARK, &format!("{uid} {deaths}")))
+    }
+}
+
+/// The row of a message recorded as `bad` without being read.
+fn set_aside(folder: &str, uidvalidity: u32, uid: u32, now: DateTime<Utc>) -> Row {
+    let mut h = Sha256::new();
+    h.update(format!("unfetchable\0{folder}\0{uidvalidity}\0{uid}").as_bytes());
+    Row {
+        uid,
+        message_id: None,
+        fingerprint: hex::encode(&h.finalize()[..16]),
+        internaldate: now,
+        from_addr: None,
+        subject: String::new(),
+        norm_subject: String::new(),
+        recipients: vec![],
+        class: "bad".into(),
+        reason: None,
+        pending: None,
+        history: false,
+    }
+}
+
+/// Insert a batch's rows; returns how many were duplicates.
+fn record(tx: &crate::store::Tx, folder: &str, uidvalidity: u32, rows: &[Row]) -> Result<u64, StoreError> {
+    let mut dup = 0;
+    for r in rows {
+        let existing = tx
+            .reader()
+            .known_message(r.message_id.as_deref(), &r.fingerprint)?;
+        if existing.is_some() {
+            dup += 1;
+        }
+        tx.insert_message(
+            &NewMessage {
+                folder,
+                uidvalidity,
+                uid: r.uid,
+                message_id: r.message_id.as_deref(),
+                fingerprint: &r.fingerprint,
+                internaldate: r.internaldate,
+                from_addr: r.from_addr.as_deref(),
+                subject: &r.subject,
+                norm_subject: &r.norm_subject,
+                recipients: &r.recipients,
+                class: &r.class,
+                reason: r.reason.as_deref(),
+                pending: r.pending.as_deref(),
+                role: (r.history && r.class != "bad").then_some("history"),
+            },
+            existing,
+        )?;
+        if r.history {
+            if let Some(id) = &r.message_id {
+                tx.link_thread(id, None)?;
+            }
+        }
+        if r.class == "bad" {
+            tx.bump_counter("messages_bad", 1)?;
+        }
+    }
+    Ok(dup)
 }
 
 /// Run CPU work on attacker-controlled bytes off the async worker, with

@@ -4,7 +4,7 @@
 //! Each template is a plain-text file `<name>.txt`. After an optional leading
 //! Jinja comment (`{# … #}`, used to document the variables), its first line
 //! is `Subject: …`, then a blank line, then the body (Latvian first, then a
-//! line `---`, "In English:" and the English text). The five built-in
+//! line `---`, "In English:" and the English text). The seven built-in
 //! templates live in `templates/` of the repository and are compiled in; a
 //! file of the same name in `templates.directory` replaces the built-in one.
 //!
