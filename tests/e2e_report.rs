@@ -323,7 +323,9 @@ fn a_designed_month() {
             {"week": "2026-W46", "received": 3, "answered": 2, "on_time": 2},
             {"week": "2026-W47", "received": 2, "answered": 2, "on_time": 2},
             {"week": "2026-W48", "received": 2, "answered": 0, "on_time": 0}
-        ]
+        ],
+        // SPEC §14: none of the month's questions is feedback about the service.
+        "feedback": {"cases": 0, "answered": 0, "on_time": 0}
     });
     assert_eq!(js, want, "got:\n{js:#}");
 

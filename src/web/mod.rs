@@ -10,6 +10,7 @@
 //! Bearer …` or `?token=`), else 401.
 
 pub mod charts;
+pub mod dashboard;
 pub mod pages;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::report::{self, load, Period};
 use crate::rules::calendar::Calendar;
@@ -322,11 +323,6 @@ async fn case_page(
     }
 }
 
-fn pct(r: Option<f64>) -> String {
-    r.map(|x| format!("{:.0} %", x * 100.0))
-        .unwrap_or_else(|| "–".into())
-}
-
 async fn dashboard(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
     let now = match instant(&q) {
         Ok(t) => t,
@@ -334,196 +330,12 @@ async fn dashboard(State(web): State<Web>, Query(q): Query<HashMap<String, Strin
     };
     let d = web.defaults;
     let f = frame(&web, &q, now);
-    let r =
-        blocking(&web, move |store, cal| {
-            let today = cal.local_date(now);
-            let month_from = today.with_day(1).unwrap_or(today);
-            let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-            let first = monday - Duration::weeks(11);
-            let cases = load::cases(store.conn(), cal, d).map_err(|e| e.to_string())?;
-            let sigs = load::signatures(store.conn()).map_err(|e| e.to_string())?;
-            let at = |from, to| report::compute(cal, Period { from, to, as_of: now }, &cases, &sigs);
-            let month = at(month_from, today);
-            let twelve = at(first, today);
-            let mut weeks = Vec::new();
-            for i in 0..12 {
-                let from = first + Duration::weeks(i);
-                let to = from + Duration::days(6);
-                let r = at(from, to);
-                weeks.push(pages::WeekView {
-                    week: report::iso_week(from),
-                    from: from.to_string(),
-                    to: to.to_string(),
-                    received: r.cases.total,
-                    answered: r.reply.answered,
-                    on_time: r.reply.on_time,
-                    rate: r.reply.on_time_rate,
-                    rate_text: pct(r.reply.on_time_rate),
-                    open_in_time: r.reply.open_in_time,
-                    open_overdue: r.reply.open_overdue,
-                });
-            }
-            let short = |w: &str| w.rsplit('-').next().unwrap_or(w).to_string();
-            let ontime =
-                charts::columns(
-                    "chart-ontime",
-                    "Atbildēts laikā pa nedēļām (on-time rate per week)",
-                    &format!(
-                "Daļa gadījumu, kam pirmā atbilde bija laikā, pa saņemšanas nedēļām no {} līdz {}. {}",
-                weeks[0].week,
-                weeks[11].week,
-                weeks.iter().map(|w| format!("{}: {}", w.week, w.rate_text)).collect::<Vec<_>>().join("; ")
-            ),
-                    &[charts::Series {
-                        name: "Laikā, % (on time)".into(),
-                        color: charts::BLUE,
-                    }],
-                    &weeks
-                        .iter()
-                        .map(|w| charts::Bar {
-                            label: short(&w.week),
-                            values: vec![w.rate.map(|x| x * 100.0)],
-                            text: w.rate_text.clone(),
-                        })
-                        .collect::<Vec<_>>(),
-                    100.0,
-                    " %",
-                );
-            let max_backlog = weeks
-                .iter()
-                .map(|w| w.open_in_time + w.open_overdue)
-                .max()
-                .unwrap_or(0)
-                .max(1);
-            let backlog =
-                charts::columns(
-                    "chart-backlog",
-                    "Neatbildēti gadījumi (open and overdue backlog)",
-                    &format!(
-                "Gadījumi bez pirmās atbildes pa saņemšanas nedēļām: termiņš nav pagājis un nokavēti. {}",
-                weeks
-                    .iter()
-                    .map(|w| format!("{}: {} laikā, {} nokavēti", w.week, w.open_in_time, w.open_overdue))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-                    &[
-                        charts::Series {
-                            name: "Atvērti laikā (open in time)".into(),
-                            color: charts::BLUE,
-                        },
-                        charts::Series {
-                            name: "Nokavēti (overdue)".into(),
-                            color: charts::RED,
-                        },
-                    ],
-                    &weeks
-                        .iter()
-                        .map(|w| charts::Bar {
-                            label: short(&w.week),
-                            values: vec![Some(w.open_in_time as f64), Some(w.open_overdue as f64)],
-                            text: format!("{} + {}", w.open_in_time, w.open_overdue),
-                        })
-                        .collect::<Vec<_>>(),
-                    max_backlog as f64,
-                    "",
-                );
-            let staff_bars: Vec<charts::Bar> = twelve
-                .by_staff
-                .iter()
-                .map(|s| {
-                    let rate = (s.signature_checked > 0)
-                        .then(|| s.signature_compliant as f64 * 100.0 / s.signature_checked as f64);
-                    charts::Bar {
-                        label: s.email.clone(),
-                        values: vec![rate],
-                        text: format!(
-                            "{} ({}/{})",
-                            rate.map(|r| format!("{r:.0} %")).unwrap_or_else(|| "–".into()),
-                            s.signature_compliant,
-                            s.signature_checked
-                        ),
-                    }
-                })
-                .collect();
-            let staff = charts::rows(
-                "chart-staff",
-                "Pilnīgi paraksti pa darbiniekiem (signature compliance per staff member)",
-                &format!(
-                    "Pilnīgu parakstu daļa divpadsmit nedēļās. {}",
-                    staff_bars
-                        .iter()
-                        .map(|b| format!("{}: {}", b.label, b.text))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                &staff_bars,
-            );
-            // Feedback cases per month of receipt, the last twelve months.
-            let mut months = Vec::new();
-            for back in (0..12).rev() {
-                let from = month_from
-                    .checked_sub_months(Months::new(back))
-                    .unwrap_or(month_from);
-                let to = from
-                    .checked_add_months(Months::new(1))
-                    .and_then(|n| n.pred_opt())
-                    .unwrap_or(from)
-                    .min(today);
-                let r = at(from, to);
-                months.push(pages::MonthView {
-                    month: from.format("%Y-%m").to_string(),
-                    from: from.to_string(),
-                    to: to.to_string(),
-                    cases: r.feedback.cases,
-                    answered: r.feedback.answered,
-                    on_time: r.feedback.on_time,
-                });
-            }
-            let max_feedback = months.iter().map(|m| m.cases).max().unwrap_or(0).max(1);
-            let feedback = charts::columns(
-                "chart-feedback",
-                "Atsauksmes un sūdzības pa mēnešiem (feedback cases per month)",
-                &format!(
-                    "Klientu atsauksmju un sūdzību gadījumi pa saņemšanas mēnešiem: saņemti, no tiem atbildēti. {}",
-                    months
-                        .iter()
-                        .map(|m| format!("{}: {} (atbildēti {}, laikā {})", m.month, m.cases, m.answered, m.on_time))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                &[charts::Series {
-                    name: "Gadījumi (cases)".into(),
-                    color: charts::GREEN,
-                }],
-                &months
-                    .iter()
-                    .map(|m| charts::Bar {
-                        label: m.month.clone(),
-                        values: vec![Some(m.cases as f64)],
-                        text: m.cases.to_string(),
-                    })
-                    .collect::<Vec<_>>(),
-                max_feedback as f64,
-                "",
-            );
-            pages::dashboard(
-                &f,
-                pages::Dashboard {
-                    month: &month,
-                    weeks_from: first.to_string(),
-                    weeks,
-                    twelve: &twelve,
-                    months,
-                    ontime_svg: ontime,
-                    backlog_svg: backlog,
-                    staff_svg: staff,
-                    feedback_svg: feedback,
-                },
-            )
-            .map_err(|e| e.to_string())
-        })
-        .await;
+    let r = blocking(&web, move |store, cal| {
+        let cases = load::cases(store.conn(), cal, d).map_err(|e| e.to_string())?;
+        let sigs = load::signatures(store.conn()).map_err(|e| e.to_string())?;
+        dashboard::page(&f, cal, &cases, &sigs, now).map_err(|e| e.to_string())
+    })
+    .await;
     match r {
         Ok(body) => html(body),
         Err(resp) => resp,
