@@ -248,48 +248,31 @@ impl Ingest<'_> {
                 if store.read().has_location(folder, status.uidvalidity, uid)? {
                     continue;
                 }
-                if careful {
-                    let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
-                    if deaths >= SET_ASIDE_AFTER {
-                        stats.bad += 1;
-                        tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
-                        let mut row = set_aside(folder, status.uidvalidity, uid, now);
-                        row.reason = Some(format!("reading it stopped replygate {deaths} times"));
-                        self.judge_and_record(
-                            store,
-                            session,
-                            &recogniser,
-                            folder,
-                            status.uidvalidity,
-                            vec![row],
-                            &mut early,
-                        )
-                        .await?;
-                        continue;
+                let deaths = suspect
+                    .as_ref()
+                    .filter(|s| careful && s.0 == uid)
+                    .map_or(0, |s| s.1);
+                let row = if deaths >= SET_ASIDE_AFTER {
+                    stats.bad += 1;
+                    tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
+                    let mut row = set_aside(folder, status.uidvalidity, uid, now);
+                    row.reason = Some(format!("reading it stopped replygate {deaths} times"));
+                    Some(row)
+                } else {
+                    if careful {
+                        Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
                     }
-                    Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
-                }
-                let row = match item {
-                    Ok(h) => {
-                        if broken {
-                            self.reconnect(session, folder, status.uidvalidity).await?;
-                            broken = false;
-                        }
-                        Some(self.row(session, h, kind, folder, &mut stats, &mut broken).await)
-                    }
-                    Err(uid) => {
-                        self.one_by_one(
-                            session,
-                            folder,
-                            status.uidvalidity,
-                            uid,
-                            kind,
-                            now,
-                            &mut stats,
-                            &mut broken,
-                        )
-                        .await?
-                    }
+                    self.read_one(
+                        session,
+                        item,
+                        folder,
+                        status.uidvalidity,
+                        kind,
+                        now,
+                        &mut stats,
+                        &mut broken,
+                    )
+                    .await?
                 };
                 let Some(row) = row else { continue };
                 if careful {
@@ -473,6 +456,35 @@ impl Ingest<'_> {
         let mut row = set_aside(folder, uidvalidity, uid, now);
         row.reason = Some(format!("cannot be fetched: {last_error}"));
         Ok(Some(row))
+    }
+
+    /// Read one message: from its fetched header, or (when the batch did
+    /// not return it) fetched alone; `None` when it is gone.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_one(
+        &self,
+        session: &mut ImapSession,
+        item: Result<&FetchedHeader, u32>,
+        folder: &str,
+        uidvalidity: u32,
+        kind: FolderKind,
+        now: DateTime<Utc>,
+        stats: &mut SyncStats,
+        broken: &mut bool,
+    ) -> Result<Option<Row>, SyncError> {
+        match item {
+            Ok(h) => {
+                if *broken {
+                    self.reconnect(session, folder, uidvalidity).await?;
+                    *broken = false;
+                }
+                Ok(Some(self.row(session, h, kind, folder, stats, broken).await))
+            }
+            Err(uid) => {
+                self.one_by_one(session, folder, uidvalidity, uid, kind, now, stats, broken)
+                    .await
+            }
+        }
     }
 
     /// Careful mode: judge one row's feedback and record it at once.
