@@ -121,21 +121,17 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words that name the service by their nature (folded): how a client
 /// was served, answered or treated. The "what" of an appraisal.
-static SERVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:apkalpo\w*|attieksm\w*|izturesan\w*|komunikacij\w*|konsultacij\w*|atbilde|atbildi|atbildes|atbildei|atbilzu|atbildem|reception\w*|helpline|hotline|customer|services?|repl(?:y|ies)|answers?|responses?|communications?|handled|treated|treatment|behaviou?r|attitude)$",
-    )
-    .expect("static regex")
-});
+/// The alternatives of [`SERVED`].
+const SERVED_WORDS: &str = r"apkalpo\w*|attieksm\w*|izturesan\w*|komunikacij\w*|konsultacij\w*|atbilde|atbildi|atbildes|atbildei|atbilzu|atbildem|reception\w*|helpline|hotline|customer|services?|repl(?:y|ies)|answers?|responses?|communications?|handled|treated|treatment|behaviou?r|attitude";
+static SERVED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^(?:{SERVED_WORDS})$")).expect("static regex"));
 
 /// Words that name people or places who may be the institution's or the
 /// client's own ("darbinieks", "staff"): they count only as "yours".
-static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:darbinie\w*|konsultant\w*|specialist\w*|koleg\w*|biroj\w*|telefon\w*|talrun\w*|pakalpojum\w*|sazin\w*|majaslap\w*|timeklvietn\w*|sadarbib\w*|website|site|cooperation|collaboration|staff|team|office|employees?|colleagues?|consultants?|advis[oe]rs?|officers?|clerks?|support|phone)$",
-    )
-    .expect("static regex")
-});
+/// The alternatives of [`PEOPLE`].
+const PEOPLE_WORDS: &str = r"darbinie\w*|konsultant\w*|specialist\w*|koleg\w*|biroj\w*|telefon\w*|talrun\w*|pakalpojum\w*|sazin\w*|majaslap\w*|timeklvietn\w*|sadarbib\w*|website|site|cooperation|collaboration|staff|team|office|employees?|colleagues?|consultants?|advis[oe]rs?|officers?|clerks?|support|phone";
+static PEOPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^(?:{PEOPLE_WORDS})$")).expect("static regex"));
 
 /// "Yours" and "ours" among the few words before a service word.
 static YOURS: LazyLock<Regex> = LazyLock::new(|| {
@@ -148,12 +144,10 @@ static OURS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words that judge (folded): the "how" of an appraisal. Ambiguous ones
 /// ("poor", "kind", "professional", "great") are phrases only.
-static JUDGING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:nepieklajig\w*|nelaipn\w*|rupj\w*|augstprat\w*|necienig\w*|nekompetent\w*|neprofesional\w*|kludain\w*|maldin\w*|nepareiz\w*|neapmierin\w*|vilies|vilusies|vilusi|vilusas|vilos|vilamies|slikt\w*|nepienemam\w*|skandal\w*|sasut\w*|nevizig\w*|bezatbildig\w*|vienaldzig\w*|nolaidig\w*|ignor\w*|aizvain\w*|apvain\w*|pazemo\w*|briesmig\w*|sausmig\w*|neiejutig\w*|laipn\w*|izsmelos\w*|lielisk\w*|izcil\w*|atsaucig\w*|izpalidzig\w*|pacietig\w*|profesionali|profesionale|profesionalis|noderig\w*|apmierinat\w*|brinisk\w*|apbrinojam\w*|rude|impolite|unprofessional|disrespectful|unfriendly|arrogant|incompetent|unhappy|dissatisfied|disappoint\w*|frustrat\w*|unacceptable|terrible|awful|horrible|appalling|outrageous|shameful|misleading|misinformed|ignored|ignoring|careless|useless|unhelpful|wrong|slow|worst|dismissive|condescending|hostile|amazing|excellent|wonderful|fantastic|outstanding|superb|brilliant|helpful|courteous|polite|impressed|impressive|grateful|exceptional|useful|satisfied)$",
-    )
-    .expect("static regex")
-});
+/// The alternatives of [`JUDGING`].
+const JUDGING_WORDS: &str = r"nepieklajig\w*|nelaipn\w*|rupj\w*|augstprat\w*|necienig\w*|nekompetent\w*|neprofesional\w*|kludain\w*|maldin\w*|nepareiz\w*|neapmierin\w*|vilies|vilusies|vilusi|vilusas|vilos|vilamies|slikt\w*|nepienemam\w*|skandal\w*|sasut\w*|nevizig\w*|bezatbildig\w*|vienaldzig\w*|nolaidig\w*|ignor\w*|aizvain\w*|apvain\w*|pazemo\w*|briesmig\w*|sausmig\w*|neiejutig\w*|laipn\w*|izsmelos\w*|lielisk\w*|izcil\w*|atsaucig\w*|izpalidzig\w*|pacietig\w*|profesionali|profesionale|profesionalis|noderig\w*|apmierinat\w*|brinisk\w*|apbrinojam\w*|rude|impolite|unprofessional|disrespectful|unfriendly|arrogant|incompetent|unhappy|dissatisfied|disappoint\w*|frustrat\w*|unacceptable|terrible|awful|horrible|appalling|outrageous|shameful|misleading|misinformed|ignored|ignoring|careless|useless|unhelpful|wrong|slow|worst|dismissive|condescending|hostile|amazing|excellent|wonderful|fantastic|outstanding|superb|brilliant|helpful|courteous|polite|impressed|impressive|grateful|exceptional|useful|satisfied";
+static JUDGING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^(?:{JUDGING_WORDS})$")).expect("static regex"));
 
 /// A request, a condition or a wish: "lūdzu", "ja", "please", "if",
 /// "would be", "could you". An appraisal there is not one.
@@ -178,6 +172,22 @@ static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
 static PRONOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:ta|tas|vina|vins|vini|vinas|it|she|he|they|this|that)$").expect("static regex")
 });
+
+/// A text without any of these substrings holds no appraisal: every word
+/// [`appraisal`] weighs is a substring of the text, and an appraisal needs
+/// a judging word and a service word. Checked once per text, so the
+/// per-word checks run only on the few texts that may hold one.
+/// The word lists without their `\w*` endings are literal enough for a
+/// small, fast search (a word `^X\w*$` holds the substring X).
+static MAY_JUDGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&JUDGING_WORDS.replace(r"\w*", "")).expect("static regex"));
+static MAY_SERVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!("{}|{}", SERVED_WORDS, PEOPLE_WORDS).replace(r"\w*", "")).expect("static regex")
+});
+
+fn may_appraise(text: &str) -> bool {
+    MAY_JUDGE.is_match(text) && MAY_SERVE.is_match(text)
+}
 
 /// The last `n` words of a text.
 fn tail_words(s: &str, n: usize) -> String {
@@ -314,15 +324,25 @@ impl Recogniser {
                 return Some(f);
             }
         }
-        if let Some(f) = body
-            .iter()
-            .find_map(|&(s, q)| self.strong(s, q).or_else(|| self.word(s, q)))
-        {
-            return Some(f);
+        // A phrase or word found in a sentence is also found in the whole
+        // text (sentences end at non-word characters, so `\b` reads the
+        // same there): one search of the text rules most mail out at once.
+        let maybe = Maybe {
+            phrase: self.phrases.iter().any(|p| p.is_match(&text_f)),
+            word: self.words.iter().any(|w| w.is_match(&text_f)),
+            appraisal: self.appraisals && may_appraise(&text_f),
+        };
+        if maybe.phrase || maybe.word || maybe.appraisal {
+            if let Some(f) = body.iter().find_map(|&(s, q)| {
+                self.strong_if(s, q, maybe)
+                    .or_else(|| maybe.word.then(|| self.word(s, q)).flatten())
+            }) {
+                return Some(f);
+            }
         }
         // "Saņēmu jūsu atbildi. Tā bija ļoti izsmeļoša": a sentence that
         // opens with a pronoun judges what the one before named.
-        if self.appraisals {
+        if maybe.appraisal {
             let found = body.windows(2).find_map(|pair| {
                 let ((prev, _), (next, q)) = (pair[0], pair[1]);
                 let first = next.split_whitespace().next().unwrap_or("");
@@ -336,29 +356,42 @@ impl Recogniser {
         }
         // A bare word in the subject: unless the text asks about it or
         // speaks of a decision.
-        let text_agrees = body.iter().all(|&(s, q)| !q && !DECISION.is_match(s));
-        if fresh_subject && text_agrees && !DECISION.is_match(&subject_f) {
+        if fresh_subject && !DECISION.is_match(&subject_f) {
             let m = self.word(&subject_f, false).map(|f| f.matched).or_else(|| {
                 self.subject_words
                     .iter()
                     .find_map(|w| w.find(&subject_f))
                     .map(|m| m.as_str().to_string())
             });
-            return m.map(|matched| Finding { matched });
+            // Read the text only for a subject that has such a word.
+            let text_agrees = || body.iter().all(|&(s, q)| !q && !DECISION.is_match(s));
+            if m.is_some() && text_agrees() {
+                return m.map(|matched| Finding { matched });
+            }
         }
         None
     }
 
     /// A phrase (anywhere) or an appraisal (outside questions).
     fn strong(&self, s: &str, question: bool) -> Option<Finding> {
-        for p in &self.phrases {
+        let all = Maybe {
+            phrase: true,
+            word: true,
+            appraisal: true,
+        };
+        self.strong_if(s, question, all)
+    }
+
+    /// [`Recogniser::strong`], skipping what the whole text ruled out.
+    fn strong_if(&self, s: &str, question: bool, maybe: Maybe) -> Option<Finding> {
+        for p in self.phrases.iter().filter(|_| maybe.phrase) {
             if let Some(m) = p.find(s) {
                 return Some(Finding {
                     matched: m.as_str().to_string(),
                 });
             }
         }
-        if self.appraisals && !question {
+        if self.appraisals && maybe.appraisal && !question {
             return appraisal(s).map(|matched| Finding { matched });
         }
         None
@@ -374,6 +407,14 @@ impl Recogniser {
             matched: m.as_str().to_string(),
         })
     }
+}
+
+/// What a whole text may hold (`false`: ruled out for all its sentences).
+#[derive(Debug, Clone, Copy)]
+struct Maybe {
+    phrase: bool,
+    word: bool,
+    appraisal: bool,
 }
 
 /// The sentences of a text, each with whether it is a question (ends in

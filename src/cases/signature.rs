@@ -208,8 +208,33 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replace e-mail and web addresses by spaces: they are contacts, not names.
 fn remove_addresses(text: &str) -> String {
-    let t = EMAIL.replace_all(text, " ");
-    URL.replace_all(&t, " ").into_owned()
+    let t = replace_in_words(&EMAIL, text, |w| w.contains('@'));
+    replace_in_words(&URL, &t, |w| w.contains(['.', ':']))
+}
+
+/// `re.replace_all(text, " ")` for a regex whose matches never hold white
+/// space (so each lies within one white-space-free run, and `\b` reads the
+/// white space around a run as it reads the ends of a text): only the runs
+/// that `may` say could hold a match are searched. The same result, without
+/// running the regex over all the text (with Unicode `\b` on non-ASCII text
+/// the regex crate falls back to its slow engines).
+fn replace_in_words(re: &Regex, text: &str, may: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let run = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..run];
+        if !word.is_empty() && may(word) {
+            out.push_str(&re.replace_all(word, " "));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[run..];
+        let space = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+        out.push_str(&rest[..space]);
+        rest = &rest[space..];
+    }
+    out
 }
 
 /// Strip a Latvian case ending (on folded text), keeping a stem of ≥ 3 letters.
@@ -233,11 +258,16 @@ fn phrase_at(words: &[Word], phrase: &[String], inflect: bool) -> Vec<usize> {
     if phrase.is_empty() || words.len() < phrase.len() {
         return vec![];
     }
+    // Per phrase word: the stem to compare, when inflection counts for it.
+    let stems: Vec<Option<&str>> = phrase
+        .iter()
+        .map(|p| (inflect && p.chars().count() > 4).then(|| stem(p)))
+        .collect();
     (0..=words.len() - phrase.len())
         .filter(|&i| {
-            phrase.iter().enumerate().all(|(k, p)| {
+            phrase.iter().zip(&stems).enumerate().all(|(k, (p, ps))| {
                 let w = &words[i + k].folded;
-                w == p || (inflect && p.chars().count() > 4 && stem(w) == stem(p))
+                w == p || ps.is_some_and(|ps| stem(w) == ps)
             })
         })
         .collect()
@@ -559,6 +589,21 @@ pub fn has_contact(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_removed_as_by_the_whole_text_regexes() {
+        for text in [
+            "Jānis Bērziņš\njanis.berzins@sif.gov.lv, www.sif.gov.lv; https://sif.gov.lv/lv/x?y=1",
+            "Tālr.: +371 67078190 E-pasts:pasts@sif.gov.lv (sif.gov.lv) ātri.LV",
+            "āwww.x.lv xwww.y.com/ā āsif.lv/x sif.lvā http://x ftp://a.b mailto:a@b.lv",
+            "a@b.c @x.lv ..lv -.lv a.b.c.d.eu/. Ķ.lv ſ.lv K.com end.",
+            "",
+            "   \n\n  x  ",
+        ] {
+            let whole = URL.replace_all(&EMAIL.replace_all(text, " "), " ").into_owned();
+            assert_eq!(remove_addresses(text), whole, "{text:?}");
+        }
+    }
     use SignatureElement::*;
 
     fn org() -> OrganizationConfig {

@@ -504,48 +504,85 @@ impl ImapSession {
     /// limit. So a staff reply whose signature follows a big attachment is
     /// still read whole.
     pub async fn fetch_full(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
-        let op = format!("UID FETCH {uid} BODY.PEEK[]");
+        Ok(self
+            .fetch_full_many(&[uid])
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, b)| b))
+    }
+
+    /// [`ImapSession::fetch_full`] of several messages in one `UID FETCH`
+    /// (the ones over the limit then read one by one, as text parts),
+    /// ascending by UID; UIDs that no longer exist are missing. The caller
+    /// bounds the memory: each message costs up to [`FULL_FETCH_LIMIT`].
+    pub async fn fetch_full_many(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let mut wanted_uids: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
+        wanted_uids.sort_unstable();
+        wanted_uids.dedup();
+        if wanted_uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = uid_set(&wanted_uids);
+        let op = if wanted_uids.len() == 1 {
+            format!("UID FETCH {set} BODY.PEEK[]")
+        } else {
+            format!("UID FETCH {set} BODY.PEEK[] ({} messages)", wanted_uids.len())
+        };
         let query = format!("(UID RFC822.SIZE BODYSTRUCTURE BODY.PEEK[]<0.{FULL_FETCH_LIMIT}>)");
         let session = &mut self.session;
-        let uid_s = uid.to_string();
         let res = timed(&self.server, &op, async {
-            let stream = session.uid_fetch(&uid_s, &query).await?;
+            let stream = session.uid_fetch(&set, &query).await?;
             stream.try_collect::<Vec<_>>().await
         })
         .await;
         self.drain();
         let fetches = res?;
-        let Some(f) = fetches.iter().find(|f| f.uid == Some(uid) && f.body().is_some()) else {
-            return Ok(None);
-        };
-        let body = f.body().map(<[u8]>::to_vec).unwrap_or_default();
-        let size = f.size.unwrap_or(0);
-        if size <= FULL_FETCH_LIMIT {
-            return Ok(Some(body));
-        }
-        let mut budget = FULL_FETCH_LIMIT;
-        let mut wanted: Vec<Vec<u32>> = Vec::new();
-        for (path, octets) in f.bodystructure().map(text_sections).unwrap_or_default() {
-            if octets <= budget {
-                budget -= octets;
-                wanted.push(path);
+        let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(wanted_uids.len());
+        // Over the limit: (uid, size, text parts to read instead).
+        let mut large: Vec<(u32, u32, Vec<Vec<u32>>)> = Vec::new();
+        for f in &fetches {
+            let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                continue;
+            };
+            if wanted_uids.binary_search(&uid).is_err()
+                || out.iter().any(|(u, _)| *u == uid)
+                || large.iter().any(|(u, _, _)| *u == uid)
+            {
+                continue; // another message's or a repeated FETCH
+            }
+            let size = f.size.unwrap_or(0);
+            if size <= FULL_FETCH_LIMIT {
+                out.push((uid, body.to_vec()));
+                continue;
+            }
+            let mut budget = FULL_FETCH_LIMIT;
+            let mut wanted: Vec<Vec<u32>> = Vec::new();
+            for (path, octets) in f.bodystructure().map(text_sections).unwrap_or_default() {
+                if octets <= budget {
+                    budget -= octets;
+                    wanted.push(path);
+                }
+            }
+            if wanted.is_empty() {
+                out.push((uid, body.to_vec()));
+            } else {
+                large.push((uid, size, wanted));
             }
         }
-        if wanted.is_empty() {
-            return Ok(Some(body));
-        }
         drop(fetches);
-        self.fetch_text_parts(uid, size, &wanted).await
+        for (uid, size, wanted) in large {
+            out.extend(self.fetch_text_parts_many(&[(uid, size)], &wanted).await?);
+        }
+        out.sort_by_key(|(u, _)| *u);
+        Ok(out)
     }
 
-    /// What the author wrote, without the bytes of attachments: for a
-    /// multipart message with attachments and readable text parts (known
-    /// from the header fetch's BODYSTRUCTURE), only its header and text
-    /// parts, reassembled as in [`ImapSession::fetch_full`]; otherwise the
-    /// whole message. A staff reply with a 400 KB PDF costs a few KB.
-    pub async fn fetch_readable(&mut self, h: &FetchedHeader) -> Result<Option<Vec<u8>>, ImapError> {
+    /// The text parts [`ImapSession::fetch_readable`] reads instead of the
+    /// whole message (`None`: it reads the whole message).
+    pub fn readable_parts(h: &FetchedHeader) -> Option<Vec<Vec<u32>>> {
         if h.attachments.is_empty() || h.text_parts.is_empty() {
-            return self.fetch_full(h.uid).await;
+            return None;
         }
         let mut budget = FULL_FETCH_LIMIT;
         let mut wanted: Vec<Vec<u32>> = Vec::new();
@@ -555,18 +592,41 @@ impl ImapSession {
                 wanted.push(path.clone());
             }
         }
-        if wanted.is_empty() {
-            return self.fetch_full(h.uid).await;
-        }
-        self.fetch_text_parts(h.uid, h.size, &wanted).await
+        (!wanted.is_empty()).then_some(wanted)
     }
 
-    async fn fetch_text_parts(
+    /// What the author wrote, without the bytes of attachments: for a
+    /// multipart message with attachments and readable text parts (known
+    /// from the header fetch's BODYSTRUCTURE), only its header and text
+    /// parts, reassembled as in [`ImapSession::fetch_full`]; otherwise the
+    /// whole message. A staff reply with a 400 KB PDF costs a few KB.
+    pub async fn fetch_readable(&mut self, h: &FetchedHeader) -> Result<Option<Vec<u8>>, ImapError> {
+        match Self::readable_parts(h) {
+            None => self.fetch_full(h.uid).await,
+            Some(wanted) => Ok(self
+                .fetch_text_parts_many(&[(h.uid, h.size)], &wanted)
+                .await?
+                .into_iter()
+                .next()
+                .map(|(_, b)| b)),
+        }
+    }
+
+    /// The header and the text parts `wanted` (the same section paths for
+    /// every message) of the messages `(uid, size)` in one `UID FETCH`,
+    /// each reassembled as one MIME message (see [`reassemble`]), ascending
+    /// by UID; UIDs that no longer exist are missing.
+    pub async fn fetch_text_parts_many(
         &mut self,
-        uid: u32,
-        size: u32,
+        msgs: &[(u32, u32)],
         wanted: &[Vec<u32>],
-    ) -> Result<Option<Vec<u8>>, ImapError> {
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let mut uids: Vec<u32> = msgs.iter().map(|(u, _)| *u).filter(|u| *u > 0).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
         let names: Vec<String> = wanted
             .iter()
             .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
@@ -576,32 +636,41 @@ impl ImapSession {
             query.push_str(&format!(" BODY.PEEK[{n}.MIME] BODY.PEEK[{n}]"));
         }
         query.push(')');
-        let op = format!("UID FETCH {uid} text parts");
+        let set = uid_set(&uids);
+        let op = if uids.len() == 1 {
+            format!("UID FETCH {set} text parts")
+        } else {
+            format!("UID FETCH {set} text parts ({} messages)", uids.len())
+        };
         let session = &mut self.session;
-        let uid_s = uid.to_string();
         let res = timed(&self.server, &op, async {
-            let stream = session.uid_fetch(&uid_s, &query).await?;
+            let stream = session.uid_fetch(&set, &query).await?;
             stream.try_collect::<Vec<_>>().await
         })
         .await;
         self.drain();
         let fetches = res?;
-        let Some(f) = fetches
-            .iter()
-            .find(|f| f.uid == Some(uid) && f.header().is_some())
-        else {
-            return Ok(None);
-        };
-        let header = f.header().unwrap_or_default();
-        let mut parts = Vec::new();
-        for path in wanted {
-            let mime = f.section(&SectionPath::Part(path.clone(), Some(MessageSection::Mime)));
-            let body = f.section(&SectionPath::Part(path.clone(), None));
-            if let (Some(m), Some(b)) = (mime, body) {
-                parts.push((m, b));
+        let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(uids.len());
+        for f in &fetches {
+            let (Some(uid), Some(header)) = (f.uid, f.header()) else {
+                continue;
+            };
+            if uids.binary_search(&uid).is_err() || out.iter().any(|(u, _)| *u == uid) {
+                continue;
             }
+            let size = msgs.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
+            let mut parts = Vec::new();
+            for path in wanted {
+                let mime = f.section(&SectionPath::Part(path.clone(), Some(MessageSection::Mime)));
+                let body = f.section(&SectionPath::Part(path.clone(), None));
+                if let (Some(m), Some(b)) = (mime, body) {
+                    parts.push((m, b));
+                }
+            }
+            out.push((uid, reassemble(header, &parts, size)));
         }
-        Ok(Some(reassemble(header, &parts, size)))
+        out.sort_by_key(|(u, _)| *u);
+        Ok(out)
     }
 
     /// APPEND `raw` to `folder`, optionally \Seen and with an INTERNALDATE
