@@ -36,7 +36,15 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
+
+/// Every regex here runs on folded text (ASCII letters for Latvian and
+/// English): ASCII classes (`\w`, `\b`, `\s`) keep each automaton small
+/// (Unicode `\w` made the recogniser's regexes take 10 MB of memory).
+/// The pattern is folded too, as the text is ("ziņ" matches "zin").
+fn re(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(&fold(pattern)).unicode(false).build()
+}
 
 use crate::inbound::authortext::fold;
 use crate::inbound::thread::has_reply_prefix;
@@ -113,7 +121,7 @@ const SUBJECT_WORDS: &[&str] = &[r"\batsauksm\w*", r"\bfeedback\b"];
 /// Decision, competition, results, appeal, court: a bare word next to these
 /// is about a decision, not about the service.
 static DECISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"\b(?:lemum\w*|konkurs\w*|rezultat\w*|ties(?:a|ai|as|u|ā|am)\b|tiesvedib\w*|parsudz\w*|apstrid\w*|noraid\w*|vertejum\w*|atbalst\w*\s+pieskir\w*|decision\w*|results?\b|court\w*|appeal\w*|evaluation\w*|call\s+for\s+proposals|scor\w*|rejected|rejection|tender\w*|competition\w*|grant\s+award\w*)",
     )
     .expect("static regex")
@@ -124,21 +132,20 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
 /// The alternatives of [`SERVED`].
 const SERVED_WORDS: &str = r"apkalpo\w*|attieksm\w*|izturesan\w*|komunikacij\w*|konsultacij\w*|atbilde|atbildi|atbildes|atbildei|atbilzu|atbildem|reception\w*|helpline|hotline|customer|services?|repl(?:y|ies)|answers?|responses?|communications?|handled|treated|treatment|behaviou?r|attitude";
 static SERVED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!("^(?:{SERVED_WORDS})$")).expect("static regex"));
+    LazyLock::new(|| re(&format!("^(?:{SERVED_WORDS})$")).expect("static regex"));
 
 /// Words that name people or places who may be the institution's or the
 /// client's own ("darbinieks", "staff"): they count only as "yours".
 /// The alternatives of [`PEOPLE`].
 const PEOPLE_WORDS: &str = r"darbinie\w*|konsultant\w*|specialist\w*|koleg\w*|biroj\w*|telefon\w*|talrun\w*|pakalpojum\w*|sazin\w*|majaslap\w*|timeklvietn\w*|sadarbib\w*|website|site|cooperation|collaboration|staff|team|office|employees?|colleagues?|consultants?|advis[oe]rs?|officers?|clerks?|support|phone";
 static PEOPLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!("^(?:{PEOPLE_WORDS})$")).expect("static regex"));
+    LazyLock::new(|| re(&format!("^(?:{PEOPLE_WORDS})$")).expect("static regex"));
 
 /// "Yours" and "ours" among the few words before a service word.
-static YOURS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:jusu|jums|fonda|fondam|fonds|fondu|sif|your|yours)$").expect("static regex")
-});
+static YOURS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:jusu|jums|fonda|fondam|fonds|fondu|sif|your|yours)$").expect("static regex"));
 static OURS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:musu|mans|mana|manu|manas|manam|manai|savu|savs|sava|our|ours|my|mine|their)$")
+    re(r"^(?:musu|mans|mana|manu|manas|manam|manai|savu|savs|sava|our|ours|my|mine|their)$")
         .expect("static regex")
 });
 
@@ -147,30 +154,30 @@ static OURS: LazyLock<Regex> = LazyLock::new(|| {
 /// The alternatives of [`JUDGING`].
 const JUDGING_WORDS: &str = r"nepieklajig\w*|nelaipn\w*|rupj\w*|augstprat\w*|necienig\w*|nekompetent\w*|neprofesional\w*|kludain\w*|maldin\w*|nepareiz\w*|neapmierin\w*|vilies|vilusies|vilusi|vilusas|vilos|vilamies|slikt\w*|nepienemam\w*|skandal\w*|sasut\w*|nevizig\w*|bezatbildig\w*|vienaldzig\w*|nolaidig\w*|ignor\w*|aizvain\w*|apvain\w*|pazemo\w*|briesmig\w*|sausmig\w*|neiejutig\w*|laipn\w*|izsmelos\w*|lielisk\w*|izcil\w*|atsaucig\w*|izpalidzig\w*|pacietig\w*|profesionali|profesionale|profesionalis|noderig\w*|apmierinat\w*|brinisk\w*|apbrinojam\w*|rude|impolite|unprofessional|disrespectful|unfriendly|arrogant|incompetent|unhappy|dissatisfied|disappoint\w*|frustrat\w*|unacceptable|terrible|awful|horrible|appalling|outrageous|shameful|misleading|misinformed|ignored|ignoring|careless|useless|unhelpful|wrong|slow|worst|dismissive|condescending|hostile|amazing|excellent|wonderful|fantastic|outstanding|superb|brilliant|helpful|courteous|polite|impressed|impressive|grateful|exceptional|useful|satisfied";
 static JUDGING: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!("^(?:{JUDGING_WORDS})$")).expect("static regex"));
+    LazyLock::new(|| re(&format!("^(?:{JUDGING_WORDS})$")).expect("static regex"));
 
 /// A request, a condition or a wish: "lūdzu", "ja", "please", "if",
 /// "would be", "could you". An appraisal there is not one.
 static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:ludzu|ludzam|ja|vai|butu|varetu|varat|varbut|please|if|whether|would\s+be|could|can\s+you|should)\b")
+    re(r"\b(?:ludzu|ludzam|ja|vai|butu|varetu|varat|varbut|please|if|whether|would\s+be|could|can\s+you|should)\b")
         .expect("static regex")
 });
 
 /// Someone else's complaint, passed on: "received a complaint", "saņēmām sūdzību".
 static RECEIVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:received|receive|got|sanem\w*)\s+(?:\w+\s+){0,2}?(?:sudz|complain|neapmierin)\w*")
+    re(r"\b(?:received|receive|got|sanem\w*)\s+(?:\w+\s+){0,2}?(?:sudz|complain|neapmierin)\w*")
         .expect("static regex")
 });
 
 /// Closing formulas that carry judging words but judge nothing.
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:ar\s+)?(?:laipn|sirsnig|labi)\w*\s+(?:sveicien|novelejum)\w*|\blaipni\s+ludz\w*|\b(?:kind|best|warm|warmest)\s+(?:regards|wishes)\b")
+    re(r"\b(?:ar\s+)?(?:laipn|sirsnig|labi)\w*\s+(?:sveicien|novelejum)\w*|\blaipni\s+ludz\w*|\b(?:kind|best|warm|warmest)\s+(?:regards|wishes)\b")
         .expect("static regex")
 });
 
 /// A sentence's first word that points back at the sentence before.
 static PRONOUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:ta|tas|vina|vins|vini|vinas|it|she|he|they|this|that)$").expect("static regex")
+    re(r"^(?:ta|tas|vina|vins|vini|vinas|it|she|he|they|this|that)$").expect("static regex")
 });
 
 /// A text without any of these substrings holds no appraisal: every word
@@ -180,9 +187,9 @@ static PRONOUN: LazyLock<Regex> = LazyLock::new(|| {
 /// The word lists without their `\w*` endings are literal enough for a
 /// small, fast search (a word `^X\w*$` holds the substring X).
 static MAY_JUDGE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&JUDGING_WORDS.replace(r"\w*", "")).expect("static regex"));
+    LazyLock::new(|| re(&JUDGING_WORDS.replace(r"\w*", "")).expect("static regex"));
 static MAY_SERVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("{}|{}", SERVED_WORDS, PEOPLE_WORDS).replace(r"\w*", "")).expect("static regex")
+    re(&format!("{}|{}", SERVED_WORDS, PEOPLE_WORDS).replace(r"\w*", "")).expect("static regex")
 });
 
 fn may_appraise(text: &str) -> bool {
@@ -267,6 +274,8 @@ fn admin_regex(word: &str) -> Option<Regex> {
     if tokens.is_empty() {
         return None;
     }
+    // Unicode classes here: an admin's word may be in any script
+    // ("жалоба"), and there are only a few of them.
     Regex::new(&format!(r"\b{}\w*", tokens.join(r"\s+"))).ok()
 }
 
@@ -283,14 +292,8 @@ impl Recogniser {
         let appraisals = words.is_none();
         let (phrases, mut words): (Vec<Regex>, Vec<Regex>) = match words {
             None => (
-                PHRASES
-                    .iter()
-                    .map(|p| Regex::new(p).expect("static regex"))
-                    .collect(),
-                WORDS
-                    .iter()
-                    .map(|p| Regex::new(p).expect("static regex"))
-                    .collect(),
+                PHRASES.iter().map(|p| re(p).expect("static regex")).collect(),
+                WORDS.iter().map(|p| re(p).expect("static regex")).collect(),
             ),
             Some(list) => (Vec::new(), list.iter().filter_map(|w| admin_regex(w)).collect()),
         };
@@ -298,7 +301,7 @@ impl Recogniser {
         let subject_words = if appraisals {
             SUBJECT_WORDS
                 .iter()
-                .map(|p| Regex::new(p).expect("static regex"))
+                .map(|p| re(p).expect("static regex"))
                 .collect()
         } else {
             Vec::new()
@@ -524,6 +527,8 @@ mod tests {
             r.judge("", "Darbinieks bija nepieklājīgs.").is_none(),
             "built-in phrases replaced"
         );
+        let r = Recogniser::new(Some(&["жалоба".to_string()]), &[]);
+        assert!(r.judge("Жалоба", "").is_some(), "words beyond Latin letters");
         let r = Recogniser::new(None, &["ierosinājums uzlabot".to_string()]);
         assert!(r.judge("", "Mans ierosinājums uzlabot jūsu mājaslapu.").is_some());
         assert!(
