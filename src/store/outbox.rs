@@ -253,11 +253,17 @@ impl Reader<'_> {
     /// Pending (or interrupted) entries whose `not_before` has come, whatever
     /// their retry time: the caller applies the backoff on the wall clock
     /// (so `run --once --now T` with T in the past still retries).
-    pub fn outbox_sendable(&self, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>> {
+    /// At most `limit` of them, after the entry `after` (by id): the flush
+    /// reads the outbox page by page, so a backlog of thousands of queued
+    /// messages is never all in memory at once.
+    pub fn outbox_sendable(&self, now: DateTime<Utc>, after: i64, limit: usize) -> Result<Vec<OutboxEntry>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 ORDER BY id",
+            "SELECT * FROM outbox WHERE state IN ('pending', 'sending') AND not_before <= ?1 AND id > ?2 \
+             ORDER BY id LIMIT ?3",
         )?;
-        let rows = st.query_map([ts(now)], |r| Ok(OutboxEntry::from_row(r)))?;
+        let rows = st.query_map(rusqlite::params![ts(now), after, limit as i64], |r| {
+            Ok(OutboxEntry::from_row(r))
+        })?;
         rows.map(|r| r?).collect()
     }
 

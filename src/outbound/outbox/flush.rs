@@ -110,14 +110,43 @@ pub async fn flush(
     ignore_backoff: bool,
 ) -> Result<Flushed, OutboxError> {
     let mut f = Flushed::default();
-    let due: Vec<OutboxEntry> = store
-        .read()
-        .outbox_sendable(now)?
-        .into_iter()
-        .filter(|e| ignore_backoff || e.attempts == 0 || e.next_attempt_at <= wall)
-        .collect();
+    let mut ramped = false;
+    let mut after = 0;
+    loop {
+        let page = store.read().outbox_sendable(now, after, FLUSH_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let full = page.len() == FLUSH_PAGE;
+        let due: Vec<OutboxEntry> = page
+            .into_iter()
+            .filter(|e| ignore_backoff || e.attempts == 0 || e.next_attempt_at <= wall)
+            .collect();
+        let stopped = flush_page(store, mailer, now, wall, due, &mut ramped, &mut f).await?;
+        if stopped || !full {
+            break;
+        }
+    }
+    Ok(f)
+}
+
+/// Outbox entries read per page (see [`flush`]).
+const FLUSH_PAGE: usize = 500;
+
+/// Send one page of due entries; `true` when a temporary failure stopped
+/// it (the rest would fail the same way). `ramped`: a transaction has
+/// succeeded in this flush, so several may run at once.
+#[allow(clippy::too_many_arguments)]
+async fn flush_page(
+    store: &mut Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    due: Vec<OutboxEntry>,
+    ramped: &mut bool,
+    f: &mut Flushed,
+) -> Result<bool, OutboxError> {
     if due.is_empty() {
-        return Ok(f);
+        return Ok(false);
     }
 
     // Nothing about a case that is answered or closed by now: cancelled in
@@ -163,10 +192,9 @@ pub async fn flush(
     let width = mailer.connections().max(1);
     let mut queue = sendable.into_iter();
     let mut inflight = FuturesUnordered::new();
-    let mut ramped = false;
     let mut stop = false;
     loop {
-        let room = if ramped { width } else { 1 }.saturating_sub(inflight.len());
+        let room = if *ramped { width } else { 1 }.saturating_sub(inflight.len());
         if !stop && room > 0 {
             let start: Vec<OutboxEntry> = queue.by_ref().take(room).collect();
             if !start.is_empty() {
@@ -196,7 +224,7 @@ pub async fn flush(
         }
         if done.iter().any(|(_, r)| r.is_ok()) {
             test_crash_point("REPLYGATE_TEST_CRASH_AFTER_SENDING");
-            ramped = true;
+            *ramped = true;
         }
         let mut retry_at = Vec::new();
         store.transaction(|tx| -> Result<(), OutboxError> {
@@ -251,5 +279,5 @@ pub async fn flush(
             }
         }
     }
-    Ok(f)
+    Ok(stop)
 }
