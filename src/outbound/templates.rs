@@ -242,6 +242,8 @@ impl Templates {
         let mut json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
         one_line_fields(&mut json);
         let value = json_to_value(&json);
+        // A digest of thousands of cases: one copy of its context is enough.
+        drop(json);
         let file = self.files.get(name).cloned().unwrap_or_default();
         let render = |part: &str| -> Result<String, TemplateError> {
             let t = self
