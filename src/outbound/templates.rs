@@ -457,6 +457,34 @@ pub struct CaseNoticeContext {
 }
 
 impl CaseNoticeContext {
+    /// The fields every case notice has; the one its template adds is set
+    /// by [`Self::feedback`], [`Self::reminder`] or [`Self::escalation`].
+    fn base<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        submission: bool,
+        org_name: &str,
+    ) -> CaseNoticeContext
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        CaseNoticeContext {
+            case_id: case_id.into(),
+            client: client.into(),
+            subject: subject.into(),
+            received: format_datetime(received),
+            deadline: format_datetime(deadline),
+            hours_left: None,
+            overdue_by: None,
+            matched: None,
+            kind: kind_str(submission).into(),
+            org_name: org_name.into(),
+        }
+    }
+
     /// For `feedback_notice`: `matched` are the words recognised.
     #[allow(clippy::too_many_arguments)]
     pub fn feedback<Tz: TimeZone>(
@@ -473,16 +501,8 @@ impl CaseNoticeContext {
         Tz::Offset: std::fmt::Display,
     {
         CaseNoticeContext {
-            case_id: case_id.into(),
-            client: client.into(),
-            subject: subject.into(),
-            received: format_datetime(received),
-            deadline: format_datetime(deadline),
-            hours_left: None,
-            overdue_by: None,
             matched: Some(matched.into()),
-            kind: kind_str(submission).into(),
-            org_name: org_name.into(),
+            ..Self::base(case_id, client, subject, received, deadline, submission, org_name)
         }
     }
 
@@ -502,16 +522,8 @@ impl CaseNoticeContext {
         Tz::Offset: std::fmt::Display,
     {
         CaseNoticeContext {
-            case_id: case_id.into(),
-            client: client.into(),
-            subject: subject.into(),
-            received: format_datetime(received),
-            deadline: format_datetime(deadline),
             hours_left: Some(format_duration(left)),
-            overdue_by: None,
-            matched: None,
-            kind: kind_str(submission).into(),
-            org_name: org_name.into(),
+            ..Self::base(case_id, client, subject, received, deadline, submission, org_name)
         }
     }
 
@@ -531,12 +543,8 @@ impl CaseNoticeContext {
         Tz::Offset: std::fmt::Display,
     {
         CaseNoticeContext {
-            hours_left: None,
             overdue_by: Some(format_duration(late)),
-            matched: None,
-            ..Self::reminder(
-                case_id, client, subject, received, deadline, late, submission, org_name,
-            )
+            ..Self::base(case_id, client, subject, received, deadline, submission, org_name)
         }
     }
 }
