@@ -199,6 +199,14 @@ where
 }
 
 /// `1:5,7,9:12` from sorted, deduplicated UIDs.
+/// The UIDs to ask for: real ones (0 is none), ascending, each once.
+fn valid_uids(uids: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut v: Vec<u32> = uids.into_iter().filter(|u| *u > 0).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 pub fn uid_set(uids: &[u32]) -> String {
     let mut v: Vec<u32> = uids.to_vec();
     v.sort_unstable();
@@ -306,6 +314,24 @@ impl ImapSession {
 
     /// Throw away unsolicited responses (the channel holds 100 and then
     /// silently drops); the gateway re-reads state by UID instead.
+    /// One `UID FETCH` under the command timeout, every response
+    /// collected; the unsolicited responses it left are drained.
+    async fn uid_fetch(
+        &mut self,
+        op: &str,
+        set: &str,
+        query: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+        let session = &mut self.session;
+        let res = timed(&self.server, op, async {
+            let stream = session.uid_fetch(set, query).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await;
+        self.drain();
+        res
+    }
+
     fn drain(&mut self) {
         while self.session.unsolicited_responses.try_recv().is_ok() {}
     }
@@ -390,26 +416,19 @@ impl ImapSession {
     /// [`MAX_BATCH`]), ascending by UID. UIDs that no longer exist are
     /// simply missing from the result.
     pub async fn fetch_headers_for(&mut self, uids: &[u32]) -> Result<Vec<FetchedHeader>, ImapError> {
-        let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = valid_uids(uids.iter().copied());
         let mut out = Vec::with_capacity(wanted.len());
         for chunk in wanted.chunks(MAX_BATCH) {
             let set = uid_set(chunk);
             let op = format!("UID FETCH {set} headers");
-            let session = &mut self.session;
-            let res = timed(&self.server, &op, async {
-                let stream = session
-                    .uid_fetch(
-                        &set,
-                        "(UID INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER]<0.262144>)",
-                    )
-                    .await?;
-                stream.try_collect::<Vec<_>>().await
-            })
-            .await;
-            self.drain();
-            for f in res? {
+            let fetches = self
+                .uid_fetch(
+                    &op,
+                    &set,
+                    "(UID INTERNALDATE RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER]<0.262144>)",
+                )
+                .await?;
+            for f in fetches {
                 let Some(uid) = f.uid else { continue };
                 if chunk.binary_search(&uid).is_err() {
                     continue; // an unsolicited FETCH for another message
@@ -466,22 +485,13 @@ impl ImapSession {
         uids: &[u32],
         limit: u32,
     ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-        let mut wanted: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = valid_uids(uids.iter().copied());
         let mut out = Vec::with_capacity(wanted.len());
         let query = format!("(UID BODY.PEEK[]<0.{limit}>)");
         for chunk in wanted.chunks(MAX_BATCH) {
             let set = uid_set(chunk);
             let op = format!("UID FETCH {set} text");
-            let session = &mut self.session;
-            let res = timed(&self.server, &op, async {
-                let stream = session.uid_fetch(&set, &query).await?;
-                stream.try_collect::<Vec<_>>().await
-            })
-            .await;
-            self.drain();
-            for f in res? {
+            for f in self.uid_fetch(&op, &set, &query).await? {
                 let (Some(uid), Some(body)) = (f.uid, f.body()) else {
                     continue;
                 };
@@ -517,9 +527,7 @@ impl ImapSession {
     /// ascending by UID; UIDs that no longer exist are missing. The caller
     /// bounds the memory: each message costs up to [`FULL_FETCH_LIMIT`].
     pub async fn fetch_full_many(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-        let mut wanted_uids: Vec<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
-        wanted_uids.sort_unstable();
-        wanted_uids.dedup();
+        let wanted_uids = valid_uids(uids.iter().copied());
         if wanted_uids.is_empty() {
             return Ok(Vec::new());
         }
@@ -530,14 +538,7 @@ impl ImapSession {
             format!("UID FETCH {set} BODY.PEEK[] ({} messages)", wanted_uids.len())
         };
         let query = format!("(UID RFC822.SIZE BODYSTRUCTURE BODY.PEEK[]<0.{FULL_FETCH_LIMIT}>)");
-        let session = &mut self.session;
-        let res = timed(&self.server, &op, async {
-            let stream = session.uid_fetch(&set, &query).await?;
-            stream.try_collect::<Vec<_>>().await
-        })
-        .await;
-        self.drain();
-        let fetches = res?;
+        let fetches = self.uid_fetch(&op, &set, &query).await?;
         let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(wanted_uids.len());
         // Over the limit: (uid, size, text parts to read instead).
         let mut large: Vec<(u32, u32, Vec<Vec<u32>>)> = Vec::new();
@@ -621,9 +622,7 @@ impl ImapSession {
         msgs: &[(u32, u32)],
         wanted: &[Vec<u32>],
     ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-        let mut uids: Vec<u32> = msgs.iter().map(|(u, _)| *u).filter(|u| *u > 0).collect();
-        uids.sort_unstable();
-        uids.dedup();
+        let uids = valid_uids(msgs.iter().map(|(u, _)| *u));
         if uids.is_empty() {
             return Ok(Vec::new());
         }
@@ -642,14 +641,7 @@ impl ImapSession {
         } else {
             format!("UID FETCH {set} text parts ({} messages)", uids.len())
         };
-        let session = &mut self.session;
-        let res = timed(&self.server, &op, async {
-            let stream = session.uid_fetch(&set, &query).await?;
-            stream.try_collect::<Vec<_>>().await
-        })
-        .await;
-        self.drain();
-        let fetches = res?;
+        let fetches = self.uid_fetch(&op, &set, &query).await?;
         let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(uids.len());
         for f in &fetches {
             let (Some(uid), Some(header)) = (f.uid, f.header()) else {
