@@ -51,6 +51,23 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// The opening of a chart: the `<svg>` element named by its `<title>` and
+/// `<desc>` (`role="img"`, `aria-labelledby`), `w` × `h` user units.
+fn open_svg(id: &str, title: &str, desc: &str, w: f64, h: f64) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(
+        o,
+        r#"<title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        esc(title),
+        esc(desc)
+    );
+    o
+}
+
 /// A vertical bar chart (stacked when a bar has several values).
 /// `max`: the top of the scale (e.g. 100 for percentages).
 pub fn columns(
@@ -67,17 +84,7 @@ pub fn columns(
     let plot_w = w - left - right;
     let plot_h = h - top - bottom;
     let max = if max > 0.0 { max } else { 1.0 };
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = write!(
-        o,
-        r#"<title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
-        esc(title),
-        esc(desc)
-    );
+    let mut o = open_svg(id, title, desc, w, h);
     // Scale: 0, 50 %, 100 % of max.
     for i in 0..=2 {
         let v = max * i as f64 / 2.0;
@@ -142,17 +149,7 @@ pub fn rows(id: &str, title: &str, desc: &str, bars: &[Bar]) -> String {
     let (w, label_w, top) = (760.0, 240.0, 8.0);
     let h = top * 2.0 + row_h * bars.len().max(1) as f64;
     let plot_w = w - label_w - 70.0;
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = write!(
-        o,
-        r#"<title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
-        esc(title),
-        esc(desc)
-    );
+    let mut o = open_svg(id, title, desc, w, h);
     for (i, b) in bars.iter().enumerate() {
         let y = top + row_h * i as f64;
         let v = b
