@@ -390,15 +390,13 @@ impl Ingest<'_> {
         recogniser: &Arc<Recogniser>,
         rows: &mut [Row],
     ) {
-        let wanted: Vec<u32> = rows
-            .iter()
-            .filter(|r| r.class == "client" && !r.history && r.pending.is_some())
-            .map(|r| r.uid)
-            .collect();
+        // Client mail that opens or joins a case (history changes nothing).
+        let judged = |r: &Row| r.class == "client" && !r.history && r.pending.is_some();
+        let wanted: Vec<u32> = rows.iter().filter(|r| judged(r)).map(|r| r.uid).collect();
         if wanted.is_empty() {
             return;
         }
-        let texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
+        let mut texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
             Ok(t) => t.into_iter().collect(),
             Err(e) => {
                 tracing::warn!(count = wanted.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
@@ -406,13 +404,12 @@ impl Ingest<'_> {
             }
         };
         // Reading the texts is CPU work on the client's bytes: off the async
-        // worker, spread over the cores, a panic costing only its message's
-        // judgement (the mail then counts as not feedback).
-        let mut texts = texts;
+        // worker, a panic costing only its message's judgement (the mail
+        // then counts as not feedback).
         let jobs: Vec<(usize, String, Option<Vec<u8>>)> = rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.class == "client" && !r.history && r.pending.is_some())
+            .filter(|(_, r)| judged(r))
             .map(|(i, r)| (i, r.subject.clone(), texts.remove(&r.uid)))
             .collect();
         drop(texts);
