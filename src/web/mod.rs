@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -222,14 +223,28 @@ fn period(q: &HashMap<String, String>) -> Result<(NaiveDate, NaiveDate), String>
     Ok((from, to))
 }
 
-/// The instant the pages are made as of: `?now=RFC3339` (as `report
-/// --now`, so any moment can be looked at and tested), else the clock.
-fn instant(q: &HashMap<String, String>) -> Result<DateTime<Utc>, &'static str> {
-    match q.get("now") {
-        None => Ok(Utc::now()),
-        Some(v) => DateTime::parse_from_rfc3339(v.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| "400: ?now= must be RFC 3339 (e.g. 2026-11-30T10:00:00Z)\n"),
+/// The instant a page is made as of: `?now=RFC3339` (as `report --now`, so
+/// any moment can be looked at and tested), else the clock. A `now` that is
+/// not RFC 3339 is a 400.
+struct AsOf(DateTime<Utc>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AsOf {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let bad = || {
+            text(
+                StatusCode::BAD_REQUEST,
+                "400: ?now= must be RFC 3339 (e.g. 2026-11-30T10:00:00Z)\n",
+            )
+        };
+        let Query(q) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map_err(|_| bad())?;
+        match q.get("now") {
+            None => Ok(AsOf(Utc::now())),
+            Some(v) => DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| AsOf(t.with_timezone(&Utc)))
+                .map_err(|_| bad()),
+        }
     }
 }
 
@@ -243,14 +258,14 @@ fn frame(web: &Web, q: &HashMap<String, String>, now: DateTime<Utc>) -> pages::F
     }
 }
 
-async fn report_json(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn report_json(
+    State(web): State<Web>,
+    AsOf(now): AsOf,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let (from, to) = match period(&q) {
         Ok(p) => p,
         Err(e) => return text(StatusCode::BAD_REQUEST, &e),
-    };
-    let now = match instant(&q) {
-        Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e),
     };
     let d = web.defaults;
     let r = blocking(&web, move |store, cal| {
@@ -271,11 +286,11 @@ async fn report_json(State(web): State<Web>, Query(q): Query<HashMap<String, Str
     }
 }
 
-async fn report_html(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let now = match instant(&q) {
-        Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e),
-    };
+async fn report_html(
+    State(web): State<Web>,
+    AsOf(now): AsOf,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let today = web.cal.local_date(now);
     let (from, to) = if q.contains_key("from") || q.contains_key("to") {
         match period(&q) {
@@ -301,13 +316,10 @@ async fn report_html(State(web): State<Web>, Query(q): Query<HashMap<String, Str
 
 async fn case_page(
     State(web): State<Web>,
+    AsOf(now): AsOf,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let now = match instant(&q) {
-        Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e),
-    };
     let f = frame(&web, &q, now);
     let r = blocking(&web, move |store, cal| {
         match crate::cli::reports::timeline(store, cal, &id).map_err(|e| e.to_string())? {
@@ -323,11 +335,11 @@ async fn case_page(
     }
 }
 
-async fn dashboard(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let now = match instant(&q) {
-        Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e),
-    };
+async fn dashboard(
+    State(web): State<Web>,
+    AsOf(now): AsOf,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let d = web.defaults;
     let f = frame(&web, &q, now);
     let r = blocking(&web, move |store, cal| {
