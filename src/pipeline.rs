@@ -45,14 +45,7 @@ impl Context {
         let templates = Templates::load(cfg.templates.directory.as_deref()).context("templates")?;
         let interim =
             InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
-        let settings = engine::Settings {
-            ack: cfg.reply.ack,
-            ack_min_interval: cfg.reply.ack_min_interval.0,
-            ack_max_per_hour: cfg.reply.ack_max_per_hour,
-            remind_before: cfg.reminders.before.0,
-            digest_at: cfg.reminders.digest_at,
-            escalate: !cfg.reminders.escalate_to.is_empty(),
-        };
+        let settings = engine::Settings::from_config(&cfg);
         let logins = Logins::from_config(&cfg)?;
         let mailer = Mailer::with_login(&cfg.smtp, logins.smtp.clone()).context("[smtp]")?;
         Ok(Context {
@@ -261,7 +254,15 @@ pub fn track_and_decide(
     let mut history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
     for a in &actions {
-        tracing::info!(action = ?a, "due");
+        match a {
+            engine::Action::EscalationList { case_ids } => tracing::info!(
+                cases = case_ids.len(),
+                first = case_ids.first().map(String::as_str).unwrap_or("-"),
+                last = case_ids.last().map(String::as_str).unwrap_or("-"),
+                "due: one escalation listing these cases"
+            ),
+            _ => tracing::info!(action = ?a, "due"),
+        }
     }
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
@@ -320,6 +321,13 @@ fn after_actions(open: &mut [crate::store::Case], h: &mut History, actions: &[en
                     changes.push((i, a));
                 }
             }
+            Action::EscalationList { case_ids } => {
+                for id in case_ids {
+                    if let Some(&i) = by_id.get(id.as_str()) {
+                        changes.push((i, a));
+                    }
+                }
+            }
             Action::Digest { date, .. } => h.last_digest_date = Some(*date),
             Action::AckDeferred { .. } => {}
         }
@@ -329,7 +337,7 @@ fn after_actions(open: &mut [crate::store::Case], h: &mut History, actions: &[en
         match a {
             Action::Ack { .. } | Action::AckSuppressed { .. } => c.acked_cycle = c.cycle,
             Action::Reminder { .. } => c.reminded_for = Some(c.deadline),
-            Action::Escalation { .. } => c.escalated_for = Some(c.deadline),
+            Action::Escalation { .. } | Action::EscalationList { .. } => c.escalated_for = Some(c.deadline),
             _ => {}
         }
     }
@@ -520,14 +528,7 @@ mod tests {
             ids.get()
         };
         let composer = Composer::new(&cfg, &cal, &templates, &next);
-        let settings = engine::Settings {
-            ack: cfg.reply.ack,
-            ack_min_interval: cfg.reply.ack_min_interval.0,
-            ack_max_per_hour: cfg.reply.ack_max_per_hour,
-            remind_before: cfg.reminders.before.0,
-            digest_at: cfg.reminders.digest_at,
-            escalate: !cfg.reminders.escalate_to.is_empty(),
-        };
+        let settings = engine::Settings::from_config(&cfg);
         // Wed 25 Nov 2026, 16:30 Riga: acks due at 17:00 closing, one
         // reminder due now, one escalation due now, the digest due.
         let now = t("2026-11-25T16:30:00+02:00");

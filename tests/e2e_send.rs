@@ -435,6 +435,93 @@ fn reminder_escalation_digest_once_and_in_working_hours() {
     assert_eq!(of_kind("ack"), ["2026-11-23T18:00:00+02:00"]);
 }
 
+/// More escalations due at once than `reminders.combine_escalations_over`
+/// (a first start on a backlog): one mail to the escalation addresses
+/// listing every case, each case's evidence saying it was escalated, and
+/// nothing escalated twice.
+#[test]
+fn many_escalations_due_at_once_go_as_one_list() {
+    let w = World::new("");
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    let text = text.replacen(
+        "escalate_to = [\"vaditajs@sif.gov.lv\"]\n",
+        "escalate_to = [\"vaditajs@sif.gov.lv\"]\ncombine_escalations_over = 3\n",
+        1,
+    );
+    assert!(text.contains("combine_escalations_over = 3"));
+    std::fs::write(&w.config, text).unwrap();
+    for i in 0..5 {
+        deliver(
+            &w,
+            "INBOX",
+            client(
+                &format!("Klients {i} <k{i}@example.lv>"),
+                &format!("<k{i}@example.lv>"),
+                &format!("Neatbildēts jautājums {i}"),
+                "Mon, 23 Nov 2026 10:00:00 +0200",
+                &[],
+            ),
+            "2026-11-23T10:00:00+02:00",
+        );
+    }
+    // The first run is on Thursday: every deadline (Wed 17:00) has passed.
+    w.run("2026-11-26T10:00:00+02:00");
+    w.run("2026-11-26T11:00:00+02:00");
+    let sent = w.sent();
+    assert!(
+        by_message_id(&sent).values().all(|n| *n == 1),
+        "a message went twice"
+    );
+    let to_boss: Vec<_> = sent
+        .iter()
+        .filter(|m| m.header("To").is_some_and(|t| t.contains("vaditajs@sif.gov.lv")))
+        .collect();
+    assert_eq!(
+        to_boss.len(),
+        1,
+        "one escalation, not five: {:?}",
+        to_boss.iter().map(|m| mail::subject(m)).collect::<Vec<_>>()
+    );
+    let list = to_boss[0];
+    assert_eq!(mail::subject(list), "Nokavēti atbildes termiņi: 5 lietas");
+    assert!(list
+        .header("Cc")
+        .is_some_and(|c| c.contains("klienti@sif.gov.lv")));
+    let body = mail::text(list);
+    let st = w.status("2026-11-26T11:00:00+02:00");
+    let cases: Vec<String> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cases.len(), 5, "{st:#}");
+    for (i, id) in cases.iter().enumerate() {
+        assert!(body.contains(id.as_str()), "{id} not listed:\n{body}");
+        assert!(body.contains(&format!("k{i}@example.lv")), "{body}");
+        let tl: serde_json::Value =
+            serde_json::from_slice(&w.cmd(&["case", "show", id, "--json"]).stdout).unwrap();
+        let escalated = tl["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "escalated")
+            .count();
+        assert_eq!(escalated, 1, "{id}: {tl:#}");
+    }
+    let rows = outbox(&w);
+    assert!(rows.iter().all(|r| r.0 != "escalation"), "{rows:?}");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.0 == "escalation_list" && r.1 == "sent")
+            .count(),
+        1,
+        "{rows:?}"
+    );
+    let v = w.cmd(&["audit", "verify"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
 #[test]
 fn smtp_outage_delays_and_loses_nothing() {
     let mut w = World::new("");

@@ -20,6 +20,15 @@ pub struct RemindersConfig {
     /// The daily digest's local time, written `"HH:MM"`.
     #[serde(default = "default_digest_at", deserialize_with = "de_time_of_day")]
     pub digest_at: NaiveTime,
+    /// More escalations than this falling due at once (a first start on a
+    /// backlog, a long outage) go out as one mail listing the cases; 0:
+    /// always one mail per case.
+    #[serde(default = "default_combine_escalations_over")]
+    pub combine_escalations_over: usize,
+}
+
+fn default_combine_escalations_over() -> usize {
+    10
 }
 
 fn default_before() -> HumanDuration {

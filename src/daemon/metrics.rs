@@ -13,10 +13,11 @@ use prometheus_client::registry::Registry;
 use crate::store::{ts, Store, StoreError};
 
 /// The kinds of mail the gateway sends (outbox `kind`, counter `sent_<kind>`).
-pub const SENT_KINDS: [&str; 6] = [
+pub const SENT_KINDS: [&str; 7] = [
     "ack",
     "reminder",
     "escalation",
+    "escalation_list",
     "digest",
     "signature_warning",
     "feedback",

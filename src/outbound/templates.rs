@@ -34,6 +34,7 @@
 //! | `reminder` | `case_id`, `client`, `subject`, `received`, `deadline`, `hours_left` (preformatted, see [`format_duration`]), `kind`, `org_name` |
 //! | `feedback_notice` | `case_id`, `client`, `subject`, `received`, `deadline`, `matched` (the words recognised as feedback), `kind`, `org_name` |
 //! | `escalation` | `case_id`, `client`, `subject`, `received`, `deadline`, `overdue_by` (preformatted), `kind`, `org_name` |
+//! | `escalation_list` | `count` (a number), `cases` (list, oldest first; each a map with `case_id`, `client`, `subject`, `received`, `deadline`, `overdue_by`, `kind`), `org_name` |
 //! | `digest` | `date`, `due_today` (list of cases), `overdue` (list of cases), `org_name`; a case is a map with `case_id`, `client`, `subject`, `received`, `deadline`, `kind`, `feedback` (bool: client feedback about the service) |
 //! | `signature_warning` | `author`, `author_name` (may be empty), `subject`, `to` (one string), `sent_at`, `missing` (list of codes `organization`/`name`/`surname`/`contact`), `missing_lv` (list, see [`missing_lv`]), `expected_signature` (several lines), `org_name` |
 
@@ -45,17 +46,18 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 /// The names of all templates, in a stable order.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "ack",
     "reminder",
     "escalation",
+    "escalation_list",
     "digest",
     "signature_warning",
     "interim_refused",
     "feedback_notice",
 ];
 
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 8] = [
     (
         "feedback_notice",
         include_str!("../../templates/feedback_notice.txt"),
@@ -67,6 +69,10 @@ const BUILTIN: [(&str, &str); 7] = [
     ("ack", include_str!("../../templates/ack.txt")),
     ("reminder", include_str!("../../templates/reminder.txt")),
     ("escalation", include_str!("../../templates/escalation.txt")),
+    (
+        "escalation_list",
+        include_str!("../../templates/escalation_list.txt"),
+    ),
     ("digest", include_str!("../../templates/digest.txt")),
     (
         "signature_warning",
@@ -87,7 +93,7 @@ pub enum TemplateError {
     #[error("cannot read templates.directory {path}: {source}; check the path and its permissions, or remove the key to use the built-in templates")]
     Directory { path: PathBuf, source: std::io::Error },
     #[error(
-        "unknown template \"{0}\": the templates are ack, reminder, escalation, digest, signature_warning, interim_refused and feedback_notice"
+        "unknown template \"{0}\": the templates are ack, reminder, escalation, escalation_list, digest, signature_warning, interim_refused and feedback_notice"
     )]
     Unknown(String),
     #[error("template context is not serialisable: {0}")]
@@ -275,7 +281,7 @@ impl Templates {
             errs.push(TemplateError::Template {
                 file: f.clone(),
                 line: None,
-                message: "this file replaces no template (the names are ack, reminder, escalation, digest, signature_warning with .txt); rename or remove it".into(),
+                message: "this file replaces no template (the names are ack, reminder, escalation, escalation_list, digest, signature_warning, interim_refused, feedback_notice with .txt); rename or remove it".into(),
             });
         }
         errs
@@ -338,6 +344,30 @@ impl Templates {
                 false,
                 &org.name,
             )),
+            "escalation_list" => serde_json::to_value(EscalationListContext {
+                count: 2,
+                cases: vec![
+                    EscalationLine::new(
+                        "SIF-2026-00017",
+                        "peteris@example.com",
+                        "Iesniegums par līdzfinansējumu",
+                        &at(2026, 10, 20, 15, 2),
+                        &at(2026, 11, 20, 15, 2),
+                        chrono::Duration::days(3),
+                        true,
+                    ),
+                    EscalationLine::new(
+                        case,
+                        client,
+                        subject,
+                        &received,
+                        &deadline,
+                        chrono::Duration::minutes(90),
+                        false,
+                    ),
+                ],
+                org_name: org.name.clone(),
+            }),
             "digest" => serde_json::to_value(DigestContext {
                 date: format_date(&deadline),
                 due_today: vec![DigestCase::new(
@@ -584,6 +614,51 @@ impl DigestCase {
             feedback: false,
         }
     }
+}
+
+/// One case in the `escalation_list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EscalationLine {
+    pub case_id: String,
+    pub client: String,
+    pub subject: String,
+    pub received: String,
+    pub deadline: String,
+    pub overdue_by: String,
+    pub kind: &'static str,
+}
+
+impl EscalationLine {
+    pub fn new<Tz: TimeZone>(
+        case_id: &str,
+        client: &str,
+        subject: &str,
+        received: &DateTime<Tz>,
+        deadline: &DateTime<Tz>,
+        late: chrono::Duration,
+        submission: bool,
+    ) -> EscalationLine
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        EscalationLine {
+            case_id: case_id.into(),
+            client: client.into(),
+            subject: subject.into(),
+            received: format_datetime(received),
+            deadline: format_datetime(deadline),
+            overdue_by: format_duration(late),
+            kind: kind_str(submission),
+        }
+    }
+}
+
+/// Context of `escalation_list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EscalationListContext {
+    pub count: usize,
+    pub cases: Vec<EscalationLine>,
+    pub org_name: String,
 }
 
 /// Context of `digest`.

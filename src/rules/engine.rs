@@ -39,6 +39,24 @@ pub struct Settings {
     pub digest_at: NaiveTime,
     /// No escalation recipients configured: escalations are not produced.
     pub escalate: bool,
+    /// More escalations than this due at once go out as one
+    /// [`Action::EscalationList`] (`reminders.combine_escalations_over`;
+    /// 0: never combined).
+    pub combine_escalations_over: usize,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &crate::config::Config) -> Settings {
+        Settings {
+            ack: cfg.reply.ack,
+            ack_min_interval: cfg.reply.ack_min_interval.0,
+            ack_max_per_hour: cfg.reply.ack_max_per_hour,
+            remind_before: cfg.reminders.before.0,
+            digest_at: cfg.reminders.digest_at,
+            escalate: !cfg.reminders.escalate_to.is_empty(),
+            combine_escalations_over: cfg.reminders.combine_escalations_over,
+        }
+    }
 }
 
 /// What the engine knows beyond the cases.
@@ -126,6 +144,13 @@ pub enum Action {
     Escalation {
         case_id: String,
     },
+    /// The escalations of these cases, due at once and more than
+    /// `combine_escalations_over`, as one mail (a first start on a year's
+    /// backlog, a long outage): one line per case instead of thousands of
+    /// mails to the same people.
+    EscalationList {
+        case_ids: Vec<String>,
+    },
     /// The digest for `date`: cases due that day and overdue ones. Empty
     /// lists mean "decided, nothing to send".
     Digest {
@@ -208,12 +233,11 @@ pub fn decide(
     if !cal.is_working_time(now) {
         return actions;
     }
+    let mut escalations = Vec::new();
     for c in open {
         if now >= c.deadline {
             if s.escalate && c.escalated_for != Some(c.deadline) {
-                actions.push(Action::Escalation {
-                    case_id: c.id.clone(),
-                });
+                escalations.push(c.id.clone());
             }
         } else if c.reminded_for != Some(c.deadline) {
             let at = cal.subtract_working_time(c.deadline, s.remind_before);
@@ -223,6 +247,18 @@ pub fn decide(
                 });
             }
         }
+    }
+
+    if s.combine_escalations_over > 0 && escalations.len() > s.combine_escalations_over {
+        actions.push(Action::EscalationList {
+            case_ids: escalations,
+        });
+    } else {
+        actions.extend(
+            escalations
+                .into_iter()
+                .map(|case_id| Action::Escalation { case_id }),
+        );
     }
 
     let today = cal.local_date(now);
@@ -348,6 +384,7 @@ mod tests {
             remind_before: Duration::hours(4),
             digest_at: NaiveTime::from_hms_opt(9, 15, 0).unwrap(),
             escalate: true,
+            combine_escalations_over: 10,
         }
     }
 
@@ -614,6 +651,59 @@ mod tests {
     }
 
     #[test]
+    fn many_escalations_due_at_once_are_one_list() {
+        let cal = cal();
+        let overdue = |n: usize| -> Vec<Case> {
+            (0..n)
+                .map(|i| {
+                    let mut c = case(
+                        &format!("C{i}"),
+                        &format!("k{i}@example.lv"),
+                        "2026-11-19T10:00:00+02:00",
+                        "2026-11-23T17:00:00+02:00",
+                    );
+                    c.acked_cycle = 1;
+                    c
+                })
+                .collect()
+        };
+        let now = t("2026-11-24T10:00:00+02:00");
+        let h = History {
+            last_digest_date: Some(NaiveDate::MAX),
+            ..History::default()
+        };
+        let s = settings();
+        let kinds = |cases: &[Case], s: &Settings| -> Vec<Action> { decide(cases, &h, &cal, s, now) };
+        // Up to the limit: one escalation each.
+        let ten = kinds(&overdue(10), &s);
+        assert_eq!(ten.len(), 10);
+        assert!(ten.iter().all(|a| matches!(a, Action::Escalation { .. })));
+        // One more: all of them in one list, in case order, none alone.
+        let eleven = kinds(&overdue(11), &s);
+        assert_eq!(eleven.len(), 1);
+        match &eleven[0] {
+            Action::EscalationList { case_ids } => {
+                assert_eq!(case_ids.len(), 11);
+                assert_eq!(case_ids[0], "C0");
+                assert_eq!(case_ids[10], "C10");
+            }
+            other => panic!("expected a list, got {other:?}"),
+        }
+        // 0: never combined.
+        let never = Settings {
+            combine_escalations_over: 0,
+            ..settings()
+        };
+        assert_eq!(kinds(&overdue(50), &never).len(), 50);
+        // Escalated cases are not listed again.
+        let mut cases = overdue(12);
+        for c in &mut cases[..2] {
+            c.escalated_for = Some(c.deadline);
+        }
+        assert_eq!(kinds(&cases, &s).len(), 10);
+    }
+
+    #[test]
     fn digest_on_working_days_after_digest_time() {
         let cal = cal();
         let mut due = case(
@@ -832,6 +922,11 @@ mod tests {
                     Action::Escalation { case_id } => {
                         let c = cases.iter_mut().find(|c| c.id == case_id).unwrap();
                         c.escalated_for = Some(c.deadline);
+                    }
+                    Action::EscalationList { case_ids } => {
+                        for c in cases.iter_mut().filter(|c| case_ids.contains(&c.id)) {
+                            c.escalated_for = Some(c.deadline);
+                        }
                     }
                     Action::Digest { date, .. } => h.last_digest_date = Some(date),
                     Action::AckDeferred { .. } => {}

@@ -308,8 +308,7 @@ impl Tx<'_> {
         E: From<StoreError>,
     {
         // Cached statements: one savepoint per message, thousands a cycle.
-        self.execute("SAVEPOINT isolated", [])
-            .map_err(StoreError::from)?;
+        self.execute("SAVEPOINT isolated", []).map_err(StoreError::from)?;
         match f(self) {
             Ok(v) => {
                 self.execute("RELEASE isolated", []).map_err(StoreError::from)?;

@@ -14,6 +14,8 @@ pub enum OutboxKind {
     Ack,
     Reminder,
     Escalation,
+    /// One escalation listing several cases (`outbox_cases`).
+    EscalationList,
     Digest,
     SignatureWarning,
     InterimRefused,
@@ -27,6 +29,7 @@ impl OutboxKind {
             OutboxKind::Ack => "ack",
             OutboxKind::Reminder => "reminder",
             OutboxKind::Escalation => "escalation",
+            OutboxKind::EscalationList => "escalation_list",
             OutboxKind::Digest => "digest",
             OutboxKind::SignatureWarning => "signature_warning",
             OutboxKind::InterimRefused => "interim_refused",
@@ -38,6 +41,7 @@ impl OutboxKind {
             "ack" => OutboxKind::Ack,
             "reminder" => OutboxKind::Reminder,
             "escalation" => OutboxKind::Escalation,
+            "escalation_list" => OutboxKind::EscalationList,
             "digest" => OutboxKind::Digest,
             "signature_warning" => OutboxKind::SignatureWarning,
             "interim_refused" => OutboxKind::InterimRefused,
@@ -170,6 +174,16 @@ pub struct NewOutbox<'a> {
 }
 
 impl Reader<'_> {
+    /// The cases an entry about several is about (see
+    /// [`Tx::link_outbox_cases`]), in case order.
+    pub fn outbox_cases(&self, outbox_id: i64) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT case_id FROM outbox_cases WHERE outbox_id = ?1 ORDER BY case_id")?;
+        let rows = st.query_map([outbox_id], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The recipients of a message the gateway sent (or queued), by its
     /// Message-ID.
     pub fn outbox_rcpts_by_message_id(&self, message_id: &str) -> Result<Option<Vec<String>>> {
@@ -332,6 +346,18 @@ impl Tx<'_> {
             ],
         )?;
         Ok(n == 1)
+    }
+
+    /// Record the cases outbox entry `outbox_id` is about (an entry about
+    /// several; one about one case has it in `case_id`).
+    pub fn link_outbox_cases(&self, outbox_id: i64, case_ids: &[String]) -> Result<()> {
+        for id in case_ids {
+            self.execute(
+                "INSERT OR IGNORE INTO outbox_cases (outbox_id, case_id) VALUES (?1, ?2)",
+                params![outbox_id, id],
+            )?;
+        }
+        Ok(())
     }
 
     pub fn outbox_mark(

@@ -1,5 +1,6 @@
 //! Retention (SPEC §11.5): the purge of finished cases and old history. It
 //! deletes from every table (`cases`, `messages`, `thread_ids`, `outbox`,
+//! `outbox_cases`,
 //! `signature_checks`, `case_facts`, `feedback`, `bounces`) and has the
 //! evidence log redact the `audit` entries.
 
@@ -45,6 +46,7 @@ impl Tx<'_> {
             )?;
             self.execute("DELETE FROM messages WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM outbox WHERE case_id = ?1", [id])?;
+            self.execute("DELETE FROM outbox_cases WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM signature_checks WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM case_facts WHERE case_id = ?1", [id])?;
             self.execute("DELETE FROM feedback WHERE case_id = ?1", [id])?;
@@ -79,6 +81,10 @@ impl Tx<'_> {
                  AND (case_id IS NULL OR case_id NOT IN ({live}))"
             ),
             [&b],
+        )?;
+        self.execute(
+            "DELETE FROM outbox_cases WHERE outbox_id NOT IN (SELECT id FROM outbox)",
+            [],
         )?;
         self.execute("DELETE FROM bounces WHERE at < ?1", [&b])?;
         // The evidence log keeps a verifiable chain: the purged cases'

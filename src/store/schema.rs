@@ -162,6 +162,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS messages_case ON messages (case_id);
     CREATE INDEX IF NOT EXISTS outbox_msgid ON outbox (message_id);
     "#,
+    // 6: the cases one outbox entry is about, for an entry about several
+    // (the combined escalation, `reminders.combine_escalations_over`).
+    r#"
+    CREATE TABLE outbox_cases (
+        outbox_id INTEGER NOT NULL,
+        case_id TEXT NOT NULL,
+        PRIMARY KEY (outbox_id, case_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_cases_case ON outbox_cases (case_id);
+    "#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

@@ -48,6 +48,16 @@ pub(super) fn mark_sent(tx: &Tx, e: &OutboxEntry, now: DateTime<Utc>) -> Result<
         OutboxKind::Escalation => Some(("escalated", "escalation")),
         _ => None,
     };
+    if e.kind == OutboxKind::EscalationList {
+        let detail = format!(
+            "escalation {} (one mail listing several cases) accepted by the SMTP server for {}",
+            e.message_id,
+            e.rcpts.join(",")
+        );
+        for cid in tx.reader().outbox_cases(e.id)? {
+            tx.audit(now, Some(&cid), "escalated", &detail, "replygate")?;
+        }
+    }
     if let (Some((action, what)), Some(cid)) = (event, &e.case_id) {
         tx.audit(
             now,
@@ -158,6 +168,17 @@ async fn flush_page(
         for e in due {
             let closed = match (&e.case_id, e.kind.about_open_case()) {
                 (Some(cid), true) => r.case_state(cid)? != Some(CaseState::Open),
+                // A list: pointless once none of its cases is open.
+                (None, _) if e.kind == OutboxKind::EscalationList => {
+                    let mut none_open = true;
+                    for cid in r.outbox_cases(e.id)? {
+                        if r.case_state(&cid)? == Some(CaseState::Open) {
+                            none_open = false;
+                            break;
+                        }
+                    }
+                    none_open
+                }
                 _ => false,
             };
             if closed {

@@ -3,8 +3,10 @@
 //! as the case change that caused it), then sent, then marked sent.
 //!
 //! - Nothing is queued twice: each entry has a dedup key (`ack:CASE:CYCLE`,
-//!   `reminder:CASE:DEADLINE`, `escalation:CASE:DEADLINE`, `digest:DATE`,
-//!   `sigwarn:MESSAGE-ID`, `interim:MESSAGE-ID`) with a UNIQUE constraint.
+//!   `reminder:CASE:DEADLINE`, `escalation:CASE:DEADLINE`,
+//!   `escalation_list:NOW:FIRST-CASE`, `digest:DATE`, `sigwarn:MESSAGE-ID`,
+//!   `interim:MESSAGE-ID`) with a UNIQUE constraint. An escalation list's
+//!   cases are in `outbox_cases`, marked escalated in the same transaction.
 //! - Each entry is committed `sending` before its SMTP transaction starts
 //!   and `sent` right after the server's 250 to the final `.`. Up to
 //!   `smtp.connections` transactions run at once (one per connection); the
@@ -19,7 +21,8 @@
 //!   an SMTP outage only delays. Permanent failures (5xx) are marked
 //!   `failed`, logged, shown by `status` and never retried.
 //! - Acknowledgements, reminders and escalations whose case is no longer
-//!   open when their turn comes are `cancelled`, not sent.
+//!   open when their turn comes are `cancelled`, not sent; an escalation
+//!   list when none of its cases is.
 //!
 //! # Crashes
 //!

@@ -18,6 +18,8 @@ pub struct Applied {
     pub acks_deferred: u32,
     pub reminders: u32,
     pub escalations: u32,
+    /// Combined escalations (each listing several cases).
+    pub escalation_lists: u32,
     pub digests: u32,
     pub notices: u32,
 }
@@ -73,6 +75,12 @@ fn give_up(tx: &Tx, a: &Action, why: &str, now: DateTime<Utc>) -> Result<(), Out
         Action::Reminder { case_id } => (case_id, "reminder"),
         Action::Escalation { case_id } => (case_id, "escalation"),
         Action::AckDeferred { .. } => return Ok(()),
+        Action::EscalationList { case_ids } => {
+            for id in case_ids {
+                give_up(tx, &Action::Escalation { case_id: id.clone() }, why, now)?;
+            }
+            return Ok(());
+        }
         Action::Digest { date, .. } => {
             tx.set_meta("last_digest_date", &date.to_string())?;
             return Ok(());
@@ -185,6 +193,36 @@ fn apply_action(
                     "escalation queued: the deadline has passed",
                     "replygate",
                 )?;
+            }
+            Action::EscalationList { case_ids } => {
+                // Each case is marked and its line made as it is read, so
+                // a list of thousands holds lines, not cases.
+                let mut lines = Vec::with_capacity(case_ids.len());
+                let mut listed = Vec::with_capacity(case_ids.len());
+                for id in case_ids {
+                    let Some(mut c) = r.case(id)? else { continue };
+                    lines.push(composer.escalation_line(&c, now));
+                    c.escalated_for = Some(c.deadline);
+                    tx.save_case(&c, now)?;
+                    listed.push(c.id);
+                }
+                let Some(first) = listed.first() else {
+                    return Ok(());
+                };
+                let out = composer.escalation_list(lines, now)?;
+                let key = format!("escalation_list:{}:{first}", crate::store::ts(now));
+                if enqueue(tx, OutboxKind::EscalationList, None, &key, &out, now, now)? {
+                    tx.link_outbox_cases(tx.last_insert_rowid(), &listed)?;
+                    done.escalation_lists += 1;
+                    done.escalations += listed.len() as u32;
+                }
+                let detail = format!(
+                    "escalation queued: the deadline has passed (one mail listing {} cases)",
+                    listed.len()
+                );
+                for id in &listed {
+                    tx.audit(now, Some(id), "escalation-queued", &detail, "replygate")?;
+                }
             }
             Action::Digest {
                 date,

@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::outbound::compose::{self, AutoReply, Outgoing};
 use crate::outbound::templates::{
-    self, AckContext, CaseNoticeContext, DigestCase, DigestContext, SignatureWarningContext, Templates,
+    self, AckContext, CaseNoticeContext, DigestCase, DigestContext, EscalationLine, EscalationListContext,
+    SignatureWarningContext, Templates,
 };
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::CaseKind;
@@ -194,6 +195,45 @@ impl<'a> Composer<'a> {
             &r,
             now,
             c.last_client_msgid.as_deref(),
+        )
+    }
+
+    /// One line of an [`Composer::escalation_list`].
+    pub fn escalation_line(&self, c: &Case, now: DateTime<Utc>) -> EscalationLine {
+        EscalationLine::new(
+            &c.id,
+            &c.client,
+            &c.subject,
+            &self.cal.to_local(c.received),
+            &self.cal.to_local(c.deadline),
+            now - c.deadline,
+            Self::submission(c),
+        )
+    }
+
+    /// One escalation for many cases (`reminders.combine_escalations_over`),
+    /// to the same people as [`Composer::escalation`].
+    pub fn escalation_list(
+        &self,
+        cases: Vec<EscalationLine>,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
+        let ctx = EscalationListContext {
+            count: cases.len(),
+            cases,
+            org_name: self.cfg.organization.name.clone(),
+        };
+        let r = self.render("escalation_list", &ctx)?;
+        drop(ctx);
+        let to = self.cfg.reminders.escalate_to.clone();
+        let cc = vec![self.cfg.reminders.team.clone()];
+        self.notice(
+            "the escalation listing overdue cases".to_string(),
+            &to,
+            &cc,
+            &r,
+            now,
+            None,
         )
     }
 
