@@ -249,6 +249,9 @@ pub fn track_and_decide(
             Ok(())
         })?;
     }
+    // The tracker's subject index (every case of the cycle's subjects:
+    // 15 MB after a backlog of 14 000 cases) is not needed by the engine.
+    drop(tracker);
 
     let mut open = store.read().open_cases()?;
     let mut history = history(store, &open, now)?;

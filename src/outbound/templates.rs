@@ -242,13 +242,47 @@ impl Templates {
     /// Renders template `name` with a context (a map of the variables listed
     /// in the module documentation).
     pub fn render<C: Serialize>(&self, name: &str, ctx: &C) -> Result<Rendered, TemplateError> {
+        self.render_with_lists::<C, ()>(name, ctx, Vec::new())
+    }
+
+    /// Renders template `name` with `ctx` plus long lists of lines (the
+    /// digest's cases, an escalation list's): each list is seen by the
+    /// template as a sequence whose lines become template values one at a
+    /// time, as the loop reaches them, with the same one-line treatment as
+    /// every context. A digest of 14 000 cases held a JSON copy and a
+    /// template-value copy of every line (~40 MB); now it holds the lines.
+    pub fn render_with_lists<C, L>(
+        &self,
+        name: &str,
+        ctx: &C,
+        lists: Vec<(&'static str, Vec<L>)>,
+    ) -> Result<Rendered, TemplateError>
+    where
+        C: Serialize,
+        L: Serialize + std::fmt::Debug + Send + Sync + 'static,
+    {
         if !NAMES.contains(&name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
         let mut json = serde_json::to_value(ctx).map_err(|e| TemplateError::Context(e.to_string()))?;
         one_line_fields(&mut json);
-        let value = json_to_value(&json);
-        // A digest of thousands of cases: one copy of its context is enough.
+        let value = if lists.is_empty() {
+            json_to_value(&json)
+        } else {
+            let serde_json::Value::Object(fields) = &json else {
+                return Err(TemplateError::Context(
+                    "a context with lists must be a map".into(),
+                ));
+            };
+            let mut map: BTreeMap<String, Value> = fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect();
+            for (key, lines) in lists {
+                map.insert(key.to_string(), Value::from_object(LazyLines(lines)));
+            }
+            Value::from(map)
+        };
         drop(json);
         let file = self.files.get(name).cloned().unwrap_or_default();
         let render = |part: &str| -> Result<String, TemplateError> {
@@ -932,6 +966,28 @@ fn one_line_fields(v: &mut serde_json::Value) {
     }
 }
 
+/// A long list as a template sees it (see [`Templates::render_with_lists`]):
+/// a sequence whose lines are converted when read.
+#[derive(Debug)]
+struct LazyLines<L>(Vec<L>);
+
+impl<L: Serialize + std::fmt::Debug + Send + Sync + 'static> minijinja::value::Object for LazyLines<L> {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let line = self.0.get(key.as_usize()?)?;
+        let mut json = serde_json::to_value(line).ok()?;
+        one_line_fields(&mut json);
+        Some(json_to_value(&json))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
+}
+
 pub fn json_to_value(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::from(()),
@@ -1020,6 +1076,50 @@ mod tests {
         // Spaces at the cut are trimmed before the ellipsis.
         let r = repeated_subject(&format!("{} {}", "a".repeat(118), "b".repeat(50)));
         assert_eq!(r, format!("{}…", "a".repeat(118)));
+    }
+
+    #[test]
+    fn lists_read_line_by_line_render_as_the_whole_context() {
+        let t = Templates::load(None).unwrap();
+        for (name, keys) in [
+            ("digest", &["due_today", "overdue"][..]),
+            ("escalation_list", &["cases"][..]),
+            ("digest", &["overdue"][..]),
+        ] {
+            let mut whole = Templates::sample_context(name);
+            // A line break in a listed subject, and an empty list.
+            whole[keys[0]][0]["subject"] = "a\nBcc: x@example.com".into();
+            if name == "digest" && keys.len() == 1 {
+                whole["due_today"] = serde_json::json!([]);
+            }
+            let mut scalars = whole.clone();
+            let mut lists = Vec::new();
+            for k in ["due_today", "overdue", "cases"] {
+                if let Some(v) = scalars.as_object_mut().and_then(|o| o.remove(k)) {
+                    lists.push((k, v.as_array().cloned().unwrap_or_default()));
+                }
+            }
+            let expected = t.render(name, &whole).unwrap();
+            let got = t.render_with_lists(name, &scalars, lists).unwrap();
+            assert_eq!(got, expected, "{name}");
+            assert!(got.text.contains("„a Bcc: x@example.com”"), "{}", got.text);
+        }
+        let empty = t
+            .render_with_lists(
+                "digest",
+                &serde_json::json!({"date": "25.11.2026", "org_name": "SIF"}),
+                vec![
+                    ("due_today", Vec::<serde_json::Value>::new()),
+                    ("overdue", Vec::new()),
+                ],
+            )
+            .unwrap();
+        assert!(
+            empty.subject.contains("šodien jāatbild 0, nokavētas 0"),
+            "{}",
+            empty.subject
+        );
+        assert!(empty.text.contains("Nokavētu lietu nav."), "{}", empty.text);
     }
 
     #[test]

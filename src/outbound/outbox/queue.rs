@@ -7,8 +7,9 @@ use serde_json::json;
 use super::{Composer, OutboxError};
 use crate::cases::tracker::Notice;
 use crate::outbound::compose::Outgoing;
+use crate::outbound::templates::DigestCase;
 use crate::rules::engine::Action;
-use crate::store::{Case, NewOutbox, OutboxKind, StoreError, Tx};
+use crate::store::{NewOutbox, OutboxKind, StoreError, Tx};
 
 /// What `apply` did.
 #[derive(Debug, Default, Clone)]
@@ -233,25 +234,19 @@ fn apply_action(
                 if due_today.is_empty() && overdue.is_empty() {
                     return Ok(());
                 }
-                let load = |ids: &[String]| -> Result<Vec<Case>, StoreError> {
-                    let mut v = Vec::new();
+                // Lines are made as the cases are read: a digest of
+                // thousands holds lines, not cases.
+                let feedback: std::collections::HashSet<String> = r.feedback_cases()?.into_iter().collect();
+                let lines = |ids: &[String]| -> Result<Vec<DigestCase>, StoreError> {
+                    let mut v = Vec::with_capacity(ids.len());
                     for id in ids {
                         if let Some(c) = r.case(id)? {
-                            v.push(c);
+                            v.push(composer.digest_line(&c, feedback.contains(&c.id)));
                         }
                     }
                     Ok(v)
                 };
-                let due = load(due_today)?;
-                let over = load(overdue)?;
-                let feedback: std::collections::HashSet<String> = r.feedback_cases()?.into_iter().collect();
-                let out = composer.digest(
-                    *date,
-                    &due.iter().collect::<Vec<_>>(),
-                    &over.iter().collect::<Vec<_>>(),
-                    &feedback,
-                    now,
-                )?;
+                let out = composer.digest(*date, lines(due_today)?, lines(overdue)?, now)?;
                 if enqueue(
                     tx,
                     OutboxKind::Digest,

@@ -9,8 +9,7 @@ use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::outbound::compose::{self, AutoReply, Outgoing};
 use crate::outbound::templates::{
-    self, AckContext, CaseNoticeContext, DigestCase, DigestContext, EscalationLine, EscalationListContext,
-    SignatureWarningContext, Templates,
+    self, AckContext, CaseNoticeContext, DigestCase, EscalationLine, SignatureWarningContext, Templates,
 };
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::CaseKind;
@@ -218,13 +217,17 @@ impl<'a> Composer<'a> {
         cases: Vec<EscalationLine>,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, OutboxError> {
-        let ctx = EscalationListContext {
-            count: cases.len(),
-            cases,
-            org_name: self.cfg.organization.name.clone(),
-        };
-        let r = self.render("escalation_list", &ctx)?;
-        drop(ctx);
+        let ctx = serde_json::json!({
+            "count": cases.len(),
+            "org_name": self.cfg.organization.name,
+        });
+        let r = self
+            .templates
+            .render_with_lists("escalation_list", &ctx, vec![("cases", cases)])
+            .map_err(|source| OutboxError::Template {
+                name: "escalation_list",
+                source,
+            })?;
         let to = self.cfg.reminders.escalate_to.clone();
         let cc = vec![self.cfg.reminders.team.clone()];
         self.notice(
@@ -237,16 +240,10 @@ impl<'a> Composer<'a> {
         )
     }
 
-    pub fn digest(
-        &self,
-        date: NaiveDate,
-        due: &[&Case],
-        overdue: &[&Case],
-        feedback: &std::collections::HashSet<String>,
-        now: DateTime<Utc>,
-    ) -> Result<Outgoing, OutboxError> {
-        let line = |c: &&Case| DigestCase {
-            feedback: feedback.contains(&c.id),
+    /// One line of a [`Composer::digest`].
+    pub fn digest_line(&self, c: &Case, feedback: bool) -> DigestCase {
+        DigestCase {
+            feedback,
             ..DigestCase::new(
                 &c.id,
                 &c.client,
@@ -255,14 +252,27 @@ impl<'a> Composer<'a> {
                 &self.cal.to_local(c.deadline),
                 Self::submission(c),
             )
-        };
-        let ctx = DigestContext {
-            date: date.format("%d.%m.%Y").to_string(),
-            due_today: due.iter().map(line).collect(),
-            overdue: overdue.iter().map(line).collect(),
-            org_name: self.cfg.organization.name.clone(),
-        };
-        let r = self.render("digest", &ctx)?;
+        }
+    }
+
+    pub fn digest(
+        &self,
+        date: NaiveDate,
+        due: Vec<DigestCase>,
+        overdue: Vec<DigestCase>,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, OutboxError> {
+        let ctx = serde_json::json!({
+            "date": date.format("%d.%m.%Y").to_string(),
+            "org_name": self.cfg.organization.name,
+        });
+        let r = self
+            .templates
+            .render_with_lists("digest", &ctx, vec![("due_today", due), ("overdue", overdue)])
+            .map_err(|source| OutboxError::Template {
+                name: "digest",
+                source,
+            })?;
         let to = vec![self.cfg.reminders.team.clone()];
         self.notice(format!("the digest of {date}"), &to, &[], &r, now, None)
     }
