@@ -183,6 +183,10 @@ pub async fn sync_all(
 }
 
 /// Process recorded messages up to `now` and carry out what is due.
+/// Threads the signatures of a page of pending messages are checked on
+/// ahead of the page's transaction (both cores of a small server).
+const SIGNATURE_THREADS: usize = 2;
+
 pub fn track_and_decide(
     ctx: &Context,
     store: &mut Store,
@@ -198,6 +202,7 @@ pub fn track_and_decide(
         if chunk.is_empty() {
             break;
         }
+        tracker.check_signatures_ahead(&chunk, SIGNATURE_THREADS);
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in &chunk {
                 let (outcome, notices) = match tx.isolated(|tx| tracker.process_caught(tx, m, now)) {

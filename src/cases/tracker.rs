@@ -174,6 +174,20 @@ pub struct Tracker<'a> {
     /// cycle and kept up to date as cases open and reopen (see
     /// [`SubjectIndex`]).
     pub subjects: std::cell::RefCell<SubjectIndex>,
+    /// Signature verdicts checked ahead, by message row id (see
+    /// [`Tracker::check_signatures_ahead`]); a staff reply without one is
+    /// checked when it is processed.
+    pub signatures_ahead: std::cell::RefCell<HashMap<i64, signature::Verdict>>,
+}
+
+fn check_signature(cfg: &Config, text: &str, author: &Address) -> signature::Verdict {
+    signature::check(
+        text,
+        author,
+        &cfg.staff,
+        &cfg.organization,
+        &cfg.signature.require,
+    )
 }
 
 /// One case as the subject fallback sees it.
@@ -272,6 +286,7 @@ impl<'a> Tracker<'a> {
             cal,
             interim,
             subjects: Default::default(),
+            signatures_ahead: Default::default(),
         }
     }
 
@@ -299,6 +314,64 @@ impl<'a> Tracker<'a> {
     }
 
     /// Process one recorded message inside the caller's transaction.
+    fn check_signature(&self, text: &str, author: &Address) -> signature::Verdict {
+        check_signature(self.cfg, text, author)
+    }
+
+    /// Check the signatures of a page's staff replies to outside addresses
+    /// before the page is processed, split over `threads` threads: the
+    /// check reads every word of the author's text and was the largest
+    /// part of the tracker's time on a backlog, while the processing
+    /// itself is one SQLite transaction on one thread. The verdicts wait in
+    /// [`Tracker::signatures_ahead`]; one whose check panicked is left out
+    /// (and checked, under [`Tracker::process_caught`], when its message
+    /// is processed).
+    pub fn check_signatures_ahead(&self, page: &[StoredMessage], threads: usize) {
+        let jobs: Vec<(i64, String, Address)> = page
+            .iter()
+            .filter(|m| m.class == "staff")
+            .filter_map(|m| {
+                let p: Pending = serde_json::from_str(m.pending.as_deref()?).ok()?;
+                (p.external && !p.history).then(|| {
+                    let author = Address {
+                        name: p.from_name,
+                        email: m.from_addr.clone().unwrap_or_default(),
+                    };
+                    (m.id, p.author_text.unwrap_or_default(), author)
+                })
+            })
+            .collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let per = jobs.len().div_ceil(threads.max(1));
+        let cfg = self.cfg;
+        let verdicts: Vec<(i64, signature::Verdict)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(per)
+                .map(|share| {
+                    scope.spawn(move || {
+                        share
+                            .iter()
+                            .filter_map(|(id, text, author)| {
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    check_signature(cfg, text, author)
+                                }))
+                                .ok()
+                                .map(|v| (*id, v))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        self.signatures_ahead.borrow_mut().extend(verdicts);
+    }
+
     pub fn process(
         &self,
         tx: &Tx,
@@ -585,15 +658,10 @@ impl<'a> Tracker<'a> {
             email: m.from_addr.clone().unwrap_or_default(),
         };
         let text = p.author_text.clone().unwrap_or_default();
-        let signature = p.external.then(|| {
-            signature::check(
-                &text,
-                &author,
-                &self.cfg.staff,
-                &self.cfg.organization,
-                &self.cfg.signature.require,
-            )
-        });
+        let ahead = self.signatures_ahead.borrow_mut().remove(&m.id);
+        let signature = p
+            .external
+            .then(|| ahead.unwrap_or_else(|| self.check_signature(&text, &author)));
         let decision = decide_staff(case.as_ref(), &text, m.internaldate, self.cal, self.interim);
         self.apply_staff(tx, m, case, author, signature, decision, now, notices)
     }

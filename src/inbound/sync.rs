@@ -414,7 +414,7 @@ impl Ingest<'_> {
             .collect();
         drop(texts);
         let recogniser = recogniser.clone();
-        let judged = off_worker_each(jobs, move |(i, subject, raw)| {
+        let judged = off_worker_each(jobs, JUDGE_SHARES, move |(i, subject, raw)| {
             let own = raw.map(|raw| authortext::author_text(&raw)).unwrap_or_default();
             (i, recogniser.judge(&subject, &own))
         })
@@ -653,7 +653,7 @@ impl Ingest<'_> {
             })
             .collect();
         hs.iter().for_each(|h| test_abort_on(&h.header));
-        let prepared = off_worker_each(jobs, PrepareJob::run).await;
+        let prepared = off_worker_each(jobs, SHARES, PrepareJob::run).await;
         let mut slots: Vec<Slot> = Vec::with_capacity(hs.len());
         for (h, p) in hs.iter().zip(prepared) {
             let prepared = match p {
@@ -769,7 +769,7 @@ impl Ingest<'_> {
             }
         }
         let order: Vec<usize> = reads.iter().map(|(i, _, _)| *i).collect();
-        let read = off_worker_each(reads, |(_, w, raw)| w.read(&raw)).await;
+        let read = off_worker_each(reads, SHARES, |(_, w, raw)| w.read(&raw)).await;
         let mut read_by: HashMap<usize, Result<WholeRead, String>> = order.into_iter().zip(read).collect();
         let mut out = Vec::with_capacity(slots.len());
         for (i, slot) in slots.into_iter().enumerate() {
@@ -1080,17 +1080,25 @@ async fn off_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     }
 }
 
-/// Blocking tasks a batch's reading is split into. One: every thread that
-/// runs the classifier's, author-text and feedback regexes keeps its own
-/// regex caches; two shares measured +4.7 MB peak RSS on
-/// `tests/e2e_sync.rs` `malformed_mailbox` (64.3 MB against its 64 MB
+/// Blocking tasks a batch's header reading (and the whole staff replies
+/// and reports) is split into. One: every thread that runs the
+/// classifier's, author-text and feedback regexes keeps its own regex
+/// caches, and reads whole messages; two shares measured +4.7 MB peak RSS
+/// on `tests/e2e_sync.rs` `malformed_mailbox` (64.3 MB against its 64 MB
 /// bound). The batch still costs one thread hop, not one per message.
 const SHARES: usize = 1;
 
+/// Blocking tasks the feedback judge of a batch's client texts is split
+/// into: the texts are at most [`FEEDBACK_READ`] each, and the judge was
+/// the largest part of a backlog's first sync, run while the IMAP server
+/// and the async worker wait, so both cores of a small server work on it.
+const JUDGE_SHARES: usize = 2;
+
 /// Run `f` on every item off the async worker, the items split into
-/// [`SHARES`] contiguous shares; each item's panic is caught on its own (its
-/// `Err` carries the panic message). Results in the items' order.
-async fn off_worker_each<I, T, F>(items: Vec<I>, f: F) -> Vec<Result<T, String>>
+/// `shares` contiguous shares run at once; each item's panic is caught on
+/// its own (its `Err` carries the panic message). Results in the items'
+/// order.
+async fn off_worker_each<I, T, F>(items: Vec<I>, shares: usize, f: F) -> Vec<Result<T, String>>
 where
     I: Send + 'static,
     T: Send + 'static,
@@ -1100,8 +1108,7 @@ where
     if n == 0 {
         return Vec::new();
     }
-    let cores = SHARES;
-    let per = n.div_ceil(cores.clamp(1, n));
+    let per = n.div_ceil(shares.clamp(1, n));
     let f = std::sync::Arc::new(f);
     let mut shares = Vec::new();
     let mut items = items.into_iter();
