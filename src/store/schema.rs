@@ -169,7 +169,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         outbox_id INTEGER NOT NULL,
         case_id TEXT NOT NULL,
         PRIMARY KEY (outbox_id, case_id)
-    ) WITHOUT ROWID;
+    );
     CREATE INDEX outbox_cases_case ON outbox_cases (case_id);
     "#,
 ];
