@@ -325,6 +325,58 @@ fn run_measured(w: &World, now: &str) -> (bool, String, u64) {
     (out.status.success(), log, rss)
 }
 
+/// A folder of several batches is read ahead on a second connection: every
+/// message recorded once, in order, the unreadable one in the second batch
+/// set aside, every client mail a case; a second run finds nothing new.
+#[test]
+fn many_batches_read_ahead_lose_and_repeat_nothing() {
+    let w = World::new("");
+    let at = |i: u32| t(&format!("2026-11-23T{:02}:{:02}:00+02:00", 9 + i / 60, i % 60));
+    let batch = |range: std::ops::Range<u32>| -> Vec<(Vec<u8>, DateTime<FixedOffset>)> {
+        range
+            .map(|i| {
+                let from = format!("klients{i}@inbox.lv");
+                let id = format!("many{i}@inbox.lv");
+                (
+                    mail(&from, POST, &format!("Jautājums {i}"), Some(&id)).raw(at(i % 400)),
+                    at(i % 400),
+                )
+            })
+            .collect()
+    };
+    w.dovecot.append_many("INBOX", &batch(0..300));
+    let mut garbage = Vec::with_capacity(4096);
+    let mut x: u32 = 777;
+    for _ in 0..4096 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push((x >> 16) as u8);
+    }
+    w.dovecot.deliver_file("INBOX", &garbage, at(301));
+    w.dovecot.append_many("INBOX", &batch(300..520));
+
+    let (ok, log, _) = run_measured(&w, "2026-11-23T20:00:00+02:00");
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("reading header batches ahead on a second connection"),
+        "{log}"
+    );
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM messages"), 521, "{log}");
+    assert_eq!(db_count(&w, "SELECT COUNT(DISTINCT uid) FROM messages"), 521);
+    assert_eq!(
+        db_count(&w, "SELECT COUNT(*) FROM messages WHERE class = 'bad'"),
+        1,
+        "{log}"
+    );
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM cases"), 520);
+    assert_eq!(db_count(&w, "SELECT MAX(uid) FROM messages"), 521);
+
+    let (ok, log, _) = run_measured(&w, "2026-11-23T20:10:00+02:00");
+    assert!(ok, "{log}");
+    assert!(!log.contains("reading header batches ahead"), "{log}");
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM messages"), 521, "{log}");
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM cases"), 520);
+}
+
 /// A malformed mailbox: every bad message is counted and logged, the good
 /// mail around it still becomes cases, the run exits 0, memory stays bounded.
 #[test]

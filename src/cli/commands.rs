@@ -27,7 +27,9 @@ pub fn init_logging(level: Option<&str>) {
     // async-imap and rustls log through): without it `log` stays at
     // `trace` and async-imap checks the UTF-8 of its whole read buffer for
     // a trace line at every parse attempt (8 % of a backlog's first sync).
-    let hint = filter.max_level_hint().unwrap_or(tracing::level_filters::LevelFilter::TRACE);
+    let hint = filter
+        .max_level_hint()
+        .unwrap_or(tracing::level_filters::LevelFilter::TRACE);
     let fmt = tracing_subscriber::fmt::layer()
         // Colours only for a person at a terminal, not in journald.
         // No colours: the writer escapes every control character (ESC

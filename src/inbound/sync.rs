@@ -56,6 +56,9 @@ use crate::store::{FolderState, NewMessage, Store, StoreError};
 /// Headers fetched per round trip and recorded per transaction.
 pub const BATCH: usize = 200;
 
+/// Header batches read ahead and waiting (see [`Ingest::folder`]).
+const READ_AHEAD: usize = 2;
+
 /// Most bytes of message bodies asked for in one `UID FETCH` of whole
 /// messages (each counted at its size, capped at
 /// [`crate::inbound::imap::FULL_FETCH_LIMIT`]): the memory a batch of staff
@@ -216,167 +219,230 @@ impl Ingest<'_> {
             return Ok(stats);
         }
         let recogniser = Arc::new(self.cfg.feedback.recogniser());
-        for chunk in uids.chunks(BATCH) {
-            // One message the server or the IMAP library cannot handle can
-            // fail the whole batch or end the connection mid-response
-            // (Dovecot answers an unreadable message file with BYE): whatever
-            // the batch did not return is fetched again one UID at a time on
-            // a fresh connection, and what still cannot be fetched is recorded
-            // as bad, so the rest of the mailbox is never blocked.
-            let (headers, missing) = match session.fetch_headers_for(chunk).await {
-                Ok(h) => {
-                    let missing: Vec<u32> = chunk
-                        .iter()
-                        .copied()
-                        .filter(|u| h.binary_search_by_key(u, |x| x.uid).is_err())
-                        .collect();
-                    (h, missing)
-                }
-                Err(e) => {
-                    tracing::warn!(folder, first = chunk[0], count = chunk.len(), error = %e, "batch fetch failed; fetching these messages one by one");
-                    (Vec::new(), chunk.to_vec())
-                }
-            };
-            let mut broken = !missing.is_empty();
-            let truncated_before = stats.truncated;
-            stats.fetched += headers.len() as u64;
-            // A process that died reading this batch before (an abort the
-            // panic guard cannot catch, an out-of-memory kill) reads it one
-            // message at a time, each recorded at once, and sets aside the
-            // one it keeps dying on (SPEC §11.1): a restart loop never holds
-            // the mailbox.
-            let batch = Breadcrumb::batch(folder, status.uidvalidity, chunk);
-            let careful = batch.arrive(store)? > 1;
-            let mut early = Early::default();
-            let mut rows = Vec::new();
-            if careful {
-                tracing::warn!(
+        // A folder of more than one batch (a first start, a long outage):
+        // the header batches are read ahead on a second connection while
+        // this one reads texts and the batch before is processed, so the
+        // server and replygate work at the same time. The read-ahead
+        // stops at its first error; the batches it did not read are read
+        // here.
+        let mut ahead = None;
+        if uids.len() > BATCH {
+            ahead = self.reader_ahead(folder, status.uidvalidity).await;
+            if ahead.is_some() {
+                tracing::info!(
                     folder,
-                    first = chunk[0],
-                    count = chunk.len(),
-                    "the last run stopped while reading these messages; reading them one at a time"
+                    messages = uids.len(),
+                    "many new messages: reading header batches ahead on a second connection"
                 );
-                let suspect = Breadcrumb::in_flight(store)?;
-                let todo: Vec<Result<FetchedHeader, u32>> = headers
-                    .into_iter()
-                    .map(Ok)
-                    .chain(missing.iter().copied().map(Err))
-                    .collect();
-                for item in todo {
-                    let uid = match &item {
-                        Ok(h) => h.uid,
-                        Err(u) => *u,
-                    };
-                    if store.read().has_location(folder, status.uidvalidity, uid)? {
-                        continue;
+            }
+        }
+        let (ahead_tx, ahead_rx) =
+            tokio::sync::mpsc::channel::<Result<Vec<FetchedHeader>, ImapError>>(READ_AHEAD);
+        let read_ahead = async {
+            let Some(mut reader) = ahead else { return };
+            for chunk in uids.chunks(BATCH) {
+                let res = reader.fetch_headers_for(chunk).await;
+                let failed = res.is_err();
+                if ahead_tx.send(res).await.is_err() || failed {
+                    break;
+                }
+            }
+            drop(ahead_tx);
+            reader.logout().await;
+        };
+        let process = async {
+            // Dropped with this future, so a read-ahead waiting to hand
+            // over a batch ends when processing stops early.
+            let mut ahead_rx = ahead_rx;
+            for chunk in uids.chunks(BATCH) {
+                // One message the server or the IMAP library cannot handle can
+                // fail the whole batch or end the connection mid-response
+                // (Dovecot answers an unreadable message file with BYE): whatever
+                // the batch did not return is fetched again one UID at a time on
+                // a fresh connection, and what still cannot be fetched is recorded
+                // as bad, so the rest of the mailbox is never blocked.
+                let fetched = match ahead_rx.recv().await {
+                    Some(res) => res,
+                    None => session.fetch_headers_for(chunk).await,
+                };
+                let (headers, missing) = match fetched {
+                    Ok(h) => {
+                        let missing: Vec<u32> = chunk
+                            .iter()
+                            .copied()
+                            .filter(|u| h.binary_search_by_key(u, |x| x.uid).is_err())
+                            .collect();
+                        (h, missing)
                     }
-                    let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
-                    let row = if deaths >= SET_ASIDE_AFTER {
-                        stats.bad += 1;
-                        tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
-                        let mut row = set_aside(folder, status.uidvalidity, uid, now);
-                        row.reason = Some(format!("reading it stopped replygate {deaths} times"));
-                        Some(row)
-                    } else {
-                        Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
-                        self.read_one(
+                    Err(e) => {
+                        tracing::warn!(folder, first = chunk[0], count = chunk.len(), error = %e, "batch fetch failed; fetching these messages one by one");
+                        (Vec::new(), chunk.to_vec())
+                    }
+                };
+                let mut broken = !missing.is_empty();
+                let truncated_before = stats.truncated;
+                stats.fetched += headers.len() as u64;
+                // A process that died reading this batch before (an abort the
+                // panic guard cannot catch, an out-of-memory kill) reads it one
+                // message at a time, each recorded at once, and sets aside the
+                // one it keeps dying on (SPEC §11.1): a restart loop never holds
+                // the mailbox.
+                let batch = Breadcrumb::batch(folder, status.uidvalidity, chunk);
+                let careful = batch.arrive(store)? > 1;
+                let mut early = Early::default();
+                let mut rows = Vec::new();
+                if careful {
+                    tracing::warn!(
+                        folder,
+                        first = chunk[0],
+                        count = chunk.len(),
+                        "the last run stopped while reading these messages; reading them one at a time"
+                    );
+                    let suspect = Breadcrumb::in_flight(store)?;
+                    let todo: Vec<Result<FetchedHeader, u32>> = headers
+                        .into_iter()
+                        .map(Ok)
+                        .chain(missing.iter().copied().map(Err))
+                        .collect();
+                    for item in todo {
+                        let uid = match &item {
+                            Ok(h) => h.uid,
+                            Err(u) => *u,
+                        };
+                        if store.read().has_location(folder, status.uidvalidity, uid)? {
+                            continue;
+                        }
+                        let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
+                        let row = if deaths >= SET_ASIDE_AFTER {
+                            stats.bad += 1;
+                            tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
+                            let mut row = set_aside(folder, status.uidvalidity, uid, now);
+                            row.reason = Some(format!("reading it stopped replygate {deaths} times"));
+                            Some(row)
+                        } else {
+                            Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
+                            self.read_one(
+                                session,
+                                item,
+                                folder,
+                                status.uidvalidity,
+                                kind,
+                                now,
+                                &mut stats,
+                                &mut broken,
+                            )
+                            .await?
+                        };
+                        let Some(row) = row else { continue };
+                        if broken {
+                            self.reconnect(session, folder, status.uidvalidity).await?;
+                            broken = false;
+                        }
+                        self.judge_and_record(
+                            store,
                             session,
-                            item,
+                            &recogniser,
                             folder,
                             status.uidvalidity,
-                            kind,
-                            now,
-                            &mut stats,
-                            &mut broken,
+                            vec![row],
+                            &mut early,
                         )
-                        .await?
-                    };
-                    let Some(row) = row else { continue };
-                    if broken {
+                        .await?;
+                    }
+                } else {
+                    let mut todo = Vec::with_capacity(headers.len());
+                    for h in headers {
+                        if !store.read().has_location(folder, status.uidvalidity, h.uid)? {
+                            todo.push(h);
+                        }
+                    }
+                    if broken && !todo.is_empty() {
                         self.reconnect(session, folder, status.uidvalidity).await?;
                         broken = false;
                     }
-                    self.judge_and_record(
-                        store,
-                        session,
-                        &recogniser,
-                        folder,
-                        status.uidvalidity,
-                        vec![row],
-                        &mut early,
-                    )
-                    .await?;
-                }
-            } else {
-                let mut todo = Vec::with_capacity(headers.len());
-                for h in headers {
-                    if !store.read().has_location(folder, status.uidvalidity, h.uid)? {
-                        todo.push(h);
-                    }
-                }
-                if broken && !todo.is_empty() {
-                    self.reconnect(session, folder, status.uidvalidity).await?;
-                    broken = false;
-                }
-                rows = self
-                    .rows(
-                        session,
-                        &todo,
-                        kind,
-                        folder,
-                        status.uidvalidity,
-                        &mut stats,
-                        &mut broken,
-                    )
-                    .await?;
-                drop(todo);
-                for uid in missing {
-                    if store.read().has_location(folder, status.uidvalidity, uid)? {
-                        continue;
-                    }
-                    if let Some(row) = self
-                        .one_by_one(
+                    rows = self
+                        .rows(
                             session,
+                            &todo,
+                            kind,
                             folder,
                             status.uidvalidity,
-                            uid,
-                            kind,
-                            now,
                             &mut stats,
                             &mut broken,
                         )
-                        .await?
-                    {
-                        rows.push(row);
+                        .await?;
+                    drop(todo);
+                    for uid in missing {
+                        if store.read().has_location(folder, status.uidvalidity, uid)? {
+                            continue;
+                        }
+                        if let Some(row) = self
+                            .one_by_one(
+                                session,
+                                folder,
+                                status.uidvalidity,
+                                uid,
+                                kind,
+                                now,
+                                &mut stats,
+                                &mut broken,
+                            )
+                            .await?
+                        {
+                            rows.push(row);
+                        }
                     }
                 }
+                if broken {
+                    self.reconnect(session, folder, status.uidvalidity).await?;
+                }
+                self.judge_feedback(session, &recogniser, &mut rows).await;
+                let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
+                let st = FolderState {
+                    uidvalidity: status.uidvalidity,
+                    last_uid: max_uid,
+                };
+                let dup = early.dup
+                    + store.transaction(|tx| -> Result<u64, StoreError> {
+                        let dup = record(tx, folder, status.uidvalidity, &rows)?;
+                        if stats.truncated > truncated_before {
+                            tx.bump_counter(
+                                "headers_truncated",
+                                (stats.truncated - truncated_before) as i64,
+                            )?;
+                        }
+                        tx.set_folder_state(folder, kind_s, &st, now)?;
+                        batch.leave(tx)?;
+                        Ok(dup)
+                    })?;
+                stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
+                let rows_len = rows.len() as u64 + early.recorded;
+                stats.duplicates += dup;
+                stats.recorded += rows_len - dup;
+                last_uid = max_uid;
             }
-            if broken {
-                self.reconnect(session, folder, status.uidvalidity).await?;
-            }
-            self.judge_feedback(session, &recogniser, &mut rows).await;
-            let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
-            let st = FolderState {
-                uidvalidity: status.uidvalidity,
-                last_uid: max_uid,
-            };
-            let dup = early.dup
-                + store.transaction(|tx| -> Result<u64, StoreError> {
-                    let dup = record(tx, folder, status.uidvalidity, &rows)?;
-                    if stats.truncated > truncated_before {
-                        tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
-                    }
-                    tx.set_folder_state(folder, kind_s, &st, now)?;
-                    batch.leave(tx)?;
-                    Ok(dup)
-                })?;
-            stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
-            let rows_len = rows.len() as u64 + early.recorded;
-            stats.duplicates += dup;
-            stats.recorded += rows_len - dup;
-            last_uid = max_uid;
-        }
+            Ok::<(), SyncError>(())
+        };
+        let ((), processed) = tokio::join!(read_ahead, process);
+        processed?;
         Ok(stats)
+    }
+
+    /// A second session on `folder` for reading header batches ahead
+    /// (see [`Ingest::folder`]); `None` (and reading on the one session)
+    /// when it cannot be had or the folder changed meanwhile.
+    async fn reader_ahead(&self, folder: &str, uidvalidity: u32) -> Option<ImapSession> {
+        let mut s = match crate::inbound::imap::connect_with(&self.cfg.imap, self.login).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(folder, error = %e, "no second IMAP connection for reading ahead; reading on one");
+                return None;
+            }
+        };
+        match s.examine(folder).await {
+            Ok(st) if st.uidvalidity == uidvalidity => Some(s),
+            _ => None,
+        }
     }
 
     /// Client mail that opens or joins cases: is it feedback about the
