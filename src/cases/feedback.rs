@@ -256,6 +256,13 @@ fn appraisal(sentence: &str) -> Option<String> {
 pub struct Recogniser {
     phrases: Vec<Regex>,
     words: Vec<Regex>,
+    /// Every phrase and built-in word in one alternation: whether a text
+    /// holds any is one pass over it (its literal prefixes searched
+    /// together), not one pass per pattern.
+    any_builtin: Option<Regex>,
+    /// `words[builtin_words..]` are the admin's (Unicode, not in
+    /// `any_builtin`).
+    builtin_words: usize,
     subject_words: Vec<Regex>,
     /// The built-in appraisal (off when the admin's `words` replace the list).
     appraisals: bool,
@@ -297,6 +304,12 @@ impl Recogniser {
             ),
             Some(list) => (Vec::new(), list.iter().filter_map(|w| admin_regex(w)).collect()),
         };
+        let (any_builtin, builtin_words) = if appraisals {
+            let all: Vec<String> = PHRASES.iter().chain(WORDS).map(|p| format!("(?:{p})")).collect();
+            (Some(re(&all.join("|")).expect("static regex")), words.len())
+        } else {
+            (None, 0)
+        };
         words.extend(extra.iter().filter_map(|w| admin_regex(w)));
         let subject_words = if appraisals {
             SUBJECT_WORDS
@@ -309,6 +322,8 @@ impl Recogniser {
         Recogniser {
             phrases,
             words,
+            any_builtin,
+            builtin_words,
             subject_words,
             appraisals,
         }
@@ -330,9 +345,16 @@ impl Recogniser {
         // A phrase or word found in a sentence is also found in the whole
         // text (sentences end at non-word characters, so `\b` reads the
         // same there): one search of the text rules most mail out at once.
+        let builtin = self.any_builtin.as_ref().is_none_or(|r| r.is_match(&text_f));
         let maybe = Maybe {
-            phrase: self.phrases.iter().any(|p| p.is_match(&text_f)),
-            word: self.words.iter().any(|w| w.is_match(&text_f)),
+            phrase: builtin && self.phrases.iter().any(|p| p.is_match(&text_f)),
+            word: (builtin
+                && self.words[..self.builtin_words]
+                    .iter()
+                    .any(|w| w.is_match(&text_f)))
+                || self.words[self.builtin_words..]
+                    .iter()
+                    .any(|w| w.is_match(&text_f)),
             appraisal: self.appraisals && may_appraise(&text_f),
         };
         if maybe.phrase || maybe.word || maybe.appraisal {

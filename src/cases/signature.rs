@@ -255,22 +255,33 @@ fn stem(w: &str) -> &str {
 
 /// Does the phrase (folded tokens) occur as consecutive words?
 fn phrase_at(words: &[Word], phrase: &[String], inflect: bool) -> Vec<usize> {
-    if phrase.is_empty() || words.len() < phrase.len() {
-        return vec![];
-    }
+    phrase_positions(words, phrase, inflect).collect()
+}
+
+/// Where `phrase` starts in `words`, lazily (a caller asking only whether
+/// it occurs stops at the first).
+fn phrase_positions<'w>(
+    words: &'w [Word<'w>],
+    phrase: &'w [String],
+    inflect: bool,
+) -> impl Iterator<Item = usize> + 'w {
     // Per phrase word: the stem to compare, when inflection counts for it.
     let stems: Vec<Option<&str>> = phrase
         .iter()
         .map(|p| (inflect && p.chars().count() > 4).then(|| stem(p)))
         .collect();
-    (0..=words.len() - phrase.len())
-        .filter(|&i| {
-            phrase.iter().zip(&stems).enumerate().all(|(k, (p, ps))| {
-                let w = &words[i + k].folded;
-                w == p || ps.is_some_and(|ps| stem(w) == ps)
-            })
+    let last = if phrase.is_empty() || words.len() < phrase.len() {
+        0
+    } else {
+        words.len() - phrase.len() + 1
+    };
+    (0..last).filter(move |&i| {
+        phrase.iter().zip(&stems).enumerate().all(|(k, (p, ps))| {
+            let w = &words[i + k].folded;
+            // A stem is a prefix of its word: most words fail that cheaply.
+            w == p || ps.is_some_and(|ps| w.starts_with(ps) && stem(w) == ps)
         })
-        .collect()
+    })
 }
 
 fn has_organization(words: &[Word], org: &OrganizationConfig) -> bool {
@@ -280,7 +291,7 @@ fn has_organization(words: &[Word], org: &OrganizationConfig) -> bool {
         .filter(|t| !t.is_empty())
         .any(|toks| {
             let inflect = !(toks.len() == 1 && toks[0].chars().count() <= 4);
-            !phrase_at(words, &toks, inflect).is_empty()
+            phrase_positions(words, &toks, inflect).next().is_some()
         })
 }
 
@@ -443,7 +454,7 @@ fn person_present(person: &Person, words: &[Word], text: &str) -> (bool, bool) {
             let surname_ok = match surname {
                 Some(s) => {
                     let stoks = fold_tokens(s);
-                    !stoks.is_empty() && !phrase_at(words, &stoks, false).is_empty()
+                    !stoks.is_empty() && phrase_positions(words, &stoks, false).next().is_some()
                 }
                 // Unknown surname: a capitalised word right after the name.
                 None => name_pos.iter().any(|&p| {
