@@ -528,12 +528,37 @@ fn digit_count(s: &str) -> usize {
     s.chars().filter(char::is_ascii_digit).count()
 }
 
-fn plausible(text: &str, m: &regex::Match) -> bool {
-    let s = m.as_str().trim();
+fn plausible(text: &str, (start, end): (usize, usize)) -> bool {
+    let s = text[start..end].trim();
     !ISO_DATE.is_match(s)
-        && !CURRENCY_AFTER.is_match(&text[m.end()..])
+        && !CURRENCY_AFTER.is_match(&text[end..])
         && !s.contains(" 000")
-        && !after_number_label(&text[..m.start()])
+        && !after_number_label(&text[..start])
+}
+
+/// The matches (start, end) of a phone pattern in `text`, searched only in
+/// the lines that hold a digit. The same matches as a search of the whole
+/// text: a phone match holds no line break and at least one digit, and `\b`
+/// reads a line's ends as it reads the line breaks around them. With
+/// Unicode `\b` on non-ASCII text the regex crate leaves its DFA for its
+/// slow engines, which made these searches over a long reply most of the
+/// signature check.
+fn phone_matches<'t>(re: &'t Regex, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+    let mut at = 0;
+    text.split('\n')
+        .map(move |line| {
+            let start = at;
+            at += line.len() + 1;
+            (start, line)
+        })
+        .filter(|(_, line)| {
+            line.bytes().any(|b| b.is_ascii_digit())
+                || (!line.is_ascii() && line.chars().any(char::is_numeric))
+        })
+        .flat_map(move |(start, line)| {
+            re.find_iter(line)
+                .map(move |m| (start + m.start(), start + m.end()))
+        })
 }
 
 /// Does the text before a bare number end in a label that makes it a
@@ -578,16 +603,12 @@ pub fn has_contact(text: &str) -> bool {
     if EMAIL.is_match(text) {
         return true;
     }
-    if PHONE_INTL
-        .find_iter(text)
-        .any(|m| (8..=15).contains(&digit_count(m.as_str())) && plausible(text, &m))
+    if phone_matches(&PHONE_INTL, text)
+        .any(|m| (8..=15).contains(&digit_count(&text[m.0..m.1])) && plausible(text, m))
     {
         return true;
     }
-    if PHONE_LV
-        .find_iter(text)
-        .any(|m| digit_count(m.as_str()) == 8 && plausible(text, &m))
-    {
+    if phone_matches(&PHONE_LV, text).any(|m| digit_count(&text[m.0..m.1]) == 8 && plausible(text, m)) {
         return true;
     }
     PHONE_KEYWORD.captures_iter(text).any(|c| {
@@ -600,6 +621,24 @@ pub fn has_contact(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_matches_as_by_the_whole_text_regexes() {
+        for text in [
+            "Ar cieņu,\nJānis Bērziņš\nTālr. +371 67078190\nMob. 29 123 456",
+            "ā67078190 x 67078190ā\n(8) 6707 8190\r\n00371-6707-8190 end",
+            "٦٧٠٧٨١٩٠ ٢٩١٢٣٤٥٦\n+371 ٦٧٠٧٨١٩٠ un 2912 3456",
+            "",
+            "\n\n+371 67078190\n",
+            "Tālrunis:\n+371 67078190, fakss 67078191; konts 20000000",
+        ] {
+            for re in [&*PHONE_INTL, &*PHONE_LV] {
+                let whole: Vec<(usize, usize)> = re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+                let lines: Vec<(usize, usize)> = phone_matches(re, text).collect();
+                assert_eq!(lines, whole, "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn addresses_removed_as_by_the_whole_text_regexes() {
