@@ -23,7 +23,10 @@ pub fn strip_quotes(text: &str) -> String {
             i += 1;
             continue;
         }
-        if line.is_empty() {
+        // Separators, attributions and header lines all hold a colon or
+        // open with a dash, underscore or equals run: other lines (most
+        // of a text) are not folded.
+        if line.is_empty() || !(line.contains(':') || line.starts_with(['-', '_', '='])) {
             i += 1;
             continue;
         }
