@@ -178,7 +178,7 @@ pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &Organizat
 
 /// A word of the text: folded form and original spelling.
 struct Word<'a> {
-    folded: String,
+    folded: std::borrow::Cow<'a, str>,
     orig: &'a str,
 }
 
@@ -186,7 +186,12 @@ fn words(text: &str) -> Vec<Word<'_>> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| Word {
-            folded: fold(w),
+            // Most words are folded already (lower-case ASCII): borrowed.
+            folded: if w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                std::borrow::Cow::Borrowed(w)
+            } else {
+                std::borrow::Cow::Owned(fold(w))
+            },
             orig: w,
         })
         .collect()
@@ -277,7 +282,7 @@ fn phrase_positions<'w>(
     };
     (0..last).filter(move |&i| {
         phrase.iter().zip(&stems).enumerate().all(|(k, (p, ps))| {
-            let w = &words[i + k].folded;
+            let w: &str = &words[i + k].folded;
             // A stem is a prefix of its word: most words fail that cheaply.
             w == p || ps.is_some_and(|ps| w.starts_with(ps) && stem(w) == ps)
         })
