@@ -93,8 +93,8 @@ pub fn run(path: &Path, once: bool, now: Option<DateTime<FixedOffset>>, dry_run:
     // `run --once` is one sequential cycle: a current-thread runtime spares
     // every socket read a wake-up hop between threads (measured by
     // scripts/bench-send: most of the send path's time went to those).
-    // One malloc arena also for `run --once`: its reading of a batch runs
-    // on blocking threads, each of which would keep an arena of its own.
+    // The same malloc arena cap for `run --once`: its reading of a batch
+    // runs on blocking threads, each of which would keep an arena of its own.
     crate::daemon::limit_arenas();
     let built = if once {
         tokio::runtime::Builder::new_current_thread().enable_all().build()

@@ -143,15 +143,19 @@ fn trim_heap() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim_heap() {}
 
-/// Most glibc malloc arenas the daemon uses (see [`limit_arenas`]).
-pub const MALLOC_ARENAS: i32 = 1;
+/// Most glibc malloc arenas replygate uses (see [`limit_arenas`]): two,
+/// one per core of a small server. A backlog's reading runs on two threads
+/// at once (the feedback judge, the signature checks); with one shared
+/// arena they waited for its lock (a backlog first sync: 5.3–6.1 s with
+/// one, 4.6–5.5 s with two, system time 1.0 s → 0.65 s), while the idle
+/// daemon's RSS is the same with one or two (17.9–18.0 MB, bench_daemon).
+pub const MALLOC_ARENAS: i32 = 2;
 
 /// Cap glibc's malloc arenas before the runtime's threads start. glibc gives
 /// each thread that allocates its own arena (up to 8 per core), and every
 /// arena keeps its own freed pages and fragments: with the runtime's worker
-/// and blocking threads that was ~3.5 MB of the idle daemon's RSS. The
-/// daemon allocates little and rarely from several threads at once, so one
-/// shared arena costs it no measurable time. Call before any thread starts.
+/// and blocking threads that was ~3.5 MB of the idle daemon's RSS. Call
+/// before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn limit_arenas() {
     extern "C" {
