@@ -124,10 +124,10 @@ const NOW: &str = "2026-11-30T10:00:00Z";
 /// A mailbox with two answered cases (one signed, one not), one open, and
 /// a client's complaint (SPEC §14), synced as of 10 November; and a daemon
 /// serving it on `port`.
-fn served_world(port: u16) -> (World, Daemon) {
-    let w = World::new(&format!(
-        "[http]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"http-token\"\n"
-    ));
+fn served_world() -> (World, Daemon, u16) {
+    let http = |port: u16| format!("[http]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"http-token\"\n");
+    let mut port = free_port();
+    let w = World::new(&http(port));
     std::fs::write(w.dir.path().join("http-token"), format!("{TOKEN}\n")).unwrap();
     w.dovecot.create_folder("Sent");
     // Two answered cases (one signed, one not), one open.
@@ -180,30 +180,40 @@ fn served_world(port: u16) -> (World, Daemon) {
     w.run("2026-11-04T18:00:00+02:00");
     w.run("2026-11-10T12:00:00+02:00");
 
-    let d = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_replygate"))
-            .args(["-c", w.config.to_str().unwrap(), "run"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the daemon does not listen on {port}"
+    // The port was free when picked, but another test's server (Dovecot,
+    // the SMTP sink) may have taken it since: ready means our daemon answers
+    // `/healthz` over HTTP; a daemon that cannot listen is tried again on
+    // another port.
+    for _ in 0..5 {
+        let mut d = Daemon(
+            Command::new(env!("CARGO_BIN_EXE_replygate"))
+                .args(["-c", w.config.to_str().unwrap(), "run"])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
         );
-        std::thread::sleep(Duration::from_millis(50));
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz", true).0 == 200 {
+                return (w, d, port);
+            }
+            if d.0.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(d);
+        port = free_port();
+        w.write_config(&http(port));
     }
-    (w, d)
+    panic!("the daemon does not serve HTTP on any of five ports");
 }
 
 #[test]
 fn dashboard_report_and_health_over_http() {
-    let port = free_port();
-    let (w, _d) = served_world(port);
+    let (w, _d, port) = served_world();
 
     // The token.
     let q = "/report.json?from=2026-11-01&to=2026-11-30";
@@ -414,8 +424,7 @@ fn every_dashboard_page_passes_axe_core() {
         a11y.join("node_modules/axe-core").is_dir(),
         "the audit's packages are missing: run `npm ci --prefix tests/a11y` (scripts/test does)"
     );
-    let port = free_port();
-    let (_w, _d) = served_world(port);
+    let (_w, _d, port) = served_world();
     let page = |p: &str| {
         let sep = if p.contains('?') { '&' } else { '?' };
         format!("http://127.0.0.1:{port}{p}{sep}token={TOKEN}&now={NOW}")
