@@ -217,3 +217,42 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
     assert_eq!(r["cases"]["total"], 2);
     assert!(w.report(nov, &[]).contains("Client feedback"));
 }
+
+/// A folder of several header batches (a backlog): the client texts of
+/// the later batches are read ahead on the second connection, and a
+/// complaint said only in the text, never in the subject, is found in
+/// every batch; the mails around it are not feedback.
+#[test]
+fn texts_read_ahead_are_judged_in_every_batch() {
+    let w = World::new(CONFIG);
+    let at = |i: u32| t(&format!("2026-11-23T{:02}:{:02}:00+02:00", 9 + i / 60, i % 60));
+    let complaints = [3_u32, 257, 433];
+    let mails: Vec<_> = (0..450_u32)
+        .map(|i| {
+            let body = if complaints.contains(&i) {
+                "Labdien!\nJūsu darbinieks bija ļoti nepieklājīgs.\nKlients\n"
+            } else {
+                "Labdien!\nLūdzu paskaidrot, kā iesniegt pārskatu par projektu.\nKlients\n"
+            };
+            let m = mail(
+                &format!("klients{i}@inbox.lv"),
+                POST,
+                &format!("Jautājums {i}"),
+                Some(&format!("batch{i}@inbox.lv")),
+            )
+            .body(body);
+            (m.raw(at(i % 480)), at(i % 480))
+        })
+        .collect();
+    w.dovecot.append_many("INBOX", &mails);
+    let log = w.run("2026-11-23T20:00:00+02:00");
+    assert!(
+        log.contains("reading header batches ahead on a second connection"),
+        "{log}"
+    );
+    let st = w.status("2026-11-23T20:00:00+02:00");
+    let flagged: Vec<u32> = (0..450_u32)
+        .filter(|i| feedback_of(&st, &format!("klients{i}@inbox.lv")))
+        .collect();
+    assert_eq!(flagged, complaints, "feedback cases");
+}

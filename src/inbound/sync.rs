@@ -56,8 +56,19 @@ use crate::store::{FolderState, NewMessage, Store, StoreError};
 /// Headers fetched per round trip and recorded per transaction.
 pub const BATCH: usize = 200;
 
-/// Header batches read ahead and waiting (see [`Ingest::folder`]).
-const READ_AHEAD: usize = 2;
+/// Batches read ahead and waiting (see [`Ingest::folder`]). One: with the
+/// client texts a batch holds up to 200 × 32 KiB, and a second one waiting
+/// measured no faster.
+const READ_AHEAD: usize = 1;
+
+/// A batch read ahead on the second connection: its headers and, in an
+/// inbox folder, the first [`FEEDBACK_READ`] bytes of each of its mails
+/// received after the history cutoff (the client texts the feedback judge
+/// reads; `None` when they were not read).
+struct AheadBatch {
+    headers: Vec<FetchedHeader>,
+    texts: Option<HashMap<u32, Vec<u8>>>,
+}
 
 /// Most bytes of message bodies asked for in one `UID FETCH` of whole
 /// messages (each counted at its size, capped at
@@ -220,11 +231,11 @@ impl Ingest<'_> {
         }
         let recogniser = Arc::new(self.cfg.feedback.recogniser());
         // A folder of more than one batch (a first start, a long outage):
-        // the header batches are read ahead on a second connection while
-        // this one reads texts and the batch before is processed, so the
-        // server and replygate work at the same time. The read-ahead
-        // stops at its first error; the batches it did not read are read
-        // here.
+        // the header batches, and in an inbox the texts of its new mail,
+        // are read ahead on a second connection while this one reads
+        // staff replies and the batch before is processed, so the server
+        // and replygate work at the same time. The read-ahead stops at its
+        // first error; what it did not read is read here.
         let mut ahead = None;
         if uids.len() > BATCH {
             ahead = self.reader_ahead(folder, status.uidvalidity).await;
@@ -236,13 +247,17 @@ impl Ingest<'_> {
                 );
             }
         }
-        let (ahead_tx, ahead_rx) =
-            tokio::sync::mpsc::channel::<Result<Vec<FetchedHeader>, ImapError>>(READ_AHEAD);
+        let (ahead_tx, ahead_rx) = tokio::sync::mpsc::channel::<Result<AheadBatch, ImapError>>(READ_AHEAD);
         let read_ahead = async {
             let Some(mut reader) = ahead else { return };
             for chunk in uids.chunks(BATCH) {
-                let res = reader.fetch_headers_for(chunk).await;
-                let failed = res.is_err();
+                let (res, failed) = match reader.fetch_headers_for(chunk).await {
+                    Ok(headers) => {
+                        let (texts, failed) = self.texts_ahead(&mut reader, kind, &headers).await;
+                        (Ok(AheadBatch { headers, texts }), failed)
+                    }
+                    Err(e) => (Err(e), true),
+                };
                 if ahead_tx.send(res).await.is_err() || failed {
                     break;
                 }
@@ -261,8 +276,12 @@ impl Ingest<'_> {
                 // the batch did not return is fetched again one UID at a time on
                 // a fresh connection, and what still cannot be fetched is recorded
                 // as bad, so the rest of the mailbox is never blocked.
+                let mut texts = None;
                 let fetched = match ahead_rx.recv().await {
-                    Some(res) => res,
+                    Some(res) => res.map(|batch| {
+                        texts = batch.texts;
+                        batch.headers
+                    }),
                     None => session.fetch_headers_for(chunk).await,
                 };
                 let (headers, missing) = match fetched {
@@ -396,7 +415,7 @@ impl Ingest<'_> {
                 if broken {
                     self.reconnect(session, folder, status.uidvalidity).await?;
                 }
-                self.judge_feedback(session, &recogniser, &mut rows).await;
+                self.judge_feedback(session, &recogniser, &mut rows, texts).await;
                 let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
                 let st = FolderState {
                     uidvalidity: status.uidvalidity,
@@ -445,30 +464,71 @@ impl Ingest<'_> {
         }
     }
 
+    /// The texts the feedback judge will read of a batch read ahead (see
+    /// [`AheadBatch`]): in an inbox folder, those of the mail received
+    /// after the history cutoff (a superset of the client mail judged).
+    /// Also whether reading them failed, which ends the read-ahead (its
+    /// connection may be gone); the batch's texts are then read by the
+    /// main connection.
+    async fn texts_ahead(
+        &self,
+        reader: &mut ImapSession,
+        kind: FolderKind,
+        headers: &[FetchedHeader],
+    ) -> (Option<HashMap<u32, Vec<u8>>>, bool) {
+        if kind != FolderKind::Inbox {
+            return (None, false);
+        }
+        let wanted: Vec<u32> = headers
+            .iter()
+            .filter(|h| h.internaldate >= self.cutoff)
+            .map(|h| h.uid)
+            .collect();
+        if wanted.is_empty() {
+            return (Some(HashMap::new()), false);
+        }
+        match reader.fetch_prefixes(&wanted, FEEDBACK_READ).await {
+            Ok(t) => (Some(t.into_iter().collect()), false),
+            Err(e) => {
+                tracing::info!(count = wanted.len(), error = %e, "client texts cannot be read ahead; reading them on the main connection");
+                (None, true)
+            }
+        }
+    }
+
     /// Client mail that opens or joins cases: is it feedback about the
     /// service (SPEC §14)? Judged on the subject and the client's own text,
     /// read from the first [`FEEDBACK_READ`] bytes of every such message of
-    /// the batch in one FETCH. When the text cannot be fetched the subject
+    /// the batch: those in `ahead` (read ahead on the second connection),
+    /// the others in one FETCH. When the text cannot be fetched the subject
     /// alone is judged (logged; the mail is never held back for this).
     async fn judge_feedback(
         &self,
         session: &mut ImapSession,
         recogniser: &Arc<Recogniser>,
         rows: &mut [Row],
+        ahead: Option<HashMap<u32, Vec<u8>>>,
     ) {
         // Client mail that opens or joins a case (history changes nothing).
         let judged = |r: &Row| r.class == "client" && !r.history && r.pending.is_some();
+        let mut texts = ahead.unwrap_or_default();
         let wanted: Vec<u32> = rows.iter().filter(|r| judged(r)).map(|r| r.uid).collect();
         if wanted.is_empty() {
             return;
         }
-        let mut texts: HashMap<u32, Vec<u8>> = match session.fetch_prefixes(&wanted, FEEDBACK_READ).await {
-            Ok(t) => t.into_iter().collect(),
-            Err(e) => {
-                tracing::warn!(count = wanted.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
-                HashMap::new()
+        let unread: Vec<u32> = wanted
+            .iter()
+            .copied()
+            .filter(|u| !texts.contains_key(u))
+            .collect();
+        if !unread.is_empty() {
+            match session.fetch_prefixes(&unread, FEEDBACK_READ).await {
+                Ok(t) => texts.extend(t),
+                Err(e) => {
+                    tracing::warn!(count = unread.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
+                }
             }
-        };
+        }
         // Reading the texts is CPU work on the client's bytes: off the async
         // worker, a panic costing only its message's judgement (the mail
         // then counts as not feedback).
@@ -627,7 +687,7 @@ impl Ingest<'_> {
         mut rows: Vec<Row>,
         early: &mut Early,
     ) -> Result<(), SyncError> {
-        self.judge_feedback(session, recogniser, &mut rows).await;
+        self.judge_feedback(session, recogniser, &mut rows, None).await;
         early.dup += store.transaction(|tx| record(tx, folder, uidvalidity, &rows))?;
         early.recorded += rows.len() as u64;
         early.history += rows.iter().filter(|r| r.history).count() as u64;
