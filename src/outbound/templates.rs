@@ -381,40 +381,41 @@ impl Templates {
             "escalation_list" => serde_json::to_value(EscalationListContext {
                 count: 2,
                 cases: vec![
-                    EscalationLine::new(
-                        "SIF-2026-00017",
-                        "peteris@example.com",
-                        "Iesniegums par līdzfinansējumu",
-                        &at(2026, 10, 20, 15, 2),
-                        &at(2026, 11, 20, 15, 2),
-                        chrono::Duration::days(3),
-                        true,
-                    ),
-                    EscalationLine::new(
-                        case,
-                        client,
-                        subject,
-                        &received,
-                        &deadline,
-                        chrono::Duration::minutes(90),
-                        false,
-                    ),
+                    EscalationLine {
+                        case: CaseLine::new(
+                            "SIF-2026-00017",
+                            "peteris@example.com",
+                            "Iesniegums par līdzfinansējumu",
+                            &at(2026, 10, 20, 15, 2),
+                            &at(2026, 11, 20, 15, 2),
+                            true,
+                        ),
+                        overdue_by: format_duration(chrono::Duration::days(3)),
+                    },
+                    EscalationLine {
+                        case: CaseLine::new(case, client, subject, &received, &deadline, false),
+                        overdue_by: format_duration(chrono::Duration::minutes(90)),
+                    },
                 ],
                 org_name: org.name.clone(),
             }),
             "digest" => serde_json::to_value(DigestContext {
                 date: format_date(&deadline),
-                due_today: vec![DigestCase::new(
-                    case, client, subject, &received, &deadline, false,
-                )],
-                overdue: vec![DigestCase::new(
-                    "SIF-2026-00017",
-                    "peteris@example.com",
-                    "Iesniegums par līdzfinansējumu",
-                    &at(2026, 10, 20, 15, 2),
-                    &at(2026, 11, 20, 15, 2),
-                    true,
-                )],
+                due_today: vec![DigestCase {
+                    case: CaseLine::new(case, client, subject, &received, &deadline, false),
+                    feedback: false,
+                }],
+                overdue: vec![DigestCase {
+                    case: CaseLine::new(
+                        "SIF-2026-00017",
+                        "peteris@example.com",
+                        "Iesniegums par līdzfinansējumu",
+                        &at(2026, 10, 20, 15, 2),
+                        &at(2026, 11, 20, 15, 2),
+                        true,
+                    ),
+                    feedback: false,
+                }],
                 org_name: org.name.clone(),
             }),
             "feedback_notice" => serde_json::to_value(CaseNoticeContext::feedback(
@@ -613,20 +614,18 @@ impl CaseNoticeContext {
     }
 }
 
-/// One case in the `digest`.
+/// One case in a list of cases (the `digest`'s, an `escalation_list`'s).
 #[derive(Debug, Clone, Serialize)]
-pub struct DigestCase {
+pub struct CaseLine {
     pub case_id: String,
     pub client: String,
     pub subject: String,
     pub received: String,
     pub deadline: String,
-    pub kind: String,
-    /// Client feedback about the service (SPEC §14).
-    pub feedback: bool,
+    pub kind: &'static str,
 }
 
-impl DigestCase {
+impl CaseLine {
     pub fn new<Tz: TimeZone>(
         case_id: &str,
         client: &str,
@@ -634,57 +633,37 @@ impl DigestCase {
         received: &DateTime<Tz>,
         deadline: &DateTime<Tz>,
         submission: bool,
-    ) -> DigestCase
+    ) -> CaseLine
     where
         Tz::Offset: std::fmt::Display,
     {
-        DigestCase {
+        CaseLine {
             case_id: case_id.into(),
             client: client.into(),
             subject: subject.into(),
             received: format_datetime(received),
             deadline: format_datetime(deadline),
-            kind: kind_str(submission).into(),
-            feedback: false,
+            kind: kind_str(submission),
         }
     }
+}
+
+/// One case in the `digest`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestCase {
+    #[serde(flatten)]
+    pub case: CaseLine,
+    /// Client feedback about the service (SPEC §14).
+    pub feedback: bool,
 }
 
 /// One case in the `escalation_list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EscalationLine {
-    pub case_id: String,
-    pub client: String,
-    pub subject: String,
-    pub received: String,
-    pub deadline: String,
+    #[serde(flatten)]
+    pub case: CaseLine,
+    /// How long the deadline has passed.
     pub overdue_by: String,
-    pub kind: &'static str,
-}
-
-impl EscalationLine {
-    pub fn new<Tz: TimeZone>(
-        case_id: &str,
-        client: &str,
-        subject: &str,
-        received: &DateTime<Tz>,
-        deadline: &DateTime<Tz>,
-        late: chrono::Duration,
-        submission: bool,
-    ) -> EscalationLine
-    where
-        Tz::Offset: std::fmt::Display,
-    {
-        EscalationLine {
-            case_id: case_id.into(),
-            client: client.into(),
-            subject: subject.into(),
-            received: format_datetime(received),
-            deadline: format_datetime(deadline),
-            overdue_by: format_duration(late),
-            kind: kind_str(submission),
-        }
-    }
 }
 
 /// Context of `escalation_list`.

@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::outbound::compose::{self, AutoReply, Outgoing};
 use crate::outbound::templates::{
-    self, AckContext, CaseNoticeContext, DigestCase, EscalationLine, SignatureWarningContext, Templates,
+    self, AckContext, CaseLine, CaseNoticeContext, DigestCase, EscalationLine, SignatureWarningContext,
+    Templates,
 };
 use crate::rules::calendar::Calendar;
 use crate::rules::deadline::CaseKind;
@@ -62,8 +63,22 @@ impl<'a> Composer<'a> {
         name: &'static str,
         ctx: &impl serde::Serialize,
     ) -> Result<templates::Rendered, OutboxError> {
+        self.render_with_lists::<()>(name, ctx, Vec::new())
+    }
+
+    /// [`Composer::render`] with long lists of lines (see
+    /// [`Templates::render_with_lists`]).
+    fn render_with_lists<L>(
+        &self,
+        name: &'static str,
+        ctx: &impl serde::Serialize,
+        lists: Vec<(&'static str, Vec<L>)>,
+    ) -> Result<templates::Rendered, OutboxError>
+    where
+        L: serde::Serialize + std::fmt::Debug + Send + Sync + 'static,
+    {
         self.templates
-            .render(name, ctx)
+            .render_with_lists(name, ctx, lists)
             .map_err(|source| OutboxError::Template { name, source })
     }
 
@@ -197,17 +212,25 @@ impl<'a> Composer<'a> {
         )
     }
 
-    /// One line of an [`Composer::escalation_list`].
-    pub fn escalation_line(&self, c: &Case, now: DateTime<Utc>) -> EscalationLine {
-        EscalationLine::new(
+    /// A case as a line of a list ([`Composer::digest`],
+    /// [`Composer::escalation_list`]).
+    fn case_line(&self, c: &Case) -> CaseLine {
+        CaseLine::new(
             &c.id,
             &c.client,
             &c.subject,
             &self.cal.to_local(c.received),
             &self.cal.to_local(c.deadline),
-            now - c.deadline,
             Self::submission(c),
         )
+    }
+
+    /// One line of an [`Composer::escalation_list`].
+    pub fn escalation_line(&self, c: &Case, now: DateTime<Utc>) -> EscalationLine {
+        EscalationLine {
+            case: self.case_line(c),
+            overdue_by: templates::format_duration(now - c.deadline),
+        }
     }
 
     /// One escalation for many cases (`reminders.combine_escalations_over`),
@@ -221,13 +244,7 @@ impl<'a> Composer<'a> {
             "count": cases.len(),
             "org_name": self.cfg.organization.name,
         });
-        let r = self
-            .templates
-            .render_with_lists("escalation_list", &ctx, vec![("cases", cases)])
-            .map_err(|source| OutboxError::Template {
-                name: "escalation_list",
-                source,
-            })?;
+        let r = self.render_with_lists("escalation_list", &ctx, vec![("cases", cases)])?;
         let to = self.cfg.reminders.escalate_to.clone();
         let cc = vec![self.cfg.reminders.team.clone()];
         self.notice(
@@ -243,15 +260,8 @@ impl<'a> Composer<'a> {
     /// One line of a [`Composer::digest`].
     pub fn digest_line(&self, c: &Case, feedback: bool) -> DigestCase {
         DigestCase {
+            case: self.case_line(c),
             feedback,
-            ..DigestCase::new(
-                &c.id,
-                &c.client,
-                &c.subject,
-                &self.cal.to_local(c.received),
-                &self.cal.to_local(c.deadline),
-                Self::submission(c),
-            )
         }
     }
 
@@ -266,13 +276,7 @@ impl<'a> Composer<'a> {
             "date": date.format("%d.%m.%Y").to_string(),
             "org_name": self.cfg.organization.name,
         });
-        let r = self
-            .templates
-            .render_with_lists("digest", &ctx, vec![("due_today", due), ("overdue", overdue)])
-            .map_err(|source| OutboxError::Template {
-                name: "digest",
-                source,
-            })?;
+        let r = self.render_with_lists("digest", &ctx, vec![("due_today", due), ("overdue", overdue)])?;
         let to = vec![self.cfg.reminders.team.clone()];
         self.notice(format!("the digest of {date}"), &to, &[], &r, now, None)
     }
