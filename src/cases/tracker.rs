@@ -313,11 +313,6 @@ impl<'a> Tracker<'a> {
         }
     }
 
-    /// Process one recorded message inside the caller's transaction.
-    fn check_signature(&self, text: &str, author: &Address) -> signature::Verdict {
-        check_signature(self.cfg, text, author)
-    }
-
     /// Check the signatures of a page's staff replies to outside addresses
     /// before the page is processed, split over `threads` threads: the
     /// check reads every word of the author's text and was the largest
@@ -372,6 +367,7 @@ impl<'a> Tracker<'a> {
         self.signatures_ahead.borrow_mut().extend(verdicts);
     }
 
+    /// Process one recorded message inside the caller's transaction.
     pub fn process(
         &self,
         tx: &Tx,
@@ -661,7 +657,7 @@ impl<'a> Tracker<'a> {
         let ahead = self.signatures_ahead.borrow_mut().remove(&m.id);
         let signature = p
             .external
-            .then(|| ahead.unwrap_or_else(|| self.check_signature(&text, &author)));
+            .then(|| ahead.unwrap_or_else(|| check_signature(self.cfg, &text, &author)));
         let decision = decide_staff(case.as_ref(), &text, m.internaldate, self.cal, self.interim);
         self.apply_staff(tx, m, case, author, signature, decision, now, notices)
     }

@@ -451,16 +451,12 @@ impl Ingest<'_> {
     /// (see [`Ingest::folder`]); `None` (and reading on the one session)
     /// when it cannot be had or the folder changed meanwhile.
     async fn reader_ahead(&self, folder: &str, uidvalidity: u32) -> Option<ImapSession> {
-        let mut s = match crate::inbound::imap::connect_with(&self.cfg.imap, self.login).await {
-            Ok(s) => s,
+        match self.session_on(folder, uidvalidity).await {
+            Ok(s) => Some(s),
             Err(e) => {
                 tracing::info!(folder, error = %e, "no second IMAP connection for reading ahead; reading on one");
-                return None;
+                None
             }
-        };
-        match s.examine(folder).await {
-            Ok(st) if st.uidvalidity == uidvalidity => Some(s),
-            _ => None,
         }
     }
 
@@ -576,6 +572,14 @@ impl Ingest<'_> {
         folder: &str,
         uidvalidity: u32,
     ) -> Result<(), SyncError> {
+        let fresh = self.session_on(folder, uidvalidity).await?;
+        let old = std::mem::replace(session, fresh);
+        drop(old);
+        Ok(())
+    }
+
+    /// A new session with `folder` examined, still at `uidvalidity`.
+    async fn session_on(&self, folder: &str, uidvalidity: u32) -> Result<ImapSession, SyncError> {
         let mut fresh = crate::inbound::imap::connect_with(&self.cfg.imap, self.login).await?;
         let st = fresh.examine(folder).await?;
         if st.uidvalidity != uidvalidity {
@@ -583,9 +587,7 @@ impl Ingest<'_> {
                 folder: folder.to_string(),
             });
         }
-        let old = std::mem::replace(session, fresh);
-        drop(old);
-        Ok(())
+        Ok(fresh)
     }
 
     /// Fetch one UID the batch did not return: retried once on a fresh
