@@ -32,18 +32,24 @@ fn deliver(w: &World, folder: &str, raw: Vec<u8>, at: &str) {
 
 const REPLY: &str = "start_from = \"2026-11-01\"\ntrusted_authserv_id = \"mx.sif.gov.lv\"\n";
 
+/// Add `line` after the line `anchor` of the config World wrote: for keys
+/// of the sections World writes itself, which cannot come through `extra`.
+fn add_config_line(w: &World, anchor: &str, line: &str) {
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    let text = text.replacen(&format!("{anchor}\n"), &format!("{anchor}\n{line}\n"), 1);
+    assert!(text.contains(line), "no line {anchor:?} in the config");
+    std::fs::write(&w.config, text).unwrap();
+}
+
 /// `smtp.save_copy_to` cannot come through `extra` ([smtp] is written by
 /// World): patch the written file.
 fn with_save_copy(w: &World, extra: &str) {
     w.write_config(extra);
-    let text = std::fs::read_to_string(&w.config).unwrap();
-    let text = text.replacen(
-        "from = \"Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\"\n",
-        "from = \"Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\"\nsave_copy_to = \"Sent\"\n",
-        1,
+    add_config_line(
+        w,
+        "from = \"Sabiedrības integrācijas fonds <pasts@sif.gov.lv>\"",
+        "save_copy_to = \"Sent\"",
     );
-    assert!(text.contains("save_copy_to"));
-    std::fs::write(&w.config, text).unwrap();
 }
 
 #[test]
@@ -442,14 +448,11 @@ fn reminder_escalation_digest_once_and_in_working_hours() {
 #[test]
 fn many_escalations_due_at_once_go_as_one_list() {
     let w = World::new("");
-    let text = std::fs::read_to_string(&w.config).unwrap();
-    let text = text.replacen(
-        "escalate_to = [\"vaditajs@sif.gov.lv\"]\n",
-        "escalate_to = [\"vaditajs@sif.gov.lv\"]\ncombine_escalations_over = 3\n",
-        1,
+    add_config_line(
+        &w,
+        "escalate_to = [\"vaditajs@sif.gov.lv\"]",
+        "combine_escalations_over = 3",
     );
-    assert!(text.contains("combine_escalations_over = 3"));
-    std::fs::write(&w.config, text).unwrap();
     for i in 0..5 {
         deliver(
             &w,

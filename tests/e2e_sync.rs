@@ -284,6 +284,18 @@ fn uidvalidity_reset_of_inbox() {
     });
 }
 
+/// 4 KiB of pseudo-random bytes from `seed` (not a mail: a file that is
+/// no message at all).
+fn garbage(seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..4096)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect()
+}
+
 /// Base64 lines of `n` zero bytes, fast.
 fn zeros_b64(n: usize) -> String {
     let line = "A".repeat(76);
@@ -345,13 +357,7 @@ fn many_batches_read_ahead_lose_and_repeat_nothing() {
             .collect()
     };
     w.dovecot.append_many("INBOX", &batch(0..300));
-    let mut garbage = Vec::with_capacity(4096);
-    let mut x: u32 = 777;
-    for _ in 0..4096 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        garbage.push((x >> 16) as u8);
-    }
-    w.dovecot.deliver_file("INBOX", &garbage, at(301));
+    w.dovecot.deliver_file("INBOX", &garbage(777), at(301));
     w.dovecot.append_many("INBOX", &batch(300..520));
 
     let (ok, log, _) = run_measured(&w, "2026-11-23T20:00:00+02:00");
@@ -505,13 +511,7 @@ fn malformed_mailbox() {
     // Straight into the Maildir: an empty file, garbage bytes, a 25 MB
     // attachment, and then a good message after them all.
     w.dovecot.deliver_file("INBOX", b"", at(10));
-    let mut garbage = Vec::with_capacity(4096);
-    let mut x: u32 = 12345;
-    for _ in 0..4096 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        garbage.push((x >> 16) as u8);
-    }
-    w.dovecot.deliver_file("INBOX", &garbage, at(11));
+    w.dovecot.deliver_file("INBOX", &garbage(12345), at(11));
     let big = format!(
         "From: liels@inbox.lv\r\nTo: {POST}\r\nSubject: Liels pielikums\r\nMessage-ID: <m7@inbox.lv>\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"BIG\"\r\n\r\n\
