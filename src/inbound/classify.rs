@@ -54,6 +54,16 @@ pub enum FolderKind {
     Sent,
 }
 
+impl FolderKind {
+    /// The name the store keeps for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderKind::Inbox => "inbox",
+            FolderKind::Sent => "sent",
+        }
+    }
+}
+
 /// What the classifier needs from the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClassifySettings {

@@ -177,6 +177,55 @@ struct Row {
     history: bool,
 }
 
+/// One sync of a folder: what every step of it needs.
+struct Pass<'f> {
+    folder: &'f str,
+    uidvalidity: u32,
+    kind: FolderKind,
+    now: DateTime<Utc>,
+    /// The feedback judge (SPEC §14), shared with its blocking tasks.
+    recogniser: Arc<Recogniser>,
+}
+
+/// A batch, the UIDs `chunk`: its headers as fetched (by the read-ahead or
+/// here), the texts read ahead, and the UIDs the fetch did not return.
+struct Fetched<'c> {
+    chunk: &'c [u32],
+    headers: Vec<FetchedHeader>,
+    texts: Option<HashMap<u32, Vec<u8>>>,
+    missing: Vec<u32>,
+}
+
+impl<'c> Fetched<'c> {
+    /// What a batch's fetch returned; when it failed, every UID is missing.
+    fn of(chunk: &'c [u32], got: Result<AheadBatch, ImapError>, folder: &str) -> Self {
+        match got {
+            Ok(AheadBatch { headers, texts }) => {
+                let missing = chunk
+                    .iter()
+                    .copied()
+                    .filter(|u| headers.binary_search_by_key(u, |x| x.uid).is_err())
+                    .collect();
+                Fetched {
+                    chunk,
+                    headers,
+                    texts,
+                    missing,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(folder, first = chunk[0], count = chunk.len(), error = %e, "batch fetch failed; fetching these messages one by one");
+                Fetched {
+                    chunk,
+                    headers: Vec::new(),
+                    texts: None,
+                    missing: chunk.to_vec(),
+                }
+            }
+        }
+    }
+}
+
 impl Ingest<'_> {
     /// Sync one folder.
     pub async fn folder(
@@ -204,9 +253,12 @@ impl Ingest<'_> {
             }
             None => 1,
         };
-        let kind_s = match kind {
-            FolderKind::Inbox => "inbox",
-            FolderKind::Sent => "sent",
+        let pass = Pass {
+            folder,
+            uidvalidity: status.uidvalidity,
+            kind,
+            now,
+            recogniser: Arc::new(self.cfg.feedback.recogniser()),
         };
         let mut last_uid = if stats.uidvalidity_reset {
             0
@@ -225,11 +277,10 @@ impl Ingest<'_> {
                     uidvalidity: status.uidvalidity,
                     last_uid,
                 };
-                store.transaction(|tx| tx.set_folder_state(folder, kind_s, &st, now))?;
+                store.transaction(|tx| tx.set_folder_state(folder, kind.as_str(), &st, now))?;
             }
             return Ok(stats);
         }
-        let recogniser = Arc::new(self.cfg.feedback.recogniser());
         // A folder of more than one batch (a first start, a long outage):
         // the header batches, and in an inbox the texts of its new mail,
         // are read ahead on a second connection while this one reads
@@ -270,181 +321,179 @@ impl Ingest<'_> {
             // over a batch ends when processing stops early.
             let mut ahead_rx = ahead_rx;
             for chunk in uids.chunks(BATCH) {
-                // One message the server or the IMAP library cannot handle can
-                // fail the whole batch or end the connection mid-response
-                // (Dovecot answers an unreadable message file with BYE): whatever
-                // the batch did not return is fetched again one UID at a time on
-                // a fresh connection, and what still cannot be fetched is recorded
-                // as bad, so the rest of the mailbox is never blocked.
-                let mut texts = None;
                 let fetched = match ahead_rx.recv().await {
-                    Some(res) => res.map(|batch| {
-                        texts = batch.texts;
-                        batch.headers
-                    }),
-                    None => session.fetch_headers_for(chunk).await,
+                    Some(res) => res,
+                    None => session
+                        .fetch_headers_for(chunk)
+                        .await
+                        .map(|headers| AheadBatch { headers, texts: None }),
                 };
-                let (headers, missing) = match fetched {
-                    Ok(h) => {
-                        let missing: Vec<u32> = chunk
-                            .iter()
-                            .copied()
-                            .filter(|u| h.binary_search_by_key(u, |x| x.uid).is_err())
-                            .collect();
-                        (h, missing)
-                    }
-                    Err(e) => {
-                        tracing::warn!(folder, first = chunk[0], count = chunk.len(), error = %e, "batch fetch failed; fetching these messages one by one");
-                        (Vec::new(), chunk.to_vec())
-                    }
-                };
-                let mut broken = !missing.is_empty();
-                let truncated_before = stats.truncated;
-                stats.fetched += headers.len() as u64;
-                // A process that died reading this batch before (an abort the
-                // panic guard cannot catch, an out-of-memory kill) reads it one
-                // message at a time, each recorded at once, and sets aside the
-                // one it keeps dying on (SPEC §11.1): a restart loop never holds
-                // the mailbox.
-                let batch = Breadcrumb::batch(folder, status.uidvalidity, chunk);
-                let careful = batch.arrive(store)? > 1;
-                let mut early = Early::default();
-                let mut rows = Vec::new();
-                if careful {
-                    tracing::warn!(
-                        folder,
-                        first = chunk[0],
-                        count = chunk.len(),
-                        "the last run stopped while reading these messages; reading them one at a time"
-                    );
-                    let suspect = Breadcrumb::in_flight(store)?;
-                    let todo: Vec<Result<FetchedHeader, u32>> = headers
-                        .into_iter()
-                        .map(Ok)
-                        .chain(missing.iter().copied().map(Err))
-                        .collect();
-                    for item in todo {
-                        let uid = match &item {
-                            Ok(h) => h.uid,
-                            Err(u) => *u,
-                        };
-                        if store.read().has_location(folder, status.uidvalidity, uid)? {
-                            continue;
-                        }
-                        let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
-                        let row = if deaths >= SET_ASIDE_AFTER {
-                            stats.bad += 1;
-                            tracing::error!(folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
-                            let mut row = set_aside(folder, status.uidvalidity, uid, now);
-                            row.reason = Some(format!("reading it stopped replygate {deaths} times"));
-                            Some(row)
-                        } else {
-                            Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
-                            self.read_one(
-                                session,
-                                item,
-                                folder,
-                                status.uidvalidity,
-                                kind,
-                                now,
-                                &mut stats,
-                                &mut broken,
-                            )
-                            .await?
-                        };
-                        let Some(row) = row else { continue };
-                        if broken {
-                            self.reconnect(session, folder, status.uidvalidity).await?;
-                            broken = false;
-                        }
-                        self.judge_and_record(
-                            store,
-                            session,
-                            &recogniser,
-                            folder,
-                            status.uidvalidity,
-                            vec![row],
-                            &mut early,
-                        )
-                        .await?;
-                    }
-                } else {
-                    let mut todo = Vec::with_capacity(headers.len());
-                    for h in headers {
-                        if !store.read().has_location(folder, status.uidvalidity, h.uid)? {
-                            todo.push(h);
-                        }
-                    }
-                    if broken && !todo.is_empty() {
-                        self.reconnect(session, folder, status.uidvalidity).await?;
-                        broken = false;
-                    }
-                    rows = self
-                        .rows(
-                            session,
-                            &todo,
-                            kind,
-                            folder,
-                            status.uidvalidity,
-                            &mut stats,
-                            &mut broken,
-                        )
-                        .await?;
-                    drop(todo);
-                    for uid in missing {
-                        if store.read().has_location(folder, status.uidvalidity, uid)? {
-                            continue;
-                        }
-                        if let Some(row) = self
-                            .one_by_one(
-                                session,
-                                folder,
-                                status.uidvalidity,
-                                uid,
-                                kind,
-                                now,
-                                &mut stats,
-                                &mut broken,
-                            )
-                            .await?
-                        {
-                            rows.push(row);
-                        }
-                    }
-                }
-                if broken {
-                    self.reconnect(session, folder, status.uidvalidity).await?;
-                }
-                self.judge_feedback(session, &recogniser, &mut rows, texts).await;
-                let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
-                let st = FolderState {
-                    uidvalidity: status.uidvalidity,
-                    last_uid: max_uid,
-                };
-                let dup = early.dup
-                    + store.transaction(|tx| -> Result<u64, StoreError> {
-                        let dup = record(tx, folder, status.uidvalidity, &rows)?;
-                        if stats.truncated > truncated_before {
-                            tx.bump_counter(
-                                "headers_truncated",
-                                (stats.truncated - truncated_before) as i64,
-                            )?;
-                        }
-                        tx.set_folder_state(folder, kind_s, &st, now)?;
-                        batch.leave(tx)?;
-                        Ok(dup)
-                    })?;
-                stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
-                let rows_len = rows.len() as u64 + early.recorded;
-                stats.duplicates += dup;
-                stats.recorded += rows_len - dup;
-                last_uid = max_uid;
+                let fetched = Fetched::of(chunk, fetched, folder);
+                last_uid = self
+                    .batch(session, store, &pass, fetched, last_uid, &mut stats)
+                    .await?;
             }
             Ok::<(), SyncError>(())
         };
         let ((), processed) = tokio::join!(read_ahead, process);
         processed?;
         Ok(stats)
+    }
+
+    /// Read and record one batch in one transaction with the folder's new
+    /// last UID (returned).
+    ///
+    /// One message the server or the IMAP library cannot handle can fail
+    /// the whole batch fetch or end the connection mid-response (Dovecot
+    /// answers an unreadable message file with BYE): whatever the fetch did
+    /// not return is fetched again one UID at a time on a fresh connection,
+    /// and what still cannot be fetched is recorded as bad, so the rest of
+    /// the mailbox is never blocked.
+    async fn batch(
+        &self,
+        session: &mut ImapSession,
+        store: &mut Store,
+        pass: &Pass<'_>,
+        mut fetched: Fetched<'_>,
+        last_uid: u32,
+        stats: &mut SyncStats,
+    ) -> Result<u32, SyncError> {
+        let chunk = fetched.chunk;
+        let texts = fetched.texts.take();
+        let mut broken = !fetched.missing.is_empty();
+        let truncated_before = stats.truncated;
+        stats.fetched += fetched.headers.len() as u64;
+        // A process that died reading this batch before (an abort the
+        // panic guard cannot catch, an out-of-memory kill) reads it one
+        // message at a time, each recorded at once, and sets aside the
+        // one it keeps dying on (SPEC §11.1): a restart loop never holds
+        // the mailbox.
+        let batch = Breadcrumb::batch(pass.folder, pass.uidvalidity, chunk);
+        let (mut rows, early) = if batch.arrive(store)? > 1 {
+            tracing::warn!(
+                folder = pass.folder,
+                first = chunk[0],
+                count = chunk.len(),
+                "the last run stopped while reading these messages; reading them one at a time"
+            );
+            let early = self
+                .one_at_a_time(session, store, pass, fetched, stats, &mut broken)
+                .await?;
+            (Vec::new(), early)
+        } else {
+            let rows = self
+                .all_at_once(session, store, pass, fetched, stats, &mut broken)
+                .await?;
+            (rows, Early::default())
+        };
+        self.mend(session, pass, &mut broken).await?;
+        self.judge_feedback(session, &pass.recogniser, &mut rows, texts)
+            .await;
+        let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
+        let st = FolderState {
+            uidvalidity: pass.uidvalidity,
+            last_uid: max_uid,
+        };
+        let dup = early.dup
+            + store.transaction(|tx| -> Result<u64, StoreError> {
+                let dup = record(tx, pass.folder, pass.uidvalidity, &rows)?;
+                if stats.truncated > truncated_before {
+                    tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
+                }
+                tx.set_folder_state(pass.folder, pass.kind.as_str(), &st, pass.now)?;
+                batch.leave(tx)?;
+                Ok(dup)
+            })?;
+        stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
+        let rows_len = rows.len() as u64 + early.recorded;
+        stats.duplicates += dup;
+        stats.recorded += rows_len - dup;
+        Ok(max_uid)
+    }
+
+    /// The usual way through a batch: the rows of the messages not yet
+    /// recorded, read together (see [`Ingest::rows`]), and of those the
+    /// fetch did not return, fetched one by one.
+    async fn all_at_once(
+        &self,
+        session: &mut ImapSession,
+        store: &Store,
+        pass: &Pass<'_>,
+        fetched: Fetched<'_>,
+        stats: &mut SyncStats,
+        broken: &mut bool,
+    ) -> Result<Vec<Row>, SyncError> {
+        let mut todo = Vec::with_capacity(fetched.headers.len());
+        for h in fetched.headers {
+            if !store.read().has_location(pass.folder, pass.uidvalidity, h.uid)? {
+                todo.push(h);
+            }
+        }
+        if !todo.is_empty() {
+            self.mend(session, pass, broken).await?;
+        }
+        let mut rows = self.rows(session, &todo, pass, stats, broken).await?;
+        drop(todo);
+        for uid in fetched.missing {
+            if store.read().has_location(pass.folder, pass.uidvalidity, uid)? {
+                continue;
+            }
+            if let Some(row) = self.one_by_one(session, pass, uid, stats, broken).await? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Careful mode, for a batch a previous run died reading: each message
+    /// read and recorded at once, marked in flight while it is read, and
+    /// one that was being read at [`SET_ASIDE_AFTER`] deaths recorded as
+    /// `bad` unread.
+    async fn one_at_a_time(
+        &self,
+        session: &mut ImapSession,
+        store: &mut Store,
+        pass: &Pass<'_>,
+        fetched: Fetched<'_>,
+        stats: &mut SyncStats,
+        broken: &mut bool,
+    ) -> Result<Early, SyncError> {
+        let mut early = Early::default();
+        let suspect = Breadcrumb::in_flight(store)?;
+        let todo = fetched
+            .headers
+            .into_iter()
+            .map(Ok)
+            .chain(fetched.missing.into_iter().map(Err));
+        for item in todo {
+            let uid = match &item {
+                Ok(h) => h.uid,
+                Err(u) => *u,
+            };
+            if store.read().has_location(pass.folder, pass.uidvalidity, uid)? {
+                continue;
+            }
+            let deaths = suspect.as_ref().filter(|s| s.0 == uid).map_or(0, |s| s.1);
+            let row = if deaths >= SET_ASIDE_AFTER {
+                stats.bad += 1;
+                tracing::error!(folder = pass.folder, uid, deaths, "replygate stopped {deaths} times while reading this message; recorded as bad and set aside");
+                let mut row = set_aside(pass, uid);
+                row.reason = Some(format!("reading it stopped replygate {deaths} times"));
+                Some(row)
+            } else {
+                Breadcrumb::mark_in_flight(store, uid, deaths + 1)?;
+                self.read_one(session, item, pass, stats, broken).await?
+            };
+            let Some(row) = row else { continue };
+            self.mend(session, pass, broken).await?;
+            let mut rows = vec![row];
+            self.judge_feedback(session, &pass.recogniser, &mut rows, None)
+                .await;
+            early.dup += store.transaction(|tx| record(tx, pass.folder, pass.uidvalidity, &rows))?;
+            early.recorded += 1;
+            early.history += u64::from(rows[0].history);
+        }
+        Ok(early)
     }
 
     /// A second session on `folder` for reading header batches ahead
@@ -563,18 +612,28 @@ impl Ingest<'_> {
         }
     }
 
-    /// Replace a session that may be dead with a fresh one on `folder`.
-    /// Fails (and so ends the run, to be retried) when the server cannot be
-    /// reached or the folder was recreated meanwhile.
-    async fn reconnect(
-        &self,
-        session: &mut ImapSession,
-        folder: &str,
-        uidvalidity: u32,
-    ) -> Result<(), SyncError> {
-        let fresh = self.session_on(folder, uidvalidity).await?;
+    /// Repass a session that may be dead with a fresh one on the
+    /// folder. Fails (and so ends the run, to be retried) when the server
+    /// cannot be reached or the folder was recreated meanwhile.
+    async fn reconnect(&self, session: &mut ImapSession, pass: &Pass<'_>) -> Result<(), SyncError> {
+        let fresh = self.session_on(pass.folder, pass.uidvalidity).await?;
         let old = std::mem::replace(session, fresh);
         drop(old);
+        Ok(())
+    }
+
+    /// Repass the session if the last step left it `broken` (an error
+    /// may have ended the connection mid-response).
+    async fn mend(
+        &self,
+        session: &mut ImapSession,
+        pass: &Pass<'_>,
+        broken: &mut bool,
+    ) -> Result<(), SyncError> {
+        if *broken {
+            self.reconnect(session, pass).await?;
+            *broken = false;
+        }
         Ok(())
     }
 
@@ -593,30 +652,21 @@ impl Ingest<'_> {
     /// Fetch one UID the batch did not return: retried once on a fresh
     /// connection; `None` when the message is gone (expunged meanwhile), a
     /// `bad` row when it exists but cannot be fetched.
-    #[allow(clippy::too_many_arguments)]
     async fn one_by_one(
         &self,
         session: &mut ImapSession,
-        folder: &str,
-        uidvalidity: u32,
+        pass: &Pass<'_>,
         uid: u32,
-        kind: FolderKind,
-        now: DateTime<Utc>,
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Option<Row>, SyncError> {
         let mut last_error = String::from("the server returned nothing for it");
         for _attempt in 0..2 {
-            if *broken {
-                self.reconnect(session, folder, uidvalidity).await?;
-                *broken = false;
-            }
+            self.mend(session, pass, broken).await?;
             match session.fetch_headers_for(&[uid]).await {
                 Ok(h) if !h.is_empty() => {
                     stats.fetched += 1;
-                    let rows = self
-                        .rows(session, &h[..1], kind, folder, uidvalidity, stats, broken)
-                        .await?;
+                    let rows = self.rows(session, &h[..1], pass, stats, broken).await?;
                     return Ok(rows.into_iter().next());
                 }
                 Ok(_) => {}
@@ -624,76 +674,39 @@ impl Ingest<'_> {
             }
             *broken = true;
         }
-        self.reconnect(session, folder, uidvalidity).await?;
+        self.reconnect(session, pass).await?;
         *broken = false;
         if !session.uids_from(uid).await?.contains(&uid) {
             return Ok(None); // expunged meanwhile
         }
         stats.fetched += 1;
         stats.bad += 1;
-        tracing::warn!(folder, uid, error = %last_error, "message cannot be fetched from the server; recorded as bad and skipped");
-        let mut row = set_aside(folder, uidvalidity, uid, now);
+        tracing::warn!(folder = pass.folder, uid, error = %last_error, "message cannot be fetched from the server; recorded as bad and skipped");
+        let mut row = set_aside(pass, uid);
         row.reason = Some(format!("cannot be fetched: {last_error}"));
         Ok(Some(row))
     }
 
     /// Read one message: from its fetched header, or (when the batch did
     /// not return it) fetched alone; `None` when it is gone.
-    #[allow(clippy::too_many_arguments)]
     async fn read_one(
         &self,
         session: &mut ImapSession,
         item: Result<FetchedHeader, u32>,
-        folder: &str,
-        uidvalidity: u32,
-        kind: FolderKind,
-        now: DateTime<Utc>,
+        pass: &Pass<'_>,
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Option<Row>, SyncError> {
         match item {
             Ok(h) => {
-                if *broken {
-                    self.reconnect(session, folder, uidvalidity).await?;
-                    *broken = false;
-                }
+                self.mend(session, pass, broken).await?;
                 let rows = self
-                    .rows(
-                        session,
-                        std::slice::from_ref(&h),
-                        kind,
-                        folder,
-                        uidvalidity,
-                        stats,
-                        broken,
-                    )
+                    .rows(session, std::slice::from_ref(&h), pass, stats, broken)
                     .await?;
                 Ok(rows.into_iter().next())
             }
-            Err(uid) => {
-                self.one_by_one(session, folder, uidvalidity, uid, kind, now, stats, broken)
-                    .await
-            }
+            Err(uid) => self.one_by_one(session, pass, uid, stats, broken).await,
         }
-    }
-
-    /// Careful mode: judge one row's feedback and record it at once.
-    #[allow(clippy::too_many_arguments)]
-    async fn judge_and_record(
-        &self,
-        store: &mut Store,
-        session: &mut ImapSession,
-        recogniser: &Arc<Recogniser>,
-        folder: &str,
-        uidvalidity: u32,
-        mut rows: Vec<Row>,
-        early: &mut Early,
-    ) -> Result<(), SyncError> {
-        self.judge_feedback(session, recogniser, &mut rows, None).await;
-        early.dup += store.transaction(|tx| record(tx, folder, uidvalidity, &rows))?;
-        early.recorded += rows.len() as u64;
-        early.history += rows.iter().filter(|r| r.history).count() as u64;
-        Ok(())
     }
 
     /// Fetch a whole message (or, with `readable_only`, its readable
@@ -729,17 +742,15 @@ impl Ingest<'_> {
     /// its own: it is recorded as `bad`); the staff replies and delivery
     /// reports the batch needs whole are then fetched together (see
     /// [`Ingest::fetch_wholes`]) and read on the blocking pool the same way.
-    #[allow(clippy::too_many_arguments)]
     async fn rows(
         &self,
         session: &mut ImapSession,
         hs: &[FetchedHeader],
-        kind: FolderKind,
-        folder: &str,
-        uidvalidity: u32,
+        pass: &Pass<'_>,
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Vec<Row>, SyncError> {
+        let folder = pass.folder;
         let bad = |h: &FetchedHeader, reason: String| Row {
             uid: h.uid,
             message_id: None,
@@ -776,7 +787,7 @@ impl Ingest<'_> {
                 attachments: h.attachments.clone(),
                 calendar_method: h.calendar_method.clone(),
                 content_type: h.content_type.clone(),
-                kind,
+                kind: pass.kind,
                 history: h.internaldate < self.cutoff,
             })
             .collect();
@@ -811,10 +822,7 @@ impl Ingest<'_> {
             // is recognised by the phrases of its MTA (SPEC §5.2).
             let mut have_raw: Option<Vec<u8>> = None;
             if body_check {
-                if *broken {
-                    self.reconnect(session, folder, uidvalidity).await?;
-                    *broken = false;
-                }
+                self.mend(session, pass, broken).await?;
                 if let Ok(Some(raw)) = self.full(session, folder, h, false, broken).await {
                     let (robot, raw) = off_worker(move || (bounce::is_robot_notice(&raw), raw))
                         .await
@@ -869,9 +877,7 @@ impl Ingest<'_> {
             })
             .collect();
         if !want.is_empty() {
-            let got = self
-                .fetch_wholes(session, folder, uidvalidity, hs, &want, broken)
-                .await?;
+            let got = self.fetch_wholes(session, pass, hs, &want, broken).await?;
             for (i, r) in got {
                 if let Slot::Open { raw, .. } = &mut slots[i] {
                     *raw = Some(r);
@@ -942,8 +948,7 @@ impl Ingest<'_> {
     async fn fetch_wholes(
         &self,
         session: &mut ImapSession,
-        folder: &str,
-        uidvalidity: u32,
+        pass: &Pass<'_>,
         hs: &[FetchedHeader],
         want: &[(usize, bool)],
         broken: &mut bool,
@@ -992,10 +997,7 @@ impl Ingest<'_> {
                 }
                 let part = &members[start..end];
                 start = end;
-                if *broken {
-                    self.reconnect(session, folder, uidvalidity).await?;
-                    *broken = false;
-                }
+                self.mend(session, pass, broken).await?;
                 let got = match &plan {
                     None => {
                         let uids: Vec<u32> = part.iter().map(|&i| hs[i].uid).collect();
@@ -1015,25 +1017,22 @@ impl Ingest<'_> {
                                 // to tell.
                                 Err(_) => {
                                     let readable = plan.is_some() || want.iter().any(|&(w, r)| w == i && r);
-                                    if *broken {
-                                        self.reconnect(session, folder, uidvalidity).await?;
-                                        *broken = false;
-                                    }
-                                    out.push((i, self.full(session, folder, &hs[i], readable, broken).await));
+                                    self.mend(session, pass, broken).await?;
+                                    out.push((
+                                        i,
+                                        self.full(session, pass.folder, &hs[i], readable, broken).await,
+                                    ));
                                 }
                             }
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(folder, first = hs[part[0]].uid, count = part.len(), error = %e, "batch fetch of whole messages failed; fetching them one by one");
+                        tracing::warn!(folder = pass.folder, first = hs[part[0]].uid, count = part.len(), error = %e, "batch fetch of whole messages failed; fetching them one by one");
                         *broken = true;
                         for &i in part {
                             let readable = want.iter().any(|&(w, r)| w == i && r);
-                            if *broken {
-                                self.reconnect(session, folder, uidvalidity).await?;
-                                *broken = false;
-                            }
-                            out.push((i, self.full(session, folder, &hs[i], readable, broken).await));
+                            self.mend(session, pass, broken).await?;
+                            out.push((i, self.full(session, pass.folder, &hs[i], readable, broken).await));
                         }
                     }
                 }
@@ -1137,14 +1136,14 @@ impl Breadcrumb {
 }
 
 /// The row of a message recorded as `bad` without being read.
-fn set_aside(folder: &str, uidvalidity: u32, uid: u32, now: DateTime<Utc>) -> Row {
+fn set_aside(pass: &Pass<'_>, uid: u32) -> Row {
     let mut h = Sha256::new();
-    h.update(format!("unfetchable\0{folder}\0{uidvalidity}\0{uid}").as_bytes());
+    h.update(format!("unfetchable\0{}\0{}\0{uid}", pass.folder, pass.uidvalidity).as_bytes());
     Row {
         uid,
         message_id: None,
         fingerprint: hex::encode(&h.finalize()[..16]),
-        internaldate: now,
+        internaldate: pass.now,
         from_addr: None,
         subject: String::new(),
         norm_subject: String::new(),
