@@ -40,3 +40,44 @@ pub mod tls;
 pub mod web;
 // Compliance reports from the recorded facts (pure computation).
 pub mod report;
+
+#[cfg(test)]
+mod tests {
+    /// `tracing` keeps an event's text in its field `message`: an event
+    /// that also names a field `message` prints the two run together
+    /// ("it changes nothing 3"), which an admin cannot read. Every source
+    /// file is checked, so a new log line cannot bring it back.
+    #[test]
+    fn no_log_event_has_a_field_named_message() {
+        fn walk(dir: &std::path::Path, bad: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("src is readable") {
+                let path = entry.expect("src entry").path();
+                if path.is_dir() {
+                    walk(&path, bad);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+                    // Each event's macro call, up to its closing `);`.
+                    for (at, _) in text.match_indices("tracing::") {
+                        let call = &text[at..];
+                        let call = &call[..call.find(");").unwrap_or(call.len())];
+                        let levels = ["trace!(", "debug!(", "info!(", "warn!(", "error!("];
+                        if levels.iter().any(|l| call["tracing::".len()..].starts_with(l))
+                            && call
+                                .split(['(', ','])
+                                .any(|f| f.trim_start().starts_with("message ="))
+                        {
+                            let line = text[..at].lines().count() + 1;
+                            bad.push(format!("{}:{line}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut bad,
+        );
+        assert!(bad.is_empty(), "log events with a field named `message`: {bad:?}");
+    }
+}

@@ -213,11 +213,11 @@ pub fn track_and_decide(
                         // tried once more in the next cycle (a passing
                         // fault), then set aside for good (SPEC §11.1).
                         if m.role.as_deref() == Some(crate::store::ROLE_RETRY) {
-                            tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed again; recorded as error and set aside");
+                            tracing::error!(folder = %m.folder, uid = m.uid, error = %e, "message could not be processed again; recorded as error and set aside");
                             tx.finish_message(m.id, None, "error")?;
                             tx.bump_counter("messages_failed", 1)?;
                         } else {
-                            tracing::error!(message = m.id, folder = %m.folder, uid = m.uid, error = %e, "message could not be processed; it is tried once more in the next cycle");
+                            tracing::error!(folder = %m.folder, uid = m.uid, error = %e, "message could not be processed; it is tried once more in the next cycle");
                             tx.mark_retry(m.id)?;
                             tx.bump_counter("messages_retried", 1)?;
                         }
@@ -248,7 +248,7 @@ pub fn track_and_decide(
                 }
                 match tx.isolated(|tx| outbox::apply_notices(tx, &notices, &composer, now)) {
                     Ok(n) => r.notices += n,
-                    Err(e) => tracing::error!(message = m.id, error = %e, "a staff notice could not be queued; skipped"),
+                    Err(e) => tracing::error!(folder = %m.folder, uid = m.uid, error = %e, "a staff notice could not be queued; skipped"),
                 }
             }
             Ok(())
@@ -262,15 +262,7 @@ pub fn track_and_decide(
     let mut history = history(store, &open, now)?;
     let actions = engine::decide(&open, &history, &ctx.cal, &ctx.settings, now);
     for a in &actions {
-        match a {
-            engine::Action::EscalationList { case_ids } => tracing::info!(
-                cases = case_ids.len(),
-                first = case_ids.first().map(String::as_str).unwrap_or("-"),
-                last = case_ids.last().map(String::as_str).unwrap_or("-"),
-                "due: one escalation listing these cases"
-            ),
-            _ => tracing::info!(action = ?a, "due"),
-        }
+        log_due(a);
     }
     if !actions.is_empty() {
         r.applied = store.transaction(|tx| outbox::apply_actions(tx, &actions, &composer, now))?;
@@ -278,6 +270,48 @@ pub fn track_and_decide(
     after_actions(&mut open, &mut history, &actions);
     r.rules_next_due = engine::next_due(&open, &history, &ctx.cal, &ctx.settings, now);
     Ok(())
+}
+
+/// One line for an admin (and a dry run's reader) per action decided.
+fn log_due(a: &engine::Action) {
+    use engine::Action;
+    match a {
+        Action::Ack { case_id } => tracing::info!(case = %case_id, "due: acknowledgement"),
+        Action::AckSuppressed { case_id, reason } => tracing::info!(
+            case = %case_id,
+            reason = reason.word(),
+            "due: no acknowledgement, as {reason}"
+        ),
+        Action::AckDeferred { case_id } => tracing::info!(
+            case = %case_id,
+            "due: acknowledgement waits, the hourly cap (reply.ack_max_per_hour) is reached"
+        ),
+        Action::Reminder { case_id } => tracing::info!(case = %case_id, "due: reminder to staff"),
+        Action::Escalation { case_id } => tracing::info!(case = %case_id, "due: escalation"),
+        Action::EscalationList { case_ids } => tracing::info!(
+            cases = case_ids.len(),
+            first = case_ids.first().map(String::as_str).unwrap_or("-"),
+            last = case_ids.last().map(String::as_str).unwrap_or("-"),
+            "due: one escalation listing these cases"
+        ),
+        Action::Digest {
+            date,
+            due_today,
+            overdue,
+        } if due_today.is_empty() && overdue.is_empty() => {
+            tracing::info!(%date, "due: the daily digest, with nothing to list: not sent")
+        }
+        Action::Digest {
+            date,
+            due_today,
+            overdue,
+        } => tracing::info!(
+            %date,
+            due_today = due_today.len(),
+            overdue = overdue.len(),
+            "due: the daily digest"
+        ),
+    }
 }
 
 /// What the engine needs to know about past sends. Two grouped queries

@@ -60,7 +60,7 @@ fn a_dry_run_sends_nothing_and_loses_nothing() {
     let out = w.cmd(&["run", "--once", "--dry-run", "--now", "2026-11-23T10:30:00+02:00"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Ack"),
+        String::from_utf8_lossy(&out.stderr).contains("due: acknowledgement case=SIF-"),
         "the dry run logs what it would do"
     );
     assert!(w.sent().is_empty());

@@ -511,7 +511,8 @@ impl<'a> Tracker<'a> {
             Referenced::History => None,
             Referenced::Foreign(other) => {
                 tracing::warn!(
-                    message = m.id,
+                    folder = %m.folder,
+                    uid = m.uid,
                     from = %from,
                     case = %other,
                     "a mail refers to another client's case; it opens a case of its own (SPEC §11.3)"
@@ -522,7 +523,7 @@ impl<'a> Tracker<'a> {
         };
         let ack_to = ack_address(p, &from);
         if let Some(why) = &p.no_ack {
-            tracing::warn!(message = m.id, from = %from, reason = %why, "no acceptable address for an acknowledgement (SPEC §5.3)");
+            tracing::warn!(folder = %m.folder, uid = m.uid, from = %from, reason = %why, "no acceptable address for an acknowledgement (SPEC §5.3)");
         }
         let kind = if p.submission {
             CaseKind::Submission
@@ -859,7 +860,8 @@ impl<'a> Tracker<'a> {
         }
         if addrs.is_empty() {
             tracing::info!(
-                message = m.id,
+                folder = %m.folder,
+                uid = m.uid,
                 named = ignored,
                 "a delivery report about no mail the gateway sent; it changes nothing"
             );
