@@ -383,6 +383,86 @@ fn many_batches_read_ahead_lose_and_repeat_nothing() {
     assert_eq!(db_count(&w, "SELECT COUNT(*) FROM cases"), 520);
 }
 
+/// A Sent folder of several batches: the staff replies of the later
+/// batches are read ahead on the second connection (whole, or only their
+/// text parts when they carry an attachment), and each is checked as its
+/// own: every case answered, and exactly the unsigned replies, in every
+/// batch, found without the signature.
+#[test]
+fn staff_replies_read_ahead_are_checked_in_every_batch() {
+    let w = World::new("");
+    let at = |day: u32, i: u32| t(&format!("2026-11-{day}T{:02}:{:02}:00+02:00", 9 + i / 60, i % 60));
+    let unsigned = [4_u32, 255, 431];
+    let with_attachment = [100_u32, 300, 431];
+    let questions: Vec<_> = (0..450_u32)
+        .map(|i| {
+            let m = mail(
+                &format!("klients{i}@inbox.lv"),
+                POST,
+                &format!("Jautājums {i}"),
+                Some(&format!("q{i}@inbox.lv")),
+            );
+            (m.raw(at(23, i % 480)), at(23, i % 480))
+        })
+        .collect();
+    w.dovecot.append_many("INBOX", &questions);
+    let replies: Vec<_> = (0..450_u32)
+        .map(|i| {
+            let text = if unsigned.contains(&i) {
+                format!("Labdien!\n\nAtbilde uz jautājumu {i}: jā.\n")
+            } else {
+                SIGNED.replace("Atbildam", &format!("Uz jautājumu {i} atbildam"))
+            };
+            let mut m = mail(
+                JANIS,
+                &format!("klients{i}@inbox.lv"),
+                &format!("RE: Jautājums {i}"),
+                Some(&format!("r{i}@sif.gov.lv")),
+            )
+            .reply_to(&format!("q{i}@inbox.lv"));
+            if with_attachment.contains(&i) {
+                m.headers.retain(|(k, _)| k != "Content-Type" && k != "Content-Transfer-Encoding");
+                m = m.h("Content-Type", "multipart/mixed; boundary=\"PIE\"").body(&format!(
+                    "--PIE\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{text}\n\
+                     --PIE\nContent-Type: application/pdf; name=\"atbilde.pdf\"\n\
+                     Content-Disposition: attachment; filename=\"atbilde.pdf\"\n\
+                     Content-Transfer-Encoding: base64\n\n{}\n--PIE--\n",
+                    "JVBERi0xLjQK".repeat(400)
+                ));
+            } else {
+                m = m.body(&text);
+            }
+            (m.raw(at(24, i % 480)), at(24, i % 480))
+        })
+        .collect();
+    w.dovecot.append_many("Sent", &replies);
+
+    let (ok, log, _) = run_measured(&w, "2026-11-24T20:00:00+02:00");
+    assert!(ok, "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("reading header batches ahead") && l.contains("Sent")),
+        "{log}"
+    );
+    assert_eq!(
+        db_count(&w, "SELECT COUNT(*) FROM cases WHERE state = 'answered'"),
+        450,
+        "{log}"
+    );
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM signature_checks"), 450);
+    let c = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();
+    let mut st = c
+        .prepare("SELECT message_id FROM signature_checks WHERE compliant = 0 ORDER BY sent_at")
+        .unwrap();
+    let failing: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<String> = unsigned.iter().map(|i| format!("r{i}@sif.gov.lv")).collect();
+    assert_eq!(failing, expected, "{log}");
+}
+
 /// A malformed mailbox: every bad message is counted and logged, the good
 /// mail around it still becomes cases, the run exits 0, memory stays bounded.
 #[test]

@@ -61,14 +61,20 @@ pub const BATCH: usize = 200;
 /// measured no faster.
 const READ_AHEAD: usize = 1;
 
-/// A batch read ahead on the second connection: its headers and, in an
-/// inbox folder, the first [`FEEDBACK_READ`] bytes of each of its mails
-/// received after the history cutoff (the client texts the feedback judge
-/// reads; `None` when they were not read).
+/// A batch read ahead on the second connection: its headers and, of its
+/// mails received after the history cutoff, in an inbox folder the first
+/// [`FEEDBACK_READ`] bytes of each (the client texts the feedback judge
+/// reads; `None` when they were not read), in a sent folder the staff
+/// replies as [`Ingest::fetch_wholes`] reads them (up to [`AHEAD_BYTES`]).
 struct AheadBatch {
     headers: Vec<FetchedHeader>,
     texts: Option<HashMap<u32, Vec<u8>>>,
+    wholes: HashMap<u32, Vec<u8>>,
 }
+
+/// Most bytes of staff replies a batch read ahead holds (counted as in
+/// [`body_fetches`]); the rest is read when the batch is processed.
+const AHEAD_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Most bytes of message bodies asked for in one `UID FETCH` of whole
 /// messages (each counted at its size, capped at
@@ -188,11 +194,13 @@ struct Pass<'f> {
 }
 
 /// A batch, the UIDs `chunk`: its headers as fetched (by the read-ahead or
-/// here), the texts read ahead, and the UIDs the fetch did not return.
+/// here), the texts and staff replies read ahead, and the UIDs the fetch
+/// did not return.
 struct Fetched<'c> {
     chunk: &'c [u32],
     headers: Vec<FetchedHeader>,
     texts: Option<HashMap<u32, Vec<u8>>>,
+    wholes: HashMap<u32, Vec<u8>>,
     missing: Vec<u32>,
 }
 
@@ -200,7 +208,11 @@ impl<'c> Fetched<'c> {
     /// What a batch's fetch returned; when it failed, every UID is missing.
     fn of(chunk: &'c [u32], got: Result<AheadBatch, ImapError>, folder: &str) -> Self {
         match got {
-            Ok(AheadBatch { headers, texts }) => {
+            Ok(AheadBatch {
+                headers,
+                texts,
+                wholes,
+            }) => {
                 let missing = chunk
                     .iter()
                     .copied()
@@ -210,6 +222,7 @@ impl<'c> Fetched<'c> {
                     chunk,
                     headers,
                     texts,
+                    wholes,
                     missing,
                 }
             }
@@ -219,6 +232,7 @@ impl<'c> Fetched<'c> {
                     chunk,
                     headers: Vec::new(),
                     texts: None,
+                    wholes: HashMap::new(),
                     missing: chunk.to_vec(),
                 }
             }
@@ -305,7 +319,18 @@ impl Ingest<'_> {
                 let (res, failed) = match reader.fetch_headers_for(chunk).await {
                     Ok(headers) => {
                         let (texts, failed) = self.texts_ahead(&mut reader, kind, &headers).await;
-                        (Ok(AheadBatch { headers, texts }), failed)
+                        let (wholes, failed) = match failed {
+                            false => self.wholes_ahead(&mut reader, kind, &headers).await,
+                            true => (HashMap::new(), true),
+                        };
+                        (
+                            Ok(AheadBatch {
+                                headers,
+                                texts,
+                                wholes,
+                            }),
+                            failed,
+                        )
                     }
                     Err(e) => (Err(e), true),
                 };
@@ -323,10 +348,11 @@ impl Ingest<'_> {
             for chunk in uids.chunks(BATCH) {
                 let fetched = match ahead_rx.recv().await {
                     Some(res) => res,
-                    None => session
-                        .fetch_headers_for(chunk)
-                        .await
-                        .map(|headers| AheadBatch { headers, texts: None }),
+                    None => session.fetch_headers_for(chunk).await.map(|headers| AheadBatch {
+                        headers,
+                        texts: None,
+                        wholes: HashMap::new(),
+                    }),
                 };
                 let fetched = Fetched::of(chunk, fetched, folder);
                 last_uid = self
@@ -419,12 +445,12 @@ impl Ingest<'_> {
         session: &mut ImapSession,
         store: &Store,
         pass: &Pass<'_>,
-        fetched: Fetched<'_>,
+        mut fetched: Fetched<'_>,
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Vec<Row>, SyncError> {
         let mut todo = Vec::with_capacity(fetched.headers.len());
-        for h in fetched.headers {
+        for h in std::mem::take(&mut fetched.headers) {
             if !store.read().has_location(pass.folder, pass.uidvalidity, h.uid)? {
                 todo.push(h);
             }
@@ -432,7 +458,9 @@ impl Ingest<'_> {
         if !todo.is_empty() {
             self.mend(session, pass, broken).await?;
         }
-        let mut rows = self.rows(session, &todo, pass, stats, broken).await?;
+        let mut rows = self
+            .rows(session, &todo, pass, &mut fetched.wholes, stats, broken)
+            .await?;
         drop(todo);
         for uid in fetched.missing {
             if store.read().has_location(pass.folder, pass.uidvalidity, uid)? {
@@ -507,6 +535,43 @@ impl Ingest<'_> {
                 None
             }
         }
+    }
+
+    /// The staff replies of a batch read ahead in a sent folder (see
+    /// [`AheadBatch`]): of the mail received after the history cutoff (a
+    /// superset of the staff replies checked), the fetches of
+    /// [`body_fetches`] that fit in [`AHEAD_BYTES`]. Also whether reading
+    /// them failed, which ends the read-ahead; what is not here is read by
+    /// the main connection.
+    async fn wholes_ahead(
+        &self,
+        reader: &mut ImapSession,
+        kind: FolderKind,
+        headers: &[FetchedHeader],
+    ) -> (HashMap<u32, Vec<u8>>, bool) {
+        let mut out = HashMap::new();
+        if kind != FolderKind::Sent {
+            return (out, false);
+        }
+        let want: Vec<(usize, bool)> = (0..headers.len())
+            .filter(|&i| headers[i].internaldate >= self.cutoff)
+            .map(|i| (i, true))
+            .collect();
+        let mut spent = 0;
+        for (plan, part, bytes) in body_fetches(headers, &want) {
+            spent += bytes;
+            if spent > AHEAD_BYTES {
+                break;
+            }
+            match fetch_bodies(reader, headers, &plan, &part).await {
+                Ok(got) => out.extend(got),
+                Err(e) => {
+                    tracing::info!(count = part.len(), error = %e, "staff replies cannot be read ahead; reading them on the main connection");
+                    return (out, true);
+                }
+            }
+        }
+        (out, false)
     }
 
     /// The texts the feedback judge will read of a batch read ahead (see
@@ -666,7 +731,9 @@ impl Ingest<'_> {
             match session.fetch_headers_for(&[uid]).await {
                 Ok(h) if !h.is_empty() => {
                     stats.fetched += 1;
-                    let rows = self.rows(session, &h[..1], pass, stats, broken).await?;
+                    let rows = self
+                        .rows(session, &h[..1], pass, &mut HashMap::new(), stats, broken)
+                        .await?;
                     return Ok(rows.into_iter().next());
                 }
                 Ok(_) => {}
@@ -701,7 +768,14 @@ impl Ingest<'_> {
             Ok(h) => {
                 self.mend(session, pass, broken).await?;
                 let rows = self
-                    .rows(session, std::slice::from_ref(&h), pass, stats, broken)
+                    .rows(
+                        session,
+                        std::slice::from_ref(&h),
+                        pass,
+                        &mut HashMap::new(),
+                        stats,
+                        broken,
+                    )
                     .await?;
                 Ok(rows.into_iter().next())
             }
@@ -747,6 +821,7 @@ impl Ingest<'_> {
         session: &mut ImapSession,
         hs: &[FetchedHeader],
         pass: &Pass<'_>,
+        ahead: &mut HashMap<u32, Vec<u8>>,
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Vec<Row>, SyncError> {
@@ -877,7 +952,7 @@ impl Ingest<'_> {
             })
             .collect();
         if !want.is_empty() {
-            let got = self.fetch_wholes(session, pass, hs, &want, broken).await?;
+            let got = self.fetch_wholes(session, pass, hs, &want, ahead, broken).await?;
             for (i, r) in got {
                 if let Slot::Open { raw, .. } = &mut slots[i] {
                     *raw = Some(r);
@@ -937,103 +1012,56 @@ impl Ingest<'_> {
     }
 
     /// Fetch the messages `want` (index into `hs`, and whether only its
-    /// readable parts are needed: a staff reply) in as few `UID FETCH`es as
-    /// memory allows: grouped by what is read of them (whole, or the same
-    /// text parts), each group at most [`BODY_BATCH_BYTES`] (counting every
-    /// message at its size, capped at [`FULL_FETCH_LIMIT`]) and
-    /// [`BATCH`] messages. A group whose fetch fails is fetched again one
-    /// message at a time on a fresh connection, so one message the server
-    /// cannot deliver costs only itself. Returns `(index, result)` for each
-    /// of `want`: `Ok(None)` when the message is gone.
+    /// readable parts are needed: a staff reply) in the `UID FETCH`es of
+    /// [`body_fetches`], except those read ahead (taken from `ahead`). A
+    /// fetch that fails is done again one message at a time on a fresh
+    /// connection, so one message the server cannot deliver costs only
+    /// itself. Returns `(index, result)` for each of `want`: `Ok(None)`
+    /// when the message is gone.
     async fn fetch_wholes(
         &self,
         session: &mut ImapSession,
         pass: &Pass<'_>,
         hs: &[FetchedHeader],
         want: &[(usize, bool)],
+        ahead: &mut HashMap<u32, Vec<u8>>,
         broken: &mut bool,
     ) -> Result<Vec<(usize, FetchResult)>, SyncError> {
-        use crate::inbound::imap::FULL_FETCH_LIMIT;
-        // Group by plan: None = whole, Some(parts) = those text parts.
-        let mut groups: Vec<(Plan, Vec<usize>)> = Vec::new();
+        let mut out = Vec::with_capacity(want.len());
+        let mut unread = Vec::with_capacity(want.len());
         for &(i, readable) in want {
-            let plan = if readable {
-                ImapSession::readable_parts(&hs[i])
-            } else {
-                None
-            };
-            match groups.iter_mut().find(|(p, _)| *p == plan) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((plan, vec![i])),
+            match ahead.remove(&hs[i].uid) {
+                Some(raw) if readable => out.push((i, Ok(Some(raw)))),
+                _ => unread.push((i, readable)),
             }
         }
-        let cost = |i: usize, plan: &Plan| -> u64 {
-            let h = &hs[i];
-            match plan {
-                None => u64::from(h.size.min(FULL_FETCH_LIMIT)),
-                Some(paths) => {
-                    h.header.len() as u64
-                        + h.text_parts
-                            .iter()
-                            .filter(|(p, _)| paths.contains(p))
-                            .map(|(_, o)| u64::from(*o))
-                            .sum::<u64>()
-                }
-            }
-        };
-        let mut out = Vec::with_capacity(want.len());
-        for (plan, members) in groups {
-            let mut start = 0;
-            while start < members.len() {
-                let mut end = start;
-                let mut bytes = 0u64;
-                while end < members.len() && end - start < BATCH {
-                    let c = cost(members[end], &plan);
-                    if end > start && bytes + c > BODY_BATCH_BYTES {
-                        break;
-                    }
-                    bytes += c;
-                    end += 1;
-                }
-                let part = &members[start..end];
-                start = end;
-                self.mend(session, pass, broken).await?;
-                let got = match &plan {
-                    None => {
-                        let uids: Vec<u32> = part.iter().map(|&i| hs[i].uid).collect();
-                        session.fetch_full_many(&uids).await
-                    }
-                    Some(paths) => {
-                        let msgs: Vec<(u32, u32)> = part.iter().map(|&i| (hs[i].uid, hs[i].size)).collect();
-                        session.fetch_text_parts_many(&msgs, paths).await
-                    }
-                };
-                match got {
-                    Ok(mut got) => {
-                        for &i in part {
-                            match got.binary_search_by_key(&hs[i].uid, |(u, _)| *u) {
-                                Ok(k) => out.push((i, Ok(Some(std::mem::take(&mut got[k].1))))),
-                                // Not returned: gone, or asked again alone
-                                // to tell.
-                                Err(_) => {
-                                    let readable = plan.is_some() || want.iter().any(|&(w, r)| w == i && r);
-                                    self.mend(session, pass, broken).await?;
-                                    out.push((
-                                        i,
-                                        self.full(session, pass.folder, &hs[i], readable, broken).await,
-                                    ));
-                                }
+        for (plan, part, _) in body_fetches(hs, &unread) {
+            self.mend(session, pass, broken).await?;
+            match fetch_bodies(session, hs, &plan, &part).await {
+                Ok(mut got) => {
+                    for &i in &part {
+                        match got.binary_search_by_key(&hs[i].uid, |(u, _)| *u) {
+                            Ok(k) => out.push((i, Ok(Some(std::mem::take(&mut got[k].1))))),
+                            // Not returned: gone, or asked again alone
+                            // to tell.
+                            Err(_) => {
+                                let readable = plan.is_some() || unread.iter().any(|&(w, r)| w == i && r);
+                                self.mend(session, pass, broken).await?;
+                                out.push((
+                                    i,
+                                    self.full(session, pass.folder, &hs[i], readable, broken).await,
+                                ));
                             }
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!(folder = pass.folder, first = hs[part[0]].uid, count = part.len(), error = %e, "batch fetch of whole messages failed; fetching them one by one");
-                        *broken = true;
-                        for &i in part {
-                            let readable = want.iter().any(|&(w, r)| w == i && r);
-                            self.mend(session, pass, broken).await?;
-                            out.push((i, self.full(session, pass.folder, &hs[i], readable, broken).await));
-                        }
+                }
+                Err(e) => {
+                    tracing::warn!(folder = pass.folder, first = hs[part[0]].uid, count = part.len(), error = %e, "batch fetch of whole messages failed; fetching them one by one");
+                    *broken = true;
+                    for &i in &part {
+                        let readable = unread.iter().any(|&(w, r)| w == i && r);
+                        self.mend(session, pass, broken).await?;
+                        out.push((i, self.full(session, pass.folder, &hs[i], readable, broken).await));
                     }
                 }
             }
@@ -1152,6 +1180,79 @@ fn set_aside(pass: &Pass<'_>, uid: u32) -> Row {
         reason: None,
         pending: None,
         history: false,
+    }
+}
+
+/// The `UID FETCH`es that read the messages `want` (index into `hs`, and
+/// whether only its readable parts are needed: a staff reply, see
+/// [`ImapSession::readable_parts`]) in as few round trips as memory allows:
+/// grouped by what is read of them (whole, or the same text parts), each
+/// fetch at most [`BODY_BATCH_BYTES`] (every message counted at its size,
+/// capped at [`crate::inbound::imap::FULL_FETCH_LIMIT`]) and [`BATCH`]
+/// messages. Each is the plan, the indexes it reads and their bytes so
+/// counted.
+fn body_fetches(hs: &[FetchedHeader], want: &[(usize, bool)]) -> Vec<(Plan, Vec<usize>, u64)> {
+    use crate::inbound::imap::FULL_FETCH_LIMIT;
+    // Group by plan: None = whole, Some(parts) = those text parts.
+    let mut groups: Vec<(Plan, Vec<usize>)> = Vec::new();
+    for &(i, readable) in want {
+        let plan = if readable {
+            ImapSession::readable_parts(&hs[i])
+        } else {
+            None
+        };
+        match groups.iter_mut().find(|(p, _)| *p == plan) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((plan, vec![i])),
+        }
+    }
+    let mut fetches = Vec::new();
+    for (plan, members) in groups {
+        let mut part: Vec<usize> = Vec::new();
+        let mut bytes = 0u64;
+        for i in members {
+            let h = &hs[i];
+            let cost = match &plan {
+                None => u64::from(h.size.min(FULL_FETCH_LIMIT)),
+                Some(paths) => {
+                    h.header.len() as u64
+                        + h.text_parts
+                            .iter()
+                            .filter(|(p, _)| paths.contains(p))
+                            .map(|(_, o)| u64::from(*o))
+                            .sum::<u64>()
+                }
+            };
+            if !part.is_empty() && (part.len() >= BATCH || bytes + cost > BODY_BATCH_BYTES) {
+                fetches.push((plan.clone(), std::mem::take(&mut part), bytes));
+                bytes = 0;
+            }
+            bytes += cost;
+            part.push(i);
+        }
+        if !part.is_empty() {
+            fetches.push((plan, part, bytes));
+        }
+    }
+    fetches
+}
+
+/// One fetch of [`body_fetches`]: `(uid, bytes)` in UID order.
+async fn fetch_bodies(
+    session: &mut ImapSession,
+    hs: &[FetchedHeader],
+    plan: &Plan,
+    part: &[usize],
+) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    match plan {
+        None => {
+            let uids: Vec<u32> = part.iter().map(|&i| hs[i].uid).collect();
+            session.fetch_full_many(&uids).await
+        }
+        Some(paths) => {
+            let msgs: Vec<(u32, u32)> = part.iter().map(|&i| (hs[i].uid, hs[i].size)).collect();
+            session.fetch_text_parts_many(&msgs, paths).await
+        }
     }
 }
 
