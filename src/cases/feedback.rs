@@ -450,15 +450,17 @@ fn sentences(text: &str) -> impl Iterator<Item = (&str, bool)> {
         if rest.is_empty() {
             return None;
         }
-        let mut prev = ' ';
-        let end = rest.char_indices().find(|&(_, c)| {
-            let ends = matches!(c, '!' | '?' | '\n') || (c == '.' && !prev.is_ascii_digit());
-            prev = c;
-            ends
+        // The marks are ASCII, so the bytes are scanned: a byte before a
+        // full stop is an ASCII digit only when the character is one.
+        let b = rest.as_bytes();
+        let end = (0..b.len()).find(|&i| match b[i] {
+            b'!' | b'?' | b'\n' => true,
+            b'.' => i == 0 || !b[i - 1].is_ascii_digit(),
+            _ => false,
         });
         let (sentence, question, next) = match end {
             None => (rest, false, ""),
-            Some((i, _)) => {
+            Some(i) => {
                 let tail = &rest[i..];
                 let stop = tail
                     .find(|c: char| !matches!(c, '!' | '?' | '.' | '\n'))
@@ -488,6 +490,65 @@ fn cut(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sentences as first written, one character at a time.
+    fn sentences_reference(text: &str) -> Vec<(&str, bool)> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let mut prev = ' ';
+            let end = rest.char_indices().find(|&(_, c)| {
+                let ends = matches!(c, '!' | '?' | '\n') || (c == '.' && !prev.is_ascii_digit());
+                prev = c;
+                ends
+            });
+            let (sentence, question, next) = match end {
+                None => (rest, false, ""),
+                Some((i, _)) => {
+                    let tail = &rest[i..];
+                    let stop = tail
+                        .find(|c: char| !matches!(c, '!' | '?' | '.' | '\n'))
+                        .unwrap_or(tail.len());
+                    (&rest[..i], tail[..stop].contains('?'), &tail[stop..])
+                }
+            };
+            rest = next;
+            if !sentence.trim().is_empty() {
+                out.push((sentence, question));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sentences_as_the_reference_splits_them() {
+        for text in [
+            "",
+            "Labdien! Vai varu iesniegt 2026. gada 3. novembrī? Paldies.",
+            ".start. ..?! 5.5 ā.b ٣.x ?\n\nend",
+            "Kāpēc?!? Nē...",
+        ] {
+            assert_eq!(
+                sentences(text).collect::<Vec<_>>(),
+                sentences_reference(text),
+                "{text:?}"
+            );
+        }
+        let alphabet: Vec<char> = "aā 1٣.!?\nŠ😀".chars().collect();
+        let mut seed = 11u32;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..14 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                s.push(alphabet[(seed >> 16) as usize % alphabet.len()]);
+            }
+            assert_eq!(
+                sentences(&s).collect::<Vec<_>>(),
+                sentences_reference(&s),
+                "{s:?}"
+            );
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Set {

@@ -213,32 +213,39 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replace e-mail and web addresses by spaces: they are contacts, not names.
 fn remove_addresses(text: &str) -> String {
-    let t = replace_in_words(&EMAIL, text, |w| w.contains('@'));
-    replace_in_words(&URL, &t, |w| w.contains(['.', ':']))
+    let t = replace_in_words(&EMAIL, text, b"@");
+    replace_in_words(&URL, &t, b".:")
 }
 
 /// `re.replace_all(text, " ")` for a regex whose matches never hold white
 /// space (so each lies within one white-space-free run, and `\b` reads the
 /// white space around a run as it reads the ends of a text): only the runs
-/// that `may` say could hold a match are searched. The same result, without
-/// running the regex over all the text (with Unicode `\b` on non-ASCII text
-/// the regex crate falls back to its slow engines).
-fn replace_in_words(re: &Regex, text: &str, may: impl Fn(&str) -> bool) -> String {
+/// holding one of `needles` (ASCII bytes, one of which every match holds)
+/// are searched, found by a byte scan. The same result, without running the
+/// regex over all the text (with Unicode `\b` on non-ASCII text the regex
+/// crate falls back to its slow engines), and each byte looked at a bounded
+/// number of times.
+fn replace_in_words(re: &Regex, text: &str, needles: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        let run = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..run];
-        if !word.is_empty() && may(word) {
-            out.push_str(&re.replace_all(word, " "));
-        } else {
-            out.push_str(word);
-        }
-        rest = &rest[run..];
-        let space = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
-        out.push_str(&rest[..space]);
-        rest = &rest[space..];
+    // `text[..copied]` is in `out`; the next run is looked for from `from`.
+    let (mut copied, mut from) = (0, 0);
+    while let Some(k) = text.as_bytes()[from..].iter().position(|b| needles.contains(b)) {
+        // The white-space-free run around the needle (an ASCII byte, so at
+        // a character boundary).
+        let at = from + k;
+        let start = text[copied..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(copied, |(i, c)| copied + i + c.len_utf8());
+        let end = text[at..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| at + i);
+        out.push_str(&text[copied..start]);
+        out.push_str(&re.replace_all(&text[start..end], " "));
+        (copied, from) = (end, end);
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -652,6 +659,9 @@ mod tests {
             "Tālr.: +371 67078190 E-pasts:pasts@sif.gov.lv (sif.gov.lv) ātri.LV",
             "āwww.x.lv xwww.y.com/ā āsif.lv/x sif.lvā http://x ftp://a.b mailto:a@b.lv",
             "a@b.c @x.lv ..lv -.lv a.b.c.d.eu/. Ķ.lv ſ.lv K.com end.",
+            "x@y.lv\u{3000}www.a.lv\u{2028}b.com\u{85}a@b.lv@c.lv\u{a0}ā.lv:x ::@@ .",
+            "@",
+            "sif.lv",
             "",
             "   \n\n  x  ",
         ] {

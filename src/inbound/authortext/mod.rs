@@ -76,11 +76,14 @@ pub fn body_text(raw: &[u8]) -> String {
 fn normalize_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    // Runs of plain bytes are copied whole; only CR, tab and non-ASCII
-    // characters are looked at one by one.
+    // Runs of other bytes are copied whole; only CR, tab and the characters
+    // whose UTF-8 starts as those below do (U+00A0 and U+00AD with 0xC2,
+    // U+2000 to U+202F with 0xE2, U+FEFF with 0xEF; lead bytes, so at
+    // character boundaries) are looked at one by one. Latvian letters
+    // (0xC4, 0xC5) are copied with the runs.
     while let Some(i) = rest
         .bytes()
-        .position(|b| b == b'\r' || b == b'\t' || !b.is_ascii())
+        .position(|b| matches!(b, b'\r' | b'\t' | 0xC2 | 0xE2 | 0xEF))
     {
         out.push_str(&rest[..i]);
         let mut chars = rest[i..].chars();
@@ -253,6 +256,7 @@ mod tests {
             ("\u{FEFF}x\u{202F}y\u{2003}z\u{00AD}", "x y z"),
             ("\r\r", ""),
             ("日本\u{2009}語 😀\r", "日本 語 😀"),
+            ("© 5 € — ’ﬁ’ ā\u{00A0}ē", "© 5 € — ’ﬁ’ ā ē"),
         ] {
             assert_eq!(normalize_spaces(input), want, "{input:?}");
         }
