@@ -153,10 +153,9 @@ fn apply_action(
                 )?;
                 done.acks_suppressed += 1;
             }
-            Action::AckDeferred { case_id } => {
-                tracing::info!(case = %case_id, "acknowledgement waits: reply.ack_max_per_hour reached");
-                done.acks_deferred += 1;
-            }
+            // Logged as due (pipeline::log_due); nothing is stored: the
+            // engine decides it again next hour.
+            Action::AckDeferred { .. } => done.acks_deferred += 1,
             Action::Reminder { case_id } => {
                 let Some(mut c) = r.case(case_id)? else {
                     return Ok(());
