@@ -336,7 +336,10 @@ impl Recogniser {
         let text = cut(own_text, MAX_TEXT);
         let subject_f = fold(cut(subject, 1_000));
         let text_f = fold(text);
-        let body: Vec<(&str, bool)> = sentences(&text_f).collect();
+        // Split into sentences only when a sentence is read: most mail is
+        // ruled out by the searches of the whole text below.
+        let sentences_of = std::cell::OnceCell::new();
+        let body = || -> &Vec<(&str, bool)> { sentences_of.get_or_init(|| sentences(&text_f).collect()) };
         if fresh_subject {
             if let Some(f) = self.strong(&subject_f, false) {
                 return Some(f);
@@ -358,7 +361,7 @@ impl Recogniser {
             appraisal: self.appraisals && may_appraise(&text_f),
         };
         if maybe.phrase || maybe.word || maybe.appraisal {
-            if let Some(f) = body.iter().find_map(|&(s, q)| {
+            if let Some(f) = body().iter().find_map(|&(s, q)| {
                 self.strong_if(s, q, maybe)
                     .or_else(|| maybe.word.then(|| self.word(s, q)).flatten())
             }) {
@@ -368,7 +371,7 @@ impl Recogniser {
         // "Saņēmu jūsu atbildi. Tā bija ļoti izsmeļoša": a sentence that
         // opens with a pronoun judges what the one before named.
         if maybe.appraisal {
-            let found = body.windows(2).find_map(|pair| {
+            let found = body().windows(2).find_map(|pair| {
                 let ((prev, _), (next, q)) = (pair[0], pair[1]);
                 let first = next.split_whitespace().next().unwrap_or("");
                 (!q && PRONOUN.is_match(first))
@@ -389,7 +392,7 @@ impl Recogniser {
                     .map(|m| m.as_str().to_string())
             });
             // Read the text only for a subject that has such a word.
-            let text_agrees = || body.iter().all(|&(s, q)| !q && !DECISION.is_match(s));
+            let text_agrees = || body().iter().all(|&(s, q)| !q && !DECISION.is_match(s));
             if m.is_some() && text_agrees() {
                 return m.map(|matched| Finding { matched });
             }
