@@ -37,7 +37,7 @@ use mail_parser::MessageParser;
 use regex::Regex;
 
 use crate::config::{Config, OrganizationConfig, SignatureElement, StaffMember};
-use crate::inbound::authortext::{author_text, fold};
+use crate::inbound::authortext::{author_text, fold, fold_into};
 use crate::inbound::message::Address;
 
 /// The result of a signature check.
@@ -101,12 +101,10 @@ pub fn check(
 ) -> Verdict {
     // No-break and other Unicode spaces (from `&nbsp;` in HTML) separate
     // words and phone digit groups like ordinary spaces.
-    let author_text: &str = &author_text
-        .chars()
-        .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
-        .collect::<String>();
+    let author_text: &str = &blank_spaces(author_text);
     let words_text = remove_addresses(author_text);
-    let words = words(&words_text);
+    let mut folds = String::new();
+    let words = words(&words_text, &mut folds);
     let person = person(from, staff, org);
 
     let mut missing = Vec::new();
@@ -178,21 +176,68 @@ pub fn expected_signature(from: &Address, staff: &[StaffMember], org: &Organizat
 
 /// A word of the text: folded form and original spelling.
 struct Word<'a> {
-    folded: std::borrow::Cow<'a, str>,
+    folded: &'a str,
     orig: &'a str,
 }
 
-fn words(text: &str) -> Vec<Word<'_>> {
-    text.split(|c: char| !c.is_alphanumeric())
+/// Every white-space character but the line feed as a plain space.
+fn blank_spaces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Only ASCII controls and the characters whose UTF-8 starts with the
+    // lead bytes of the Unicode spaces (U+0085 and U+00A0: 0xC2; U+1680:
+    // 0xE1; U+2000 to U+205F: 0xE2; U+3000: 0xE3) are looked at one by one.
+    while let Some(i) = rest.bytes().position(|b| {
+        matches!(
+            b,
+            b'\t' | 0x0B | 0x0C | b'\r' | 0x1C..=0x1F | 0xC2 | 0xE1 | 0xE2 | 0xE3
+        )
+    }) {
+        out.push_str(&rest[..i]);
+        let mut chars = rest[i..].chars();
+        let Some(c) = chars.next() else { break };
+        out.push(if c.is_whitespace() && c != '\n' { ' ' } else { c });
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `c.is_alphanumeric()`, answered without the Unicode tables for ASCII
+/// and the Latin-1 and Latin Extended-A letters (every Latvian one), which
+/// are most of the characters of a reply.
+fn is_word_char(c: char) -> bool {
+    match c {
+        '0'..='9' | 'a'..='z' | 'A'..='Z' => true,
+        '\u{C0}'..='\u{17F}' => c != '\u{D7}' && c != '\u{F7}',
+        c => c > '\u{7F}' && c.is_alphanumeric(),
+    }
+}
+
+/// The words of a text, their folds written one after another into
+/// `folds` (one buffer, not one string per word).
+fn words<'a>(text: &'a str, folds: &'a mut String) -> Vec<Word<'a>> {
+    folds.clear();
+    let spans: Vec<(&str, Option<std::ops::Range<usize>>)> = text
+        .split(|c: char| !is_word_char(c))
         .filter(|w| !w.is_empty())
-        .map(|w| Word {
+        .map(|w| {
             // Most words are folded already (lower-case ASCII): borrowed.
-            folded: if w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-                std::borrow::Cow::Borrowed(w)
+            if w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                (w, None)
             } else {
-                std::borrow::Cow::Owned(fold(w))
-            },
-            orig: w,
+                let start = folds.len();
+                fold_into(w, folds);
+                (w, Some(start..folds.len()))
+            }
+        })
+        .collect();
+    let folds: &'a str = folds;
+    spans
+        .into_iter()
+        .map(|(orig, r)| Word {
+            folded: r.map_or(orig, |r| &folds[r]),
+            orig,
         })
         .collect()
 }
@@ -213,26 +258,31 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replace e-mail and web addresses by spaces: they are contacts, not names.
 fn remove_addresses(text: &str) -> String {
-    let t = replace_in_words(&EMAIL, text, b"@");
-    replace_in_words(&URL, &t, b".:")
+    // Every e-mail address holds an `@`; every web address a `:`
+    // (`https://`) or a full stop with more after it (`www.x`, `x.lv`):
+    // the full stop that ends a sentence marks nothing.
+    let t = replace_in_words(&EMAIL, text, |b, i| b[i] == b'@');
+    replace_in_words(&URL, &t, |b, i| {
+        b[i] == b':' || (b[i] == b'.' && b.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()))
+    })
 }
 
 /// `re.replace_all(text, " ")` for a regex whose matches never hold white
 /// space (so each lies within one white-space-free run, and `\b` reads the
 /// white space around a run as it reads the ends of a text): only the runs
-/// holding one of `needles` (ASCII bytes, one of which every match holds)
-/// are searched, found by a byte scan. The same result, without running the
+/// holding a byte `mark` accepts (given the bytes and its index; an ASCII
+/// byte, and every match must hold one) are searched, found by a byte scan. The same result, without running the
 /// regex over all the text (with Unicode `\b` on non-ASCII text the regex
 /// crate falls back to its slow engines), and each byte looked at a bounded
 /// number of times.
-fn replace_in_words(re: &Regex, text: &str, needles: &[u8]) -> String {
+fn replace_in_words(re: &Regex, text: &str, mark: impl Fn(&[u8], usize) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     // `text[..copied]` is in `out`; the next run is looked for from `from`.
     let (mut copied, mut from) = (0, 0);
-    while let Some(k) = text.as_bytes()[from..].iter().position(|b| needles.contains(b)) {
-        // The white-space-free run around the needle (an ASCII byte, so at
-        // a character boundary).
-        let at = from + k;
+    let bytes = text.as_bytes();
+    while let Some(at) = (from..bytes.len()).find(|&i| mark(bytes, i)) {
+        // The white-space-free run around the mark (an ASCII byte, so at a
+        // character boundary).
         let start = text[copied..at]
             .char_indices()
             .rev()
@@ -289,7 +339,7 @@ fn phrase_positions<'w>(
     };
     (0..last).filter(move |&i| {
         phrase.iter().zip(&stems).enumerate().all(|(k, (p, ps))| {
-            let w: &str = &words[i + k].folded;
+            let w: &str = words[i + k].folded;
             // A stem is a prefix of its word: most words fail that cheaply.
             w == p || ps.is_some_and(|ps| w.starts_with(ps) && stem(w) == ps)
         })
@@ -653,6 +703,34 @@ mod tests {
     }
 
     #[test]
+    fn spaces_blanked_as_one_character_at_a_time() {
+        let by_char = |t: &str| -> String {
+            t.chars()
+                .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
+                .collect()
+        };
+        let spaces: String = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
+        for t in [
+            spaces.as_str(),
+            "",
+            "Jānis\u{a0}Bērziņš\r\n\tTālr.\u{2009}67 ©€",
+            "\u{1f}x\u{85}",
+        ] {
+            assert_eq!(blank_spaces(t), by_char(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn word_characters_are_the_alphanumeric_ones() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?} U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
     fn addresses_removed_as_by_the_whole_text_regexes() {
         for text in [
             "Jānis Bērziņš\njanis.berzins@sif.gov.lv, www.sif.gov.lv; https://sif.gov.lv/lv/x?y=1",
@@ -660,6 +738,7 @@ mod tests {
             "āwww.x.lv xwww.y.com/ā āsif.lv/x sif.lvā http://x ftp://a.b mailto:a@b.lv",
             "a@b.c @x.lv ..lv -.lv a.b.c.d.eu/. Ķ.lv ſ.lv K.com end.",
             "x@y.lv\u{3000}www.a.lv\u{2028}b.com\u{85}a@b.lv@c.lv\u{a0}ā.lv:x ::@@ .",
+            "Beigas. www. www.\nx.lv. Tālr.: sif.lv.\u{a0}lv x.\u{a0}lv a.b. c.:d",
             "@",
             "sif.lv",
             "",

@@ -163,6 +163,12 @@ fn unflow(text: &str, delsp: bool) -> String {
 /// line and word read.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// [`fold`], appended to `out`.
+pub fn fold_into(s: &str, out: &mut String) {
     let table = latin_folds();
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -179,11 +185,10 @@ pub fn fold(s: &str) -> String {
         if code < LATIN_END {
             out.push_str(&table[(code - 0x80) as usize]);
         } else {
-            fold_slow(&s[i..i + c.len_utf8()], &mut out);
+            fold_slow(&s[i..i + c.len_utf8()], out);
         }
         i += c.len_utf8();
     }
-    out
 }
 
 /// The first code point past the Latin letters [`latin_folds`] keeps.
