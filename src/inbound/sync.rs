@@ -267,13 +267,6 @@ impl Ingest<'_> {
             }
             None => 1,
         };
-        let pass = Pass {
-            folder,
-            uidvalidity: status.uidvalidity,
-            kind,
-            now,
-            recogniser: Arc::new(self.cfg.feedback.recogniser()),
-        };
         let mut last_uid = if stats.uidvalidity_reset {
             0
         } else {
@@ -295,6 +288,16 @@ impl Ingest<'_> {
             }
             return Ok(stats);
         }
+        // Made only when there is mail to read: the feedback judge compiles
+        // its patterns, which an IDLE wake with nothing new must not pay
+        // for (nor keep their caches' memory).
+        let pass = Pass {
+            folder,
+            uidvalidity: status.uidvalidity,
+            kind,
+            now,
+            recogniser: Arc::new(self.cfg.feedback.recogniser()),
+        };
         // A folder of more than one batch (a first start, a long outage):
         // the header batches, and in an inbox the texts of its new mail,
         // are read ahead on a second connection while this one reads
