@@ -383,17 +383,11 @@ fn many_batches_read_ahead_lose_and_repeat_nothing() {
     assert_eq!(db_count(&w, "SELECT COUNT(*) FROM cases"), 520);
 }
 
-/// A Sent folder of several batches: the staff replies of the later
-/// batches are read ahead on the second connection (whole, or only their
-/// text parts when they carry an attachment), and each is checked as its
-/// own: every case answered, and exactly the unsigned replies, in every
-/// batch, found without the signature.
-#[test]
-fn staff_replies_read_ahead_are_checked_in_every_batch() {
-    let w = World::new("");
+/// 450 client questions in INBOX and a staff reply to each in Sent (three
+/// batches): the replies in `unsigned` lack the signature, those in
+/// `with_attachment` carry a PDF after their text.
+fn questions_and_staff_replies(w: &World, unsigned: &[u32], with_attachment: &[u32]) {
     let at = |day: u32, i: u32| t(&format!("2026-11-{day}T{:02}:{:02}:00+02:00", 9 + i / 60, i % 60));
-    let unsigned = [4_u32, 255, 431];
-    let with_attachment = [100_u32, 300, 431];
     let questions: Vec<_> = (0..450_u32)
         .map(|i| {
             let m = mail(
@@ -436,6 +430,32 @@ fn staff_replies_read_ahead_are_checked_in_every_batch() {
         })
         .collect();
     w.dovecot.append_many("Sent", &replies);
+}
+
+/// The Message-IDs of the staff replies found without the signature.
+fn unsigned_replies(w: &World) -> Vec<String> {
+    let c = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();
+    let mut st = c
+        .prepare("SELECT message_id FROM signature_checks WHERE compliant = 0 ORDER BY sent_at")
+        .unwrap();
+    let ids = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids
+}
+
+/// A Sent folder of several batches: the staff replies of the later
+/// batches are read ahead on the second connection (whole, or only their
+/// text parts when they carry an attachment), and each is checked as its
+/// own: every case answered, and exactly the unsigned replies, in every
+/// batch, found without the signature.
+#[test]
+fn staff_replies_read_ahead_are_checked_in_every_batch() {
+    let w = World::new("");
+    let unsigned = [4_u32, 255, 431];
+    questions_and_staff_replies(&w, &unsigned, &[100, 300, 431]);
 
     let (ok, log, _) = run_measured(&w, "2026-11-24T20:00:00+02:00");
     assert!(ok, "{log}");
@@ -450,17 +470,65 @@ fn staff_replies_read_ahead_are_checked_in_every_batch() {
         "{log}"
     );
     assert_eq!(db_count(&w, "SELECT COUNT(*) FROM signature_checks"), 450);
-    let c = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();
-    let mut st = c
-        .prepare("SELECT message_id FROM signature_checks WHERE compliant = 0 ORDER BY sent_at")
-        .unwrap();
-    let failing: Vec<String> = st
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
     let expected: Vec<String> = unsigned.iter().map(|i| format!("r{i}@sif.gov.lv")).collect();
-    assert_eq!(failing, expected, "{log}");
+    assert_eq!(unsigned_replies(&w), expected, "{log}");
+}
+
+/// A staff reply the server cannot read in Sent's second batch: Dovecot
+/// ends the read-ahead's connection there (its header fetch comes back
+/// short, its fetch of the staff replies fails) and the read-ahead stops;
+/// the main connection reads what is missing one message at a time and the
+/// third batch itself. Only the unreadable reply is lost (recorded as
+/// bad); every other reply answers its case and is checked, the unsigned
+/// ones of the third batch included.
+#[test]
+fn a_sent_batch_the_server_cannot_read_hands_over_to_the_main_connection() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new("");
+    let unsigned = [4_u32, 255, 431];
+    questions_and_staff_replies(&w, &unsigned, &[300, 431]);
+    let dir = w.dovecot.folder_dir("Sent");
+    let victim = ["cur", "new"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .find(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .contains("Uz jautājumu 260 atbildam")
+        })
+        .expect("the file of reply 260");
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let (ok, log, _) = run_measured(&w, "2026-11-24T20:00:00+02:00");
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(ok, "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("staff replies cannot be read ahead") || l.contains("batch fetch failed")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("cannot be fetched") && l.contains("uid=261")),
+        "{log}"
+    );
+    assert_eq!(
+        db_count(&w, "SELECT COUNT(*) FROM messages WHERE class = 'bad'"),
+        1
+    );
+    assert_eq!(
+        db_count(&w, "SELECT COUNT(*) FROM cases WHERE state = 'answered'"),
+        449,
+        "{log}"
+    );
+    assert_eq!(db_count(&w, "SELECT COUNT(*) FROM signature_checks"), 449);
+    let expected: Vec<String> = unsigned.iter().map(|i| format!("r{i}@sif.gov.lv")).collect();
+    assert_eq!(unsigned_replies(&w), expected, "{log}");
 }
 
 /// A malformed mailbox: every bad message is counted and logged, the good
