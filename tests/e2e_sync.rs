@@ -432,6 +432,26 @@ fn questions_and_staff_replies(w: &World, unsigned: &[u32], with_attachment: &[u
     w.dovecot.append_many("Sent", &replies);
 }
 
+/// The Maildir file of `folder` whose message contains `needle`.
+fn message_file(w: &World, folder: &str, needle: &str) -> std::path::PathBuf {
+    let dir = w.dovecot.folder_dir(folder);
+    let mut files: Vec<_> = ["cur", "new"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .collect();
+    files.sort();
+    let found = files
+        .iter()
+        .find(|p| std::fs::read_to_string(p).unwrap_or_default().contains(needle))
+        .unwrap_or_else(|| panic!("no message with {needle:?} among {files:?}"));
+    found.clone()
+}
+
 /// The Message-IDs of the staff replies found without the signature.
 fn unsigned_replies(w: &World) -> Vec<String> {
     let c = rusqlite::Connection::open(w.dir.path().join("replygate.db")).unwrap();
@@ -487,21 +507,7 @@ fn a_sent_batch_the_server_cannot_read_hands_over_to_the_main_connection() {
     let w = World::new("");
     let unsigned = [4_u32, 255, 431];
     questions_and_staff_replies(&w, &unsigned, &[300, 431]);
-    let dir = w.dovecot.folder_dir("Sent");
-    let victim = ["cur", "new"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(dir.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-        })
-        .find(|p| {
-            std::fs::read_to_string(p)
-                .unwrap_or_default()
-                .contains("Uz jautājumu 260 atbildam")
-        })
-        .expect("the file of reply 260");
+    let victim = message_file(&w, "Sent", "Uz jautājumu 260 atbildam");
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o000)).unwrap();
 
     let (ok, log, _) = run_measured(&w, "2026-11-24T20:00:00+02:00");
@@ -808,22 +814,7 @@ fn unfetchable_message_does_not_block_the_mailbox() {
         ],
     );
     // Make the second message's file unreadable for Dovecot.
-    let dir = w.dovecot.folder_dir("INBOX");
-    let mut files: Vec<_> = ["cur", "new"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(dir.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-        })
-        .collect();
-    files.sort();
-    let victim = files
-        .iter()
-        .find(|p| std::fs::read_to_string(p).unwrap_or_default().contains("Nelas"))
-        .unwrap_or_else(|| panic!("the message file among {files:?}"))
-        .clone();
+    let victim = message_file(&w, "INBOX", "Nelas");
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o000)).unwrap();
 
     let now = "2026-11-23T20:00:00+02:00";

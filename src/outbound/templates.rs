@@ -348,6 +348,19 @@ impl Templates {
         let case = "SIF-2026-00042";
         let client = "anna.liepa@example.lv";
         let subject = "Jautājums par projekta pārskatu";
+        // The lists' two sample lines: this case, due, and an older one,
+        // overdue.
+        let due_line = || CaseLine::new(case, client, subject, &received, &deadline, false);
+        let overdue_line = || {
+            CaseLine::new(
+                "SIF-2026-00017",
+                "peteris@example.com",
+                "Iesniegums par līdzfinansējumu",
+                &at(2026, 10, 20, 15, 2),
+                &at(2026, 11, 20, 15, 2),
+                true,
+            )
+        };
         let v = match name {
             "ack" => serde_json::to_value(AckContext::new(
                 case,
@@ -382,18 +395,11 @@ impl Templates {
                 count: 2,
                 cases: vec![
                     EscalationLine {
-                        case: CaseLine::new(
-                            "SIF-2026-00017",
-                            "peteris@example.com",
-                            "Iesniegums par līdzfinansējumu",
-                            &at(2026, 10, 20, 15, 2),
-                            &at(2026, 11, 20, 15, 2),
-                            true,
-                        ),
+                        case: overdue_line(),
                         overdue_by: format_duration(chrono::Duration::days(3)),
                     },
                     EscalationLine {
-                        case: CaseLine::new(case, client, subject, &received, &deadline, false),
+                        case: due_line(),
                         overdue_by: format_duration(chrono::Duration::minutes(90)),
                     },
                 ],
@@ -402,18 +408,11 @@ impl Templates {
             "digest" => serde_json::to_value(DigestContext {
                 date: format_date(&deadline),
                 due_today: vec![DigestCase {
-                    case: CaseLine::new(case, client, subject, &received, &deadline, false),
+                    case: due_line(),
                     feedback: false,
                 }],
                 overdue: vec![DigestCase {
-                    case: CaseLine::new(
-                        "SIF-2026-00017",
-                        "peteris@example.com",
-                        "Iesniegums par līdzfinansējumu",
-                        &at(2026, 10, 20, 15, 2),
-                        &at(2026, 11, 20, 15, 2),
-                        true,
-                    ),
+                    case: overdue_line(),
                     feedback: false,
                 }],
                 org_name: org.name.clone(),
