@@ -29,7 +29,6 @@ pub struct Context {
     pub cfg: Config,
     pub cal: Calendar,
     pub templates: Templates,
-    pub interim: InterimMatcher,
     pub settings: engine::Settings,
     /// How to log in to IMAP (password or OAuth 2.0 token).
     pub imap_login: Login,
@@ -43,8 +42,12 @@ impl Context {
         use anyhow::Context as _;
         let cal = Calendar::from_config(&cfg.calendar).context("[calendar]")?;
         let templates = Templates::load(cfg.templates.directory.as_deref()).context("templates")?;
-        let interim =
-            InterimMatcher::new(cfg.reply.interim_pattern.as_deref()).context("reply.interim_pattern")?;
+        // A custom pattern is tried here, so a bad one stops the start; the
+        // staff replies' readers make their own when they first need one
+        // (see `StaffReader`), and an idle daemon keeps none.
+        if let Some(p) = &cfg.reply.interim_pattern {
+            InterimMatcher::new(Some(p)).context("reply.interim_pattern")?;
+        }
         let settings = engine::Settings::from_config(&cfg);
         let logins = Logins::from_config(&cfg)?;
         let mailer = Mailer::with_login(&cfg.smtp, logins.smtp.clone()).context("[smtp]")?;
@@ -52,7 +55,6 @@ impl Context {
             cfg,
             cal,
             templates,
-            interim,
             settings,
             imap_login: logins.imap,
             mailer,
@@ -183,17 +185,13 @@ pub async fn sync_all(
 }
 
 /// Process recorded messages up to `now` and carry out what is due.
-/// Threads the signatures of a page of pending messages are checked on
-/// ahead of the page's transaction (both cores of a small server).
-const SIGNATURE_THREADS: usize = 2;
-
 pub fn track_and_decide(
     ctx: &Context,
     store: &mut Store,
     now: DateTime<Utc>,
     r: &mut Report,
 ) -> anyhow::Result<()> {
-    let tracker = Tracker::new(&ctx.cfg, &ctx.cal, &ctx.interim);
+    let tracker = Tracker::new(&ctx.cfg, &ctx.cal);
     let composer = Composer::new(&ctx.cfg, &ctx.cal, &ctx.templates, &rand::random::<u128>);
     // Page by page, one transaction each: every message of a page is
     // marked processed (or failed) in it, so the next page starts after it.
@@ -202,7 +200,6 @@ pub fn track_and_decide(
         if chunk.is_empty() {
             break;
         }
-        tracker.check_signatures_ahead(&chunk, SIGNATURE_THREADS);
         store.transaction(|tx| -> anyhow::Result<()> {
             for m in &chunk {
                 let (outcome, notices) = match tx.isolated(|tx| tracker.process_caught(tx, m, now)) {

@@ -5,6 +5,7 @@ pub mod case;
 pub mod feedback;
 pub mod interim;
 pub mod signature;
+pub mod staff_reply;
 pub mod tracker;
 
 pub use case::{Case, CaseState};

@@ -41,7 +41,7 @@ use crate::inbound::authortext::{author_text, fold, fold_into};
 use crate::inbound::message::Address;
 
 /// The result of a signature check.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     pub compliant: bool,
     /// Missing required elements, in the order organization, name, surname, contact.

@@ -33,8 +33,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::cases::interim::{self, InterimFinding, InterimMatcher};
+use crate::cases::interim::{self, InterimFinding};
 use crate::cases::signature;
+use crate::cases::staff_reply::{StaffRead, StaffReader};
 use crate::config::Config;
 use crate::inbound::message::Address;
 use crate::rules::calendar::Calendar;
@@ -67,7 +68,12 @@ pub struct Pending {
     pub references: Vec<String>,
     #[serde(default)]
     pub submission: bool,
-    /// Staff mail: the author's own text (quotes removed).
+    /// Staff mail: its signature verdict and interim promise, read by the
+    /// sync from the author's own text (see [`crate::cases::staff_reply`]).
+    #[serde(default)]
+    pub staff_read: Option<StaffRead>,
+    /// Staff mail recorded by an earlier build carries the author's own
+    /// text (quotes removed) instead, read when it is processed.
     #[serde(default)]
     pub author_text: Option<String>,
     /// Staff mail: sent to at least one address outside the organisation.
@@ -168,26 +174,14 @@ pub enum TrackError {
 pub struct Tracker<'a> {
     pub cfg: &'a Config,
     pub cal: &'a Calendar,
-    pub interim: &'a InterimMatcher,
     /// The subject fallback's view of the cases, per normalised subject,
     /// read from the store the first time a subject is needed in this
     /// cycle and kept up to date as cases open and reopen (see
     /// [`SubjectIndex`]).
     pub subjects: std::cell::RefCell<SubjectIndex>,
-    /// Signature verdicts checked ahead, by message row id (see
-    /// [`Tracker::check_signatures_ahead`]); a staff reply without one is
-    /// checked when it is processed.
-    pub signatures_ahead: std::cell::RefCell<HashMap<i64, signature::Verdict>>,
-}
-
-fn check_signature(cfg: &Config, text: &str, author: &Address) -> signature::Verdict {
-    signature::check(
-        text,
-        author,
-        &cfg.staff,
-        &cfg.organization,
-        &cfg.signature.require,
-    )
+    /// Reads a staff reply whose pending record carries its text rather
+    /// than what the sync read in it (an older record); made on first use.
+    reader: std::cell::OnceCell<StaffReader>,
 }
 
 /// One case as the subject fallback sees it.
@@ -280,13 +274,12 @@ fn newest_before<'e>(
 }
 
 impl<'a> Tracker<'a> {
-    pub fn new(cfg: &'a Config, cal: &'a Calendar, interim: &'a InterimMatcher) -> Self {
+    pub fn new(cfg: &'a Config, cal: &'a Calendar) -> Self {
         Tracker {
             cfg,
             cal,
-            interim,
             subjects: Default::default(),
-            signatures_ahead: Default::default(),
+            reader: Default::default(),
         }
     }
 
@@ -311,60 +304,6 @@ impl<'a> Tracker<'a> {
                 what: crate::inbound::sync::panic_text(p.as_ref()),
             }),
         }
-    }
-
-    /// Check the signatures of a page's staff replies to outside addresses
-    /// before the page is processed, split over `threads` threads: the
-    /// check reads every word of the author's text and was the largest
-    /// part of the tracker's time on a backlog, while the processing
-    /// itself is one SQLite transaction on one thread. The verdicts wait in
-    /// [`Tracker::signatures_ahead`]; one whose check panicked is left out
-    /// (and checked, under [`Tracker::process_caught`], when its message
-    /// is processed).
-    pub fn check_signatures_ahead(&self, page: &[StoredMessage], threads: usize) {
-        let jobs: Vec<(i64, String, Address)> = page
-            .iter()
-            .filter(|m| m.class == "staff")
-            .filter_map(|m| {
-                let p: Pending = serde_json::from_str(m.pending.as_deref()?).ok()?;
-                (p.external && !p.history).then(|| {
-                    let author = Address {
-                        name: p.from_name,
-                        email: m.from_addr.clone().unwrap_or_default(),
-                    };
-                    (m.id, p.author_text.unwrap_or_default(), author)
-                })
-            })
-            .collect();
-        if jobs.is_empty() {
-            return;
-        }
-        let per = jobs.len().div_ceil(threads.max(1));
-        let cfg = self.cfg;
-        let verdicts: Vec<(i64, signature::Verdict)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(per)
-                .map(|share| {
-                    scope.spawn(move || {
-                        share
-                            .iter()
-                            .filter_map(|(id, text, author)| {
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    check_signature(cfg, text, author)
-                                }))
-                                .ok()
-                                .map(|v| (*id, v))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        self.signatures_ahead.borrow_mut().extend(verdicts);
     }
 
     /// Process one recorded message inside the caller's transaction.
@@ -654,13 +593,16 @@ impl<'a> Tracker<'a> {
             name: p.from_name.clone(),
             email: m.from_addr.clone().unwrap_or_default(),
         };
-        let text = p.author_text.clone().unwrap_or_default();
-        let ahead = self.signatures_ahead.borrow_mut().remove(&m.id);
-        let signature = p
-            .external
-            .then(|| ahead.unwrap_or_else(|| check_signature(self.cfg, &text, &author)));
-        let decision = decide_staff(case.as_ref(), &text, m.internaldate, self.cal, self.interim);
-        self.apply_staff(tx, m, case, author, signature, decision, now, notices)
+        let read = match &p.staff_read {
+            Some(read) => read.clone(),
+            None => self.reader.get_or_init(|| StaffReader::new(self.cfg)).read(
+                p.author_text.as_deref().unwrap_or(""),
+                &author,
+                p.external,
+            ),
+        };
+        let decision = decide_staff(case.as_ref(), read.promise.as_deref(), m.internaldate, self.cal);
+        self.apply_staff(tx, m, case, author, read.signature, decision, now, notices)
     }
 
     /// Carry out a [`StaffDecision`]: the signature record and warning, the
@@ -984,16 +926,16 @@ pub enum StaffDecision {
     RefuseInterim(interim::Refusal),
 }
 
-/// Decide what a staff mail with author text `text`, sent at `sent_at`,
-/// does to `case`. An interim reply (found on an open case only) may move
+/// Decide what a staff mail whose text makes the interim `promise` (the
+/// date as written, [`interim::InterimMatcher::promise`]), sent at `sent_at`, does
+/// to `case`. An interim reply (found on an open case only) may move
 /// the deadline to a date from the later of today and the receipt up to
 /// four months after the receipt, for every kind of case (SPEC §4.3).
 pub fn decide_staff(
     case: Option<&Case>,
-    text: &str,
+    promise: Option<&str>,
     sent_at: DateTime<Utc>,
     cal: &Calendar,
-    matcher: &InterimMatcher,
 ) -> StaffDecision {
     let Some(c) = case else {
         return StaffDecision::Unmatched;
@@ -1008,7 +950,7 @@ pub fn decide_staff(
     // on or after the case's receipt: one just before the reply is then
     // refused as past (and the author told), not silently moved a year
     // ahead.
-    let Some(found) = matcher.find_after(text, received_day) else {
+    let Some(found) = promise.map(|s| interim::resolve_after(s.to_string(), received_day)) else {
         return StaffDecision::Answer;
     };
     let sent_day = cal.local_date(sent_at);
@@ -1087,7 +1029,7 @@ mod tests {
     #[test]
     fn staff_decision_table() {
         let cal = cal();
-        let m = InterimMatcher::new(None).unwrap();
+        let m = interim::InterimMatcher::new(None).unwrap();
         let received = t("2026-11-24T10:00:00+02:00");
         let open = Case::open(
             "SIF-2026-00001".into(),
@@ -1150,7 +1092,11 @@ mod tests {
             ),
         ];
         for (case, text, want) in table {
-            assert_eq!(decide_staff(case, text, sent, &cal, &m), want, "{text}");
+            assert_eq!(
+                decide_staff(case, m.promise(text).as_deref(), sent, &cal),
+                want,
+                "{text}"
+            );
         }
     }
 
@@ -1182,5 +1128,118 @@ mod tests {
             let got = newest_before(v.iter(), at(day)).map(|x| x.id.as_str());
             assert_eq!(got, want, "day {day}");
         }
+    }
+
+    /// A staff reply recorded by an earlier build carries its text in the
+    /// pending record; one recorded now carries what the sync read in it.
+    /// Both decide the case alike: the unsigned interim reply extends the
+    /// case to the promised date and is recorded as missing a signature.
+    #[test]
+    fn staff_reply_records_old_and_new_decide_alike() {
+        use crate::store::{NewMessage, Store};
+        let cfg = crate::config::parse_str(
+            include_str!("../../config/replygate.toml"),
+            std::path::Path::new("replygate.toml"),
+        )
+        .unwrap();
+        let cal = cal();
+        let received = t("2026-11-24T10:00:00+02:00");
+        let sent = t("2026-11-25T11:00:00+02:00");
+        let text = "Labdien!\nAtbildi sniegsim līdz 10. decembrim.\nJānis";
+        let author = Address {
+            name: Some("Jānis Bērziņš".into()),
+            email: cfg.staff[0].email.clone(),
+        };
+        let old = Pending {
+            from_name: author.name.clone(),
+            referenced: vec!["<q1@inbox.lv>".into()],
+            external: true,
+            author_text: Some(text.into()),
+            ..Pending::default()
+        };
+        let new = Pending {
+            author_text: None,
+            staff_read: Some(StaffReader::new(&cfg).read(text, &author, true)),
+            ..old.clone()
+        };
+        let run = |staff: &Pending| {
+            let mut store = Store::open_in_memory().unwrap();
+            let client = Pending {
+                ack_to: Some("anna@inbox.lv".into()),
+                ..Pending::default()
+            };
+            let rows = [
+                (
+                    "INBOX",
+                    1,
+                    "<q1@inbox.lv>",
+                    received,
+                    "anna@inbox.lv",
+                    "client",
+                    &client,
+                ),
+                (
+                    "Sent",
+                    1,
+                    "<r1@sif.gov.lv>",
+                    sent,
+                    author.email.as_str(),
+                    "staff",
+                    staff,
+                ),
+            ];
+            store
+                .transaction(|tx| -> Result<(), StoreError> {
+                    for (folder, uid, id, at, from, class, p) in rows {
+                        let pending = serde_json::to_string(p).unwrap();
+                        tx.insert_message(
+                            &NewMessage {
+                                folder,
+                                uidvalidity: 1,
+                                uid,
+                                message_id: Some(id),
+                                fingerprint: id,
+                                internaldate: at,
+                                from_addr: Some(from),
+                                subject: "Jautājums",
+                                norm_subject: "jautājums",
+                                recipients: &["anna@inbox.lv".to_string()],
+                                class,
+                                reason: None,
+                                pending: Some(&pending),
+                                role: None,
+                            },
+                            None,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let tracker = Tracker::new(&cfg, &cal);
+            let pending = store.read().pending_messages(sent, 10).unwrap();
+            let outcomes: Vec<Outcome> = store
+                .transaction(|tx| -> Result<_, TrackError> {
+                    pending
+                        .iter()
+                        .map(|m| Ok(tracker.process(tx, m, sent)?.0))
+                        .collect()
+                })
+                .unwrap();
+            let case = match &outcomes[..] {
+                [Outcome::Opened(a), Outcome::Extended(b)] if a == b => {
+                    store.read().case(a).unwrap().unwrap()
+                }
+                other => panic!("outcomes {other:?}"),
+            };
+            (case.deadline, store.read().signature_checks().unwrap())
+        };
+        let (deadline, checks) = run(&old);
+        assert_eq!(
+            deadline,
+            deadline::date_deadline(&cal, NaiveDate::from_ymd_opt(2026, 12, 10).unwrap())
+        );
+        assert!(checks.iter().all(|c| !c.2), "{checks:?}");
+        assert_eq!(checks.len(), 1);
+        assert_eq!(run(&new), (deadline, checks));
     }
 }
