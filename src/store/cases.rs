@@ -17,18 +17,20 @@ fn case_state(s: &str) -> Result<CaseState> {
     })
 }
 
-/// A case as read from its row.
+/// A case as read from a row of [`CASE_COLS`], by position: a column
+/// looked up by name costs a scan of the row's names (22 here) for each of
+/// its 22 values, and the engine reads every open case each cycle.
 fn case_from_row(r: &Row) -> Result<Case> {
-    let kind: String = r.get("kind")?;
-    let state: String = r.get("state")?;
-    let refs: String = r.get("last_client_refs")?;
+    let kind: String = r.get(6)?;
+    let state: String = r.get(10)?;
+    let refs: String = r.get(14)?;
     Ok(Case {
-        id: r.get("id")?,
-        client: r.get("client")?,
-        client_name: r.get("client_name")?,
-        reply_to: r.get("reply_to")?,
-        subject: r.get("subject")?,
-        norm_subject: r.get("norm_subject")?,
+        id: r.get(0)?,
+        client: r.get(1)?,
+        client_name: r.get(2)?,
+        reply_to: r.get(3)?,
+        subject: r.get(4)?,
+        norm_subject: r.get(5)?,
         kind: match kind.as_str() {
             "submission" => CaseKind::Submission,
             "email" => CaseKind::Email,
@@ -39,24 +41,25 @@ fn case_from_row(r: &Row) -> Result<Case> {
                 })
             }
         },
-        opened_at: parse_ts("cases.opened_at", &r.get::<_, String>("opened_at")?)?,
-        received: parse_ts("cases.received", &r.get::<_, String>("received")?)?,
-        deadline: parse_ts("cases.deadline", &r.get::<_, String>("deadline")?)?,
+        opened_at: parse_ts("cases.opened_at", &r.get::<_, String>(7)?)?,
+        received: parse_ts("cases.received", &r.get::<_, String>(8)?)?,
+        deadline: parse_ts("cases.deadline", &r.get::<_, String>(9)?)?,
         state: case_state(&state)?,
-        extended: r.get::<_, i64>("extended")? != 0,
-        cycle: r.get("cycle")?,
-        last_client_msgid: r.get("last_client_msgid")?,
+        extended: r.get::<_, i64>(11)? != 0,
+        cycle: r.get(12)?,
+        last_client_msgid: r.get(13)?,
         last_client_refs: refs.split_whitespace().map(str::to_string).collect(),
-        acked_cycle: r.get("acked_cycle")?,
-        acknowledged_at: opt_ts("cases.acknowledged_at", r.get("acknowledged_at")?)?,
-        answered_at: opt_ts("cases.answered_at", r.get("answered_at")?)?,
-        closed_at: opt_ts("cases.closed_at", r.get("closed_at")?)?,
-        close_reason: r.get("close_reason")?,
-        reminded_for: opt_ts("cases.reminded_for", r.get("reminded_for")?)?,
-        escalated_for: opt_ts("cases.escalated_for", r.get("escalated_for")?)?,
+        acked_cycle: r.get(15)?,
+        acknowledged_at: opt_ts("cases.acknowledged_at", r.get(16)?)?,
+        answered_at: opt_ts("cases.answered_at", r.get(17)?)?,
+        closed_at: opt_ts("cases.closed_at", r.get(18)?)?,
+        close_reason: r.get(19)?,
+        reminded_for: opt_ts("cases.reminded_for", r.get(20)?)?,
+        escalated_for: opt_ts("cases.escalated_for", r.get(21)?)?,
     })
 }
 
+/// The columns [`case_from_row`] reads, in its order.
 const CASE_COLS: &str =
     "id, client, client_name, reply_to, subject, norm_subject, kind, opened_at, received, \
     deadline, state, extended, cycle, last_client_msgid, last_client_refs, acked_cycle, acknowledged_at, \

@@ -32,23 +32,29 @@ pub struct StoredMessage {
 /// more, then set aside as `error` (SPEC §11.1).
 pub const ROLE_RETRY: &str = "retry";
 
+/// The columns [`StoredMessage::from_row`] reads, in its order.
+const MESSAGE_COLS: &str = "id, folder, uid, message_id, internaldate, from_addr, subject, norm_subject, \
+    recipients, class, reason, pending, role";
+
 impl StoredMessage {
+    /// By position, as [`crate::store::cases`] reads a case: a name costs
+    /// a scan of the row's names per value.
     fn from_row(r: &Row) -> Result<StoredMessage> {
-        let rcpts: String = r.get("recipients")?;
+        let rcpts: String = r.get(8)?;
         Ok(StoredMessage {
-            id: r.get("id")?,
-            folder: r.get("folder")?,
-            uid: r.get::<_, i64>("uid")? as u32,
-            message_id: r.get("message_id")?,
-            internaldate: parse_ts("messages.internaldate", &r.get::<_, String>("internaldate")?)?,
-            from_addr: r.get("from_addr")?,
-            subject: r.get("subject")?,
-            norm_subject: r.get("norm_subject")?,
+            id: r.get(0)?,
+            folder: r.get(1)?,
+            uid: r.get::<_, i64>(2)? as u32,
+            message_id: r.get(3)?,
+            internaldate: parse_ts("messages.internaldate", &r.get::<_, String>(4)?)?,
+            from_addr: r.get(5)?,
+            subject: r.get(6)?,
+            norm_subject: r.get(7)?,
             recipients: rcpts.split_whitespace().map(str::to_string).collect(),
-            class: r.get("class")?,
-            reason: r.get("reason")?,
-            pending: r.get("pending")?,
-            role: r.get("role")?,
+            class: r.get(9)?,
+            reason: r.get(10)?,
+            pending: r.get(11)?,
+            role: r.get(12)?,
         })
     }
 }
@@ -140,10 +146,11 @@ impl Reader<'_> {
     /// `until`, oldest first (the tracker takes them page by page, so a
     /// backlog of thousands is never all in memory).
     pub fn pending_messages(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<StoredMessage>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT * FROM messages WHERE processed = 0 AND internaldate <= ?1 \
-             ORDER BY internaldate, id LIMIT ?2",
-        )?;
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE processed = 0 AND internaldate <= ?1 \
+             ORDER BY internaldate, id LIMIT ?2"
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(params![ts(until), limit as i64], |r| {
             Ok(StoredMessage::from_row(r))
         })?;
