@@ -35,7 +35,7 @@ impl CaseState {
 
 /// A client question and where it stands: the one case type that the
 /// tracker, the rules engine, the admin commands and the store share.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     pub id: String,
     /// The From address of the mail that opened the case.

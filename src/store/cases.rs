@@ -192,6 +192,22 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Close the acknowledgement question of a case's current cycle
+    /// (`acked_cycle = cycle`) without reading the case: for an
+    /// acknowledgement not sent, thousands at once after a backlog.
+    /// Returns the case's cycle and acknowledgement address, `None` when
+    /// there is no such case.
+    pub fn close_ack_cycle(&self, id: &str, now: DateTime<Utc>) -> Result<Option<(i64, String)>> {
+        let mut st = self.prepare_cached(
+            "UPDATE cases SET acked_cycle = cycle, updated_at = ?2 WHERE id = ?1 RETURNING cycle, reply_to",
+        )?;
+        let mut rows = st.query(params![id, ts(now)])?;
+        Ok(match rows.next()? {
+            Some(r) => Some((r.get(0)?, r.get(1)?)),
+            None => None,
+        })
+    }
+
     /// Record that a case's acknowledgement was accepted by the server.
     pub fn case_acknowledged(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
         self.execute(

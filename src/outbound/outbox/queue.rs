@@ -136,19 +136,17 @@ fn apply_action(
                 )?;
             }
             Action::AckSuppressed { case_id, reason } => {
-                let Some(mut c) = r.case(case_id)? else {
+                let Some((cycle, reply_to)) = tx.close_ack_cycle(case_id, now)? else {
                     return Ok(());
                 };
-                c.acked_cycle = c.cycle;
-                tx.save_case(&c, now)?;
-                if c.cycle == 1 {
-                    crate::store::facts::ack_suppressed(tx, &c.id, reason.word())?;
+                if cycle == 1 {
+                    crate::store::facts::ack_suppressed(tx, case_id, reason.word())?;
                 }
                 tx.audit(
                     now,
-                    Some(&c.id),
+                    Some(case_id),
                     "ack-suppressed",
-                    &format!("no acknowledgement to {}: {reason}", c.reply_to),
+                    &format!("no acknowledgement to {reply_to}: {reason}"),
                     "replygate",
                 )?;
                 done.acks_suppressed += 1;
@@ -356,4 +354,116 @@ pub fn apply_notices(
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::calendar::Calendar;
+    use crate::rules::deadline::CaseKind;
+    use crate::rules::engine::SuppressReason;
+    use crate::store::{Case, Store};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// An acknowledgement not sent closes the cycle's acknowledgement
+    /// question of its case alone, says why in the audit, and is a case
+    /// fact only for the first cycle (a reopened case keeps its first
+    /// cycle's facts); a case that is gone is skipped.
+    #[test]
+    fn a_suppressed_acknowledgement_marks_only_its_case() {
+        let cfg = crate::config::parse_str(
+            include_str!("../../../config/replygate.toml"),
+            std::path::Path::new("replygate.toml"),
+        )
+        .unwrap();
+        let cal = Calendar::from_config(&cfg.calendar).unwrap();
+        let templates = crate::outbound::templates::Templates::load(None).unwrap();
+        let ids = || 1u128;
+        let composer = Composer::new(&cfg, &cal, &templates, &ids);
+        let now = t("2026-11-25T16:30:00+02:00");
+        let case = |id: &str, client: &str, cycle: i64| Case {
+            cycle,
+            acked_cycle: cycle - 1,
+            ..Case::open(
+                id.into(),
+                client,
+                "Jautājums",
+                CaseKind::Email,
+                t("2026-11-20T10:00:00+02:00"),
+                t("2026-11-24T17:00:00+02:00"),
+            )
+        };
+        let mut store = Store::open_in_memory().unwrap();
+        let (a, b, c) = (
+            case("A", "anna@inbox.lv", 1),
+            case("B", "bruno@inbox.lv", 2),
+            case("C", "cilda@inbox.lv", 1),
+        );
+        store
+            .transaction(|tx| -> Result<(), StoreError> {
+                for x in [&a, &b, &c] {
+                    tx.save_case(x, now)?;
+                    crate::store::facts::opened(tx, &x.id, x.deadline, x.deadline)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let suppress = |id: &str| Action::AckSuppressed {
+            case_id: id.into(),
+            reason: SuppressReason::Stale,
+        };
+        let done = store
+            .transaction(|tx| {
+                apply_actions(
+                    tx,
+                    &[suppress("A"), suppress("B"), suppress("gone")],
+                    &composer,
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(done.acks_suppressed, 2);
+        let facts = store
+            .transaction(|tx| -> Result<_, StoreError> {
+                Ok([
+                    crate::store::facts::get(tx, "A")?,
+                    crate::store::facts::get(tx, "B")?,
+                ])
+            })
+            .unwrap();
+        let r = store.read();
+        for ((x, first_cycle), facts) in [(&a, true), (&b, false)].into_iter().zip(facts) {
+            let got = r.case(&x.id).unwrap().unwrap();
+            assert_eq!((got.cycle, got.acked_cycle), (x.cycle, x.cycle), "{}", x.id);
+            assert_eq!(
+                Case {
+                    acked_cycle: x.acked_cycle,
+                    ..got
+                },
+                *x,
+                "{}: nothing else changed",
+                x.id
+            );
+            let audit = r.audit_for(&x.id).unwrap();
+            let last = audit.last().unwrap();
+            assert_eq!(last.action, "ack-suppressed");
+            assert!(
+                last.detail
+                    .starts_with(&format!("no acknowledgement to {}: ", x.reply_to)),
+                "{}",
+                last.detail
+            );
+            assert_eq!(facts.unwrap().ack_suppressed.is_some(), first_cycle, "{}", x.id);
+        }
+        let untouched = r.case("C").unwrap().unwrap();
+        assert_eq!(untouched, c);
+        assert!(r
+            .audit_for("C")
+            .unwrap()
+            .iter()
+            .all(|e| e.action != "ack-suppressed"));
+    }
 }
