@@ -222,25 +222,74 @@ fn notice_waits_for_working_hours_and_mark_corrects() {
 /// the later batches are read ahead on the second connection, and a
 /// complaint said only in the text, never in the subject, is found in
 /// every batch; the mails around it are not feedback.
+/// `m` as a multipart/mixed mail whose first part is a 60 KB PDF and whose
+/// second is `text`: the start of the message is all base64, so only
+/// reading the text part finds what the client wrote.
+fn after_an_attachment(mut m: support::mail::Mail, text: &str) -> support::mail::Mail {
+    m.headers
+        .retain(|(k, _)| k != "Content-Type" && k != "Content-Transfer-Encoding");
+    let line = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n";
+    m.h("Content-Type", "multipart/mixed; boundary=\"ATT\"")
+        .body(&format!(
+            "--ATT\nContent-Type: application/pdf; name=\"akts.pdf\"\n\
+         Content-Disposition: attachment; filename=\"akts.pdf\"\n\
+         Content-Transfer-Encoding: base64\n\n{}--ATT\n\
+         Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+         {text}\n--ATT--\n",
+            line.repeat(800)
+        ))
+}
+
+const COMPLAINT: &str = "Labdien!\nJūsu darbinieks bija ļoti nepieklājīgs.\nKlients\n";
+const QUESTION: &str = "Labdien!\nLūdzu paskaidrot, kā iesniegt pārskatu par projektu.\nKlients\n";
+
+/// A client text after a large attachment is read from its own part (the
+/// first 32 KiB of the message would be the attachment's base64 alone).
+#[test]
+fn a_text_after_an_attachment_is_judged() {
+    let w = World::new(CONFIG);
+    let at = t("2026-11-23T10:00:00+02:00");
+    for (i, text) in [COMPLAINT, QUESTION].into_iter().enumerate() {
+        let m = mail(
+            &format!("pielikums{i}@inbox.lv"),
+            POST,
+            "Akts",
+            Some(&format!("att{i}@inbox.lv")),
+        );
+        w.dovecot
+            .append("INBOX", &after_an_attachment(m, text).raw(at), at);
+    }
+    w.run("2026-11-23T10:30:00+02:00");
+    let st = w.status("2026-11-23T10:30:00+02:00");
+    assert!(feedback_of(&st, "pielikums0@inbox.lv"), "{st:#}");
+    assert!(!feedback_of(&st, "pielikums1@inbox.lv"), "{st:#}");
+}
+
 #[test]
 fn texts_read_ahead_are_judged_in_every_batch() {
     let w = World::new(CONFIG);
     let at = |i: u32| t(&format!("2026-11-23T{:02}:{:02}:00+02:00", 9 + i / 60, i % 60));
     let complaints = [3_u32, 257, 433];
+    // Two of them (one a complaint) with the text after an attachment.
+    let attached = [257_u32, 300];
     let mails: Vec<_> = (0..450_u32)
         .map(|i| {
             let body = if complaints.contains(&i) {
-                "Labdien!\nJūsu darbinieks bija ļoti nepieklājīgs.\nKlients\n"
+                COMPLAINT
             } else {
-                "Labdien!\nLūdzu paskaidrot, kā iesniegt pārskatu par projektu.\nKlients\n"
+                QUESTION
             };
             let m = mail(
                 &format!("klients{i}@inbox.lv"),
                 POST,
                 &format!("Jautājums {i}"),
                 Some(&format!("batch{i}@inbox.lv")),
-            )
-            .body(body);
+            );
+            let m = if attached.contains(&i) {
+                after_an_attachment(m, body)
+            } else {
+                m.body(body)
+            };
             (m.raw(at(i % 480)), at(i % 480))
         })
         .collect();

@@ -104,7 +104,10 @@ enum Slot {
 type Plan = Option<Vec<Vec<u32>>>;
 
 /// How much of a client mail is read to judge feedback (SPEC §14): the
-/// header and the start of the text, where a client says what the mail is.
+/// header and the start of the text, where a client says what the mail is;
+/// of a mail with attachments, the start of its first text part
+/// ([`ImapSession::client_text_part`]), so an attachment's base64 does not
+/// take the place of the text.
 pub const FEEDBACK_READ: u32 = 32 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +185,9 @@ struct Row {
     reason: Option<String>,
     pending: Option<String>,
     history: bool,
+    /// Where a client text is read for the feedback judge
+    /// ([`ImapSession::client_text_part`]).
+    text_part: Option<Vec<u32>>,
 }
 
 /// One sync of a folder: what every step of it needs.
@@ -596,15 +602,15 @@ impl Ingest<'_> {
         if kind != FolderKind::Inbox {
             return (None, false);
         }
-        let wanted: Vec<u32> = headers
+        let wanted: Vec<(u32, Option<Vec<u32>>)> = headers
             .iter()
             .filter(|h| h.internaldate >= self.cutoff)
-            .map(|h| h.uid)
+            .map(|h| (h.uid, ImapSession::client_text_part(h)))
             .collect();
         if wanted.is_empty() {
             return (Some(HashMap::new()), false);
         }
-        match reader.fetch_prefixes(&wanted, FEEDBACK_READ).await {
+        match reader.fetch_client_texts(&wanted, FEEDBACK_READ).await {
             Ok(t) => (Some(t.into_iter().collect()), false),
             Err(e) => {
                 tracing::info!(count = wanted.len(), error = %e, "client texts cannot be read ahead; reading them on the main connection");
@@ -616,8 +622,9 @@ impl Ingest<'_> {
     /// Client mail that opens or joins cases: is it feedback about the
     /// service (SPEC §14)? Judged on the subject and the client's own text,
     /// read from the first [`FEEDBACK_READ`] bytes of every such message of
-    /// the batch: those in `ahead` (read ahead on the second connection),
-    /// the others in one FETCH. When the text cannot be fetched the subject
+    /// the batch (of its first text part when it has attachments): those in
+    /// `ahead` (read ahead on the second connection), the others fetched
+    /// together ([`ImapSession::fetch_client_texts`]). When the text cannot be fetched the subject
     /// alone is judged (logged; the mail is never held back for this).
     async fn judge_feedback(
         &self,
@@ -629,17 +636,16 @@ impl Ingest<'_> {
         // Client mail that opens or joins a case (history changes nothing).
         let judged = |r: &Row| r.class == "client" && !r.history && r.pending.is_some();
         let mut texts = ahead.unwrap_or_default();
-        let wanted: Vec<u32> = rows.iter().filter(|r| judged(r)).map(|r| r.uid).collect();
-        if wanted.is_empty() {
+        if !rows.iter().any(judged) {
             return;
         }
-        let unread: Vec<u32> = wanted
+        let unread: Vec<(u32, Option<Vec<u32>>)> = rows
             .iter()
-            .copied()
-            .filter(|u| !texts.contains_key(u))
+            .filter(|r| judged(r) && !texts.contains_key(&r.uid))
+            .map(|r| (r.uid, r.text_part.clone()))
             .collect();
         if !unread.is_empty() {
-            match session.fetch_prefixes(&unread, FEEDBACK_READ).await {
+            match session.fetch_client_texts(&unread, FEEDBACK_READ).await {
                 Ok(t) => texts.extend(t),
                 Err(e) => {
                     tracing::warn!(count = unread.len(), error = %e, "client texts cannot be fetched; feedback judged on the subject only");
@@ -846,6 +852,7 @@ impl Ingest<'_> {
             reason: Some(reason),
             pending: None,
             history: h.internaldate < self.cutoff,
+            text_part: None,
         };
         for h in hs.iter().filter(|h| h.header.len() >= HEADER_CAP) {
             stats.truncated += 1;
@@ -918,6 +925,7 @@ impl Ingest<'_> {
                 }
             }
             row.uid = h.uid;
+            row.text_part = ImapSession::client_text_part(h);
             row.internaldate = h.internaldate;
             if no_from {
                 tracing::warn!(
@@ -1191,6 +1199,7 @@ fn set_aside(pass: &Pass<'_>, uid: u32) -> Row {
         reason: None,
         pending: None,
         history: false,
+        text_part: None,
     }
 }
 
@@ -1552,6 +1561,7 @@ impl PrepareJob {
             reason,
             pending: None,
             history: self.history,
+            text_part: None,
         };
         Ok(Prepared {
             row,

@@ -503,6 +503,69 @@ impl ImapSession {
         Ok(out)
     }
 
+    /// The section a client mail's text is read from for the feedback
+    /// judge (SPEC §14), instead of the start of the whole message: for a
+    /// mail with attachments, its first readable text part (so a PDF's
+    /// base64 does not fill the bytes read); `None` for the start of the
+    /// message (no attachment, or no readable text part).
+    pub fn client_text_part(h: &FetchedHeader) -> Option<Vec<u32>> {
+        if h.attachments.is_empty() {
+            return None;
+        }
+        h.text_parts.first().map(|(path, _)| path.clone())
+    }
+
+    /// What the feedback judge reads of each client mail `(uid, part)`
+    /// ([`ImapSession::client_text_part`]), at most `limit` bytes of it:
+    /// the start of the message (`BODY.PEEK[]<0.limit>`, see
+    /// [`ImapSession::fetch_prefixes`]), or the start of that text part with
+    /// its MIME header, as a small MIME message of that part (see
+    /// [`reassemble`]). One command per section path; UIDs that no longer
+    /// exist are missing.
+    pub async fn fetch_client_texts(
+        &mut self,
+        msgs: &[(u32, Option<Vec<u32>>)],
+        limit: u32,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let starts: Vec<u32> = msgs
+            .iter()
+            .filter(|(_, p)| p.is_none())
+            .map(|(u, _)| *u)
+            .collect();
+        let mut out = self.fetch_prefixes(&starts, limit).await?;
+        let mut by_part: Vec<(&Vec<u32>, Vec<u32>)> = Vec::new();
+        for (uid, part) in msgs {
+            let Some(part) = part else { continue };
+            match by_part.iter_mut().find(|(p, _)| *p == part) {
+                Some((_, uids)) => uids.push(*uid),
+                None => by_part.push((part, vec![*uid])),
+            }
+        }
+        let mut seen: std::collections::HashSet<u32> = out.iter().map(|(u, _)| *u).collect();
+        for (part, uids) in by_part {
+            let uids = valid_uids(uids.into_iter());
+            let name = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
+            let query = format!("(UID BODY.PEEK[{name}.MIME] BODY.PEEK[{name}]<0.{limit}>)");
+            for chunk in uids.chunks(MAX_BATCH) {
+                let set = uid_set(chunk);
+                let op = format!("UID FETCH {set} text part {name}");
+                for f in self.uid_fetch(&op, &set, &query).await? {
+                    let Some(uid) = f.uid.filter(|u| chunk.binary_search(u).is_ok()) else {
+                        continue;
+                    };
+                    let mime = f.section(&SectionPath::Part(part.clone(), Some(MessageSection::Mime)));
+                    let body = f.section(&SectionPath::Part(part.clone(), None));
+                    if let (Some(m), Some(b)) = (mime, body) {
+                        if seen.insert(uid) {
+                            out.push((uid, reassemble(b"", &[(m, b)], 0)));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The whole message (`BODY.PEEK[]`, so \\Seen stays as it was); `None`
     /// if the UID no longer exists.
     ///
