@@ -543,7 +543,7 @@ impl ImapSession {
         }
         let mut seen: std::collections::HashSet<u32> = out.iter().map(|(u, _)| *u).collect();
         for (part, uids) in by_part {
-            let uids = valid_uids(uids.into_iter());
+            let uids = valid_uids(uids);
             let name = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
             let query = format!("(UID BODY.PEEK[{name}.MIME] BODY.PEEK[{name}]<0.{limit}>)");
             for chunk in uids.chunks(MAX_BATCH) {
