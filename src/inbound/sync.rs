@@ -624,8 +624,9 @@ impl Ingest<'_> {
     /// read from the first [`FEEDBACK_READ`] bytes of every such message of
     /// the batch (of its first text part when it has attachments): those in
     /// `ahead` (read ahead on the second connection), the others fetched
-    /// together ([`ImapSession::fetch_client_texts`]). When the text cannot be fetched the subject
-    /// alone is judged (logged; the mail is never held back for this).
+    /// together ([`ImapSession::fetch_client_texts`]). When the text cannot
+    /// be fetched the subject alone is judged (logged; the mail is never
+    /// held back for this).
     async fn judge_feedback(
         &self,
         session: &mut ImapSession,
