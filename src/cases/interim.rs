@@ -9,7 +9,7 @@
 //! (`tracker::decide_staff`).
 //!
 //! Decisions about the default pattern ([`DEFAULT_INTERIM_PATTERN`]):
-//! - A bare "līdz <date>" is not enough: final answers often quote deadlines
+//! - A bare "līdz `<date>`" is not enough: final answers often quote deadlines
 //!   ("pieteikumus var iesniegt līdz 2027. gada 15. janvārim"). The date must
 //!   be tied to a promise in the same sentence: a first-person future reply
 //!   verb ("atbildēsim", "informēsim", "sazināsimies", "izskatīsim",

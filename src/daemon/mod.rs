@@ -4,19 +4,20 @@
 //! Task layout:
 //! - the **worker** (the task running [`run`]) owns the SQLite store, the
 //!   [`Context`] and its own IMAP session, and does all the work: a *sync*
-//!   ([`pipeline::sync_all`], cheap when nothing is new) and, when the sync
-//!   recorded mail or something is due, the *full* step
-//!   ([`pipeline::track_and_decide`], [`pipeline::recover_interrupted`],
-//!   [`outbox::flush`],
-//!   [`pipeline::save_copies`]). Between steps it sleeps until the earliest
-//!   of: a wake-up from a watcher, the next poll tick (`imap.poll_interval`,
-//!   a sync only, which also keeps the health check fresh), the next due
-//!   instant (acknowledgement, reminder, escalation and digest times from
-//!   [`crate::rules::engine::next_due`], worked out after the step's actions, and
-//!   the earliest outbox `not_before` / retry time:
-//!   [`pipeline::next_due_after`]), a retry after a fault, a signal or
-//!   the systemd watchdog tick. No busy loop: with nothing due it wakes
-//!   once per poll interval.
+//!   ([`crate::pipeline::sync_all`], cheap when nothing is new) and, when
+//!   the sync recorded mail or something is due, the *full* step
+//!   ([`crate::pipeline::track_and_decide`],
+//!   [`crate::pipeline::recover_interrupted`],
+//!   [`crate::outbound::outbox::flush()`],
+//!   [`crate::pipeline::save_copies`]). Between steps it sleeps until the
+//!   earliest of: a wake-up from a watcher, the next poll tick
+//!   (`imap.poll_interval`, a sync only, which also keeps the health check
+//!   fresh), the next due instant (acknowledgement, reminder, escalation
+//!   and digest times from [`crate::rules::engine::next_due`], worked out
+//!   after the step's actions, and the earliest outbox `not_before` / retry
+//!   time: [`crate::pipeline::next_due_after`]), a retry after a fault, a
+//!   signal or the systemd watchdog tick. No busy loop: with nothing due it
+//!   wakes once per poll interval.
 //! - one **IDLE watcher** per folder (inbox and sent folders), each on its
 //!   own IMAP session: EXAMINE, then IDLE re-issued every
 //!   [`IDLE_RENEW`] (RFC 2177 asks for less than 30 minutes); a change or a

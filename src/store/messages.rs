@@ -59,7 +59,7 @@ impl StoredMessage {
     }
 }
 
-/// A new message row for [`Store::insert_message`].
+/// A new message row for [`Tx::insert_message`](crate::store::Tx::insert_message).
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub folder: &'a str,

@@ -175,7 +175,7 @@ fn unflow(text: &str, delsp: bool) -> String {
 /// letters NFD does not decompose (ł, ø, đ, ß). "Bērziņš" → "berzins".
 ///
 /// One pass, a character at a time: ASCII is lower-cased directly, Latin
-/// letters come from a table ([`latin_folds`]), anything else goes through
+/// letters come from a table (`latin_folds`), anything else goes through
 /// NFD on its own (every character decomposes on its own, and reordering
 /// only moves the combining marks that are dropped, so this is the same
 /// text as normalising the whole; tested against that). It runs for every

@@ -55,10 +55,10 @@
 //! mail, for the messages in flight (at most `smtp.connections`). SMTP allows no better: there is no
 //! way to ask a server whether it accepted a transaction.
 //!
-//! The module, one concept per file: [`render`] (templates → composed
-//! messages), [`queue`] (the engine's actions and the tracker's notices →
+//! The module, one concept per file: `render` (templates → composed
+//! messages), `queue` (the engine's actions and the tracker's notices →
 //! outbox entries, with the case changes), [`flush`] (outbox → SMTP),
-//! [`recover`] (entries a crash left `sending`).
+//! `recover` (entries a crash left `sending`).
 //!
 //! Test hooks (debug builds only, see `flush::test_crash_point`):
 //! `REPLYGATE_TEST_CRASH_BEFORE_SEND=1` aborts after `sending` is committed,

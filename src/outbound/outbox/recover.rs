@@ -11,8 +11,8 @@ use crate::store::Store;
 pub struct Recovered {
     /// Interrupted entries whose copy was found in a sent folder: marked sent.
     pub found: u32,
-    /// Interrupted entries not found: left for [`flush`] to send again with
-    /// the same Message-ID.
+    /// Interrupted entries not found: left for [`super::flush()`] to send
+    /// again with the same Message-ID.
     pub resend: u32,
 }
 
@@ -21,9 +21,9 @@ pub struct Recovered {
 /// one's Message-ID in `folders` (the IMAP sent folders: `imap.sent` and
 /// `smtp.save_copy_to`, where servers such as Exchange and Gmail file
 /// submitted mail); found → mark it sent without sending again; not found
-/// (or the search failed) → leave it for [`flush`], which sends it again
-/// with the same Message-ID (a duplicate acknowledgement is better than a
-/// lost escalation). Read-only on the mailbox (EXAMINE + UID SEARCH).
+/// (or the search failed) → leave it for [`super::flush()`], which sends it
+/// again with the same Message-ID (a duplicate acknowledgement is better
+/// than a lost escalation). Read-only on the mailbox (EXAMINE + UID SEARCH).
 pub async fn recover_interrupted(
     store: &mut Store,
     session: &mut crate::inbound::imap::ImapSession,
