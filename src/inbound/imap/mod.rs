@@ -200,6 +200,19 @@ where
 
 /// `1:5,7,9:12` from sorted, deduplicated UIDs.
 /// The UIDs to ask for: real ones (0 is none), ascending, each once.
+/// A section path as IMAP writes it: `[2, 1]` → `2.1`.
+fn section_name(path: &[u32]) -> String {
+    path.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// The MIME header and body of the part `path` in a FETCH response that
+/// asked for `BODY.PEEK[path.MIME]` and `BODY.PEEK[path]`, when both came.
+fn part_with_mime<'f>(f: &'f async_imap::types::Fetch, path: &[u32]) -> Option<(&'f [u8], &'f [u8])> {
+    let mime = f.section(&SectionPath::Part(path.to_vec(), Some(MessageSection::Mime)))?;
+    let body = f.section(&SectionPath::Part(path.to_vec(), None))?;
+    Some((mime, body))
+}
+
 fn valid_uids(uids: impl IntoIterator<Item = u32>) -> Vec<u32> {
     let mut v: Vec<u32> = uids.into_iter().filter(|u| *u > 0).collect();
     v.sort_unstable();
@@ -544,7 +557,7 @@ impl ImapSession {
         let mut seen: std::collections::HashSet<u32> = out.iter().map(|(u, _)| *u).collect();
         for (part, uids) in by_part {
             let uids = valid_uids(uids);
-            let name = part.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
+            let name = section_name(part);
             let query = format!("(UID BODY.PEEK[{name}.MIME] BODY.PEEK[{name}]<0.{limit}>)");
             for chunk in uids.chunks(MAX_BATCH) {
                 let set = uid_set(chunk);
@@ -553,11 +566,9 @@ impl ImapSession {
                     let Some(uid) = f.uid.filter(|u| chunk.binary_search(u).is_ok()) else {
                         continue;
                     };
-                    let mime = f.section(&SectionPath::Part(part.clone(), Some(MessageSection::Mime)));
-                    let body = f.section(&SectionPath::Part(part.clone(), None));
-                    if let (Some(m), Some(b)) = (mime, body) {
+                    if let Some(part) = part_with_mime(&f, part) {
                         if seen.insert(uid) {
-                            out.push((uid, reassemble(b"", &[(m, b)], 0)));
+                            out.push((uid, reassemble(b"", &[part], 0)));
                         }
                     }
                 }
@@ -689,10 +700,7 @@ impl ImapSession {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let names: Vec<String> = wanted
-            .iter()
-            .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join("."))
-            .collect();
+        let names: Vec<String> = wanted.iter().map(|p| section_name(p)).collect();
         let mut query = String::from("(UID BODY.PEEK[HEADER]<0.262144>");
         for n in &names {
             query.push_str(&format!(" BODY.PEEK[{n}.MIME] BODY.PEEK[{n}]"));
@@ -714,14 +722,8 @@ impl ImapSession {
                 continue;
             }
             let size = msgs.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
-            let mut parts = Vec::new();
-            for path in wanted {
-                let mime = f.section(&SectionPath::Part(path.clone(), Some(MessageSection::Mime)));
-                let body = f.section(&SectionPath::Part(path.clone(), None));
-                if let (Some(m), Some(b)) = (mime, body) {
-                    parts.push((m, b));
-                }
-            }
+            let parts: Vec<(&[u8], &[u8])> =
+                wanted.iter().filter_map(|path| part_with_mime(f, path)).collect();
             out.push((uid, reassemble(header, &parts, size)));
         }
         out.sort_by_key(|(u, _)| *u);
