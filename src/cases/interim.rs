@@ -226,17 +226,17 @@ impl InterimMatcher {
     /// Like [`find`](Self::find), but a date without a year ("līdz
     /// 10. decembrim") is the first such date on or after `reference`.
     pub fn find_after(&self, author_text: &str, reference: NaiveDate) -> Option<InterimFinding> {
-        Some(resolve_after(self.promise(author_text)?, reference))
+        Some(resolve_after(&self.promise(author_text)?, reference))
     }
 }
 
 /// A [`InterimMatcher::promise`] as a date: one without a year ("līdz
 /// 10. decembrim") is the first such date on or after `reference`.
-pub fn resolve_after(promise: String, reference: NaiveDate) -> InterimFinding {
-    if let Some(d) = parse_date(&promise) {
+pub fn resolve_after(promise: &str, reference: NaiveDate) -> InterimFinding {
+    if let Some(d) = parse_date(promise) {
         return InterimFinding::Date(d);
     }
-    let resolved = parse_day_month(&promise).and_then(|(day, month)| {
+    let resolved = parse_day_month(promise).and_then(|(day, month)| {
         [reference.year(), reference.year() + 1]
             .into_iter()
             .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
@@ -244,7 +244,7 @@ pub fn resolve_after(promise: String, reference: NaiveDate) -> InterimFinding {
     });
     match resolved {
         Some(d) => InterimFinding::Date(d),
-        None => InterimFinding::Unparseable(promise),
+        None => InterimFinding::Unparseable(promise.to_string()),
     }
 }
 

@@ -271,10 +271,10 @@ fn remove_addresses(text: &str) -> String {
 /// space (so each lies within one white-space-free run, and `\b` reads the
 /// white space around a run as it reads the ends of a text): only the runs
 /// holding a byte `mark` accepts (given the bytes and its index; an ASCII
-/// byte, and every match must hold one) are searched, found by a byte scan. The same result, without running the
-/// regex over all the text (with Unicode `\b` on non-ASCII text the regex
-/// crate falls back to its slow engines), and each byte looked at a bounded
-/// number of times.
+/// byte, and every match must hold one) are searched, found by a byte
+/// scan. The same result, without running the regex over all the text
+/// (with Unicode `\b` on non-ASCII text the regex crate falls back to its
+/// slow engines), and each byte looked at a bounded number of times.
 fn replace_in_words(re: &Regex, text: &str, mark: impl Fn(&[u8], usize) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     // `text[..copied]` is in `out`; the next run is looked for from `from`.

@@ -927,10 +927,11 @@ pub enum StaffDecision {
 }
 
 /// Decide what a staff mail whose text makes the interim `promise` (the
-/// date as written, [`interim::InterimMatcher::promise`]), sent at `sent_at`, does
-/// to `case`. An interim reply (found on an open case only) may move
-/// the deadline to a date from the later of today and the receipt up to
-/// four months after the receipt, for every kind of case (SPEC §4.3).
+/// date as written, [`interim::InterimMatcher::promise`]), sent at
+/// `sent_at`, does to `case`. An interim reply (found on an open case
+/// only) may move the deadline to a date from the later of today and the
+/// receipt up to four months after the receipt, for every kind of case
+/// (SPEC §4.3).
 pub fn decide_staff(
     case: Option<&Case>,
     promise: Option<&str>,
@@ -950,7 +951,7 @@ pub fn decide_staff(
     // on or after the case's receipt: one just before the reply is then
     // refused as past (and the author told), not silently moved a year
     // ahead.
-    let Some(found) = promise.map(|s| interim::resolve_after(s.to_string(), received_day)) else {
+    let Some(found) = promise.map(|s| interim::resolve_after(s, received_day)) else {
         return StaffDecision::Answer;
     };
     let sent_day = cal.local_date(sent_at);

@@ -691,7 +691,7 @@ impl Ingest<'_> {
         }
     }
 
-    /// Repass a session that may be dead with a fresh one on the
+    /// Replace a session that may be dead with a fresh one on the
     /// folder. Fails (and so ends the run, to be retried) when the server
     /// cannot be reached or the folder was recreated meanwhile.
     async fn reconnect(&self, session: &mut ImapSession, pass: &Pass<'_>) -> Result<(), SyncError> {
@@ -701,7 +701,7 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Repass the session if the last step left it `broken` (an error
+    /// Replace the session if the last step left it `broken` (an error
     /// may have ended the connection mid-response).
     async fn mend(
         &self,
@@ -1330,11 +1330,11 @@ async fn off_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
 }
 
 /// Blocking tasks a batch's header reading is split into. One: every
-/// thread that runs the
-/// classifier's, author-text and feedback regexes keeps its own regex
-/// caches, and reads whole messages; two shares measured +4.7 MB peak RSS
-/// on `tests/e2e_sync.rs` `malformed_mailbox` (64.3 MB against its 64 MB
-/// bound). The batch still costs one thread hop, not one per message.
+/// thread that runs the classifier's regexes keeps its own regex caches;
+/// two shares (when they also read the whole messages) measured +4.7 MB
+/// peak RSS on `tests/e2e_sync.rs` `malformed_mailbox` (64.3 MB against
+/// its 64 MB bound), and after this round's changes gained nothing
+/// measurable. The batch still costs one thread hop, not one per message.
 const SHARES: usize = 1;
 
 /// Blocking tasks the messages of a batch read whole (staff replies and
