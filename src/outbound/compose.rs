@@ -290,13 +290,8 @@ fn build(p: Parts) -> Result<Outgoing, ComposeError> {
         .header(AutoSubmitted(p.auto_submitted.to_string()))
         .header(XAutoResponseSuppress("All".into()))
         .header(XReplygateLoop(gateway.clone()));
-    // Line ends: lettre's encoders emit CRLF; normalise the input to LF first
-    // so a stray CR cannot appear alone. lettre ends the part with its own
-    // CRLF, so trailing line breaks are dropped here (else one too many).
-    let text = p.text.replace("\r\n", "\n").replace('\r', "\n");
-    let text = text.trim_end_matches('\n').to_string();
     let msg = b
-        .singlepart(SinglePart::plain(text))
+        .singlepart(SinglePart::plain(crlf_body(p.text)))
         .map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(Outgoing {
         message_id,
@@ -306,6 +301,17 @@ fn build(p: Parts) -> Result<Outgoing, ComposeError> {
         subject,
         raw: msg.formatted(),
     })
+}
+
+/// The text with CRLF line ends, no stray CR and no trailing line break
+/// (lettre ends the part with its own CRLF, so one would be too many).
+///
+/// lettre turns LF into CRLF by inserting a CR into the string at each line
+/// end, which moves the rest of the text every time: a digest or escalation
+/// list of 14 000 lines spent 0.2 s there. Handed CRLF, it inserts nothing.
+fn crlf_body(text: &str) -> String {
+    let lf = text.replace("\r\n", "\n").replace('\r', "\n");
+    lf.trim_end_matches('\n').replace('\n', "\r\n")
 }
 
 macro_rules! text_header {
@@ -428,6 +434,50 @@ mod tests {
             m.from().unwrap().first().unwrap().name(),
             Some("Sabiedrības integrācijas fonds")
         );
+    }
+
+    #[test]
+    fn body_line_ends_are_crlf() {
+        let cases: &[(&str, &str)] = &[
+            ("a\nb\n", "a\r\nb"),
+            ("a\r\nb\r\n\r\n", "a\r\nb"),
+            ("a\rb", "a\r\nb"),
+            ("a\n\r\nb\r", "a\r\n\r\nb"),
+            ("\nā", "\r\nā"),
+            ("", ""),
+        ];
+        for (text, want) in cases {
+            assert_eq!(crlf_body(text), *want, "{text:?}");
+        }
+        // A long list (a digest) arrives whole, every line end a CRLF.
+        let lines: Vec<String> = (0..3000)
+            .map(|i| format!("SIF-2026-{i:05} — Jautājums"))
+            .collect();
+        let text = lines.join("\n") + "\n";
+        let out = staff_notice(
+            FROM,
+            &["klienti@sif.gov.lv".to_string()],
+            &[],
+            "Kopsavilkums",
+            &text,
+            "replygate.ee@sif.gov.lv",
+            date(),
+            None,
+        )
+        .unwrap();
+        let raw = &out.raw;
+        for (i, b) in raw.iter().enumerate() {
+            match b {
+                b'\n' => assert_eq!(raw[i - 1], b'\r', "bare LF at {i}"),
+                b'\r' => assert_eq!(raw.get(i + 1), Some(&b'\n'), "bare CR at {i}"),
+                _ => {}
+            }
+        }
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        let body = m.body_text(0).unwrap().replace("\r\n", "\n");
+        let got: Vec<&str> = body.lines().collect();
+        assert_eq!(got.len(), lines.len(), "line count");
+        assert!(got.iter().zip(&lines).all(|(g, w)| g == w), "a line differs");
     }
 
     #[test]
