@@ -208,6 +208,23 @@ impl Tx<'_> {
         })
     }
 
+    /// Mark a case escalated for its present deadline and return it as it
+    /// is now, or `None` if there is no such case. One narrow `UPDATE`
+    /// instead of writing all the case's columns back: a year's escalation
+    /// list marks thousands of cases. (Not `UPDATE … RETURNING`: SQLite
+    /// opens a statement journal for it, and closing that inside the
+    /// list's savepoint cost 0.5 s over 14 000 cases.)
+    pub fn mark_escalated(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Case>> {
+        let changed = self.execute(
+            "UPDATE cases SET escalated_for = deadline, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.reader().case(id)
+    }
+
     /// Record that a case's acknowledgement was accepted by the server.
     pub fn case_acknowledged(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
         self.execute(

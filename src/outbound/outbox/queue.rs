@@ -198,10 +198,10 @@ fn apply_action(
                 let mut lines = Vec::with_capacity(case_ids.len());
                 let mut listed = Vec::with_capacity(case_ids.len());
                 for id in case_ids {
-                    let Some(mut c) = r.case(id)? else { continue };
+                    let Some(c) = tx.mark_escalated(id, now)? else {
+                        continue;
+                    };
                     lines.push(composer.escalation_line(&c, now));
-                    c.escalated_for = Some(c.deadline);
-                    tx.save_case(&c, now)?;
                     listed.push(c.id);
                 }
                 let Some(first) = listed.first() else {
@@ -368,22 +368,29 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    /// An acknowledgement not sent closes the cycle's acknowledgement
-    /// question of its case alone, says why in the audit, and is a case
-    /// fact only for the first cycle (a reopened case keeps its first
-    /// cycle's facts); a case that is gone is skipped.
-    #[test]
-    fn a_suppressed_acknowledgement_marks_only_its_case() {
-        let cfg = crate::config::parse_str(
-            include_str!("../../../config/replygate.toml"),
-            std::path::Path::new("replygate.toml"),
-        )
-        .unwrap();
-        let cal = Calendar::from_config(&cfg.calendar).unwrap();
-        let templates = crate::outbound::templates::Templates::load(None).unwrap();
-        let ids = || 1u128;
-        let composer = Composer::new(&cfg, &cal, &templates, &ids);
-        let now = t("2026-11-25T16:30:00+02:00");
+    /// The example config's settings, as the daemon loads them.
+    struct Fixture {
+        cfg: crate::config::Config,
+        cal: Calendar,
+        templates: crate::outbound::templates::Templates,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let cfg = crate::config::parse_str(
+                include_str!("../../../config/replygate.toml"),
+                std::path::Path::new("replygate.toml"),
+            )
+            .unwrap();
+            let cal = Calendar::from_config(&cfg.calendar).unwrap();
+            let templates = crate::outbound::templates::Templates::load(None).unwrap();
+            Fixture { cfg, cal, templates }
+        }
+    }
+
+    /// Three open cases past their deadline, A in its first cycle, B in its
+    /// second, C in its first; stored with their facts.
+    fn three_cases(store: &mut Store, now: DateTime<Utc>) -> [Case; 3] {
         let case = |id: &str, client: &str, cycle: i64| Case {
             cycle,
             acked_cycle: cycle - 1,
@@ -396,21 +403,35 @@ mod tests {
                 t("2026-11-24T17:00:00+02:00"),
             )
         };
-        let mut store = Store::open_in_memory().unwrap();
-        let (a, b, c) = (
+        let cases = [
             case("A", "anna@inbox.lv", 1),
             case("B", "bruno@inbox.lv", 2),
             case("C", "cilda@inbox.lv", 1),
-        );
+        ];
         store
             .transaction(|tx| -> Result<(), StoreError> {
-                for x in [&a, &b, &c] {
+                for x in &cases {
                     tx.save_case(x, now)?;
                     crate::store::facts::opened(tx, &x.id, x.deadline, x.deadline)?;
                 }
                 Ok(())
             })
             .unwrap();
+        cases
+    }
+
+    /// An acknowledgement not sent closes the cycle's acknowledgement
+    /// question of its case alone, says why in the audit, and is a case
+    /// fact only for the first cycle (a reopened case keeps its first
+    /// cycle's facts); a case that is gone is skipped.
+    #[test]
+    fn a_suppressed_acknowledgement_marks_only_its_case() {
+        let f = Fixture::new();
+        let ids = || 1u128;
+        let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
+        let now = t("2026-11-25T16:30:00+02:00");
+        let mut store = Store::open_in_memory().unwrap();
+        let [a, b, c] = three_cases(&mut store, now);
         let suppress = |id: &str| Action::AckSuppressed {
             case_id: id.into(),
             reason: SuppressReason::Stale,
@@ -465,5 +486,61 @@ mod tests {
             .unwrap()
             .iter()
             .all(|e| e.action != "ack-suppressed"));
+    }
+
+    /// An escalation list marks each listed case escalated for its present
+    /// deadline and nothing else, names them in one queued mail linked to
+    /// them, and audits each; a case that is gone is skipped, and a case
+    /// not listed is untouched.
+    #[test]
+    fn an_escalation_list_marks_only_its_cases() {
+        let f = Fixture::new();
+        let ids = || 2u128;
+        let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
+        let now = t("2026-11-25T16:30:00+02:00");
+        let mut store = Store::open_in_memory().unwrap();
+        let [a, b, c] = three_cases(&mut store, now);
+        let list = Action::EscalationList {
+            case_ids: vec!["A".into(), "gone".into(), "B".into()],
+        };
+        let done = store
+            .transaction(|tx| apply_actions(tx, &[list], &composer, now))
+            .unwrap();
+        assert_eq!((done.escalation_lists, done.escalations), (1, 2));
+        let r = store.read();
+        for x in [&a, &b] {
+            let got = r.case(&x.id).unwrap().unwrap();
+            assert_eq!(got.escalated_for, Some(x.deadline), "{}", x.id);
+            assert_eq!(
+                Case {
+                    escalated_for: None,
+                    ..got
+                },
+                *x,
+                "{}: nothing else changed",
+                x.id
+            );
+            let audit = r.audit_for(&x.id).unwrap();
+            assert_eq!(audit.last().unwrap().action, "escalation-queued", "{}", x.id);
+        }
+        assert_eq!(r.case("C").unwrap().unwrap(), c);
+        assert!(r
+            .audit_for("C")
+            .unwrap()
+            .iter()
+            .all(|e| e.action != "escalation-queued"));
+        let queued = r.outbox_all().unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].kind, OutboxKind::EscalationList);
+        assert_eq!(r.outbox_cases(queued[0].id).unwrap(), ["A", "B"]);
+        let m = mail_parser::MessageParser::default()
+            .parse(&queued[0].raw)
+            .unwrap();
+        let body = m.body_text(0).unwrap();
+        assert!(
+            body.contains("anna@inbox.lv") && body.contains("bruno@inbox.lv"),
+            "{body}"
+        );
+        assert!(!body.contains("cilda@inbox.lv"), "{body}");
     }
 }
