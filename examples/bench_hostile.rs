@@ -3,7 +3,8 @@
 //! bytes — the header parse (cut at the IMAP header cap, as fetched),
 //! classification, threading ids, subject normalisation, the
 //! acknowledgement recipient, and on the whole message the author text,
-//! the signature check, the interim search and the bounce reader — and
+//! the signature check, the interim search, the feedback judge (SPEC §14,
+//! on the author text as a client mail) and the bounce reader — and
 //! the wall time of each shape is printed. The SPEC asks for "well under
 //! a second" per message.
 //!
@@ -11,6 +12,7 @@
 
 use std::time::Instant;
 
+use replygate::cases::feedback::Recogniser;
 use replygate::cases::interim::InterimMatcher;
 use replygate::cases::signature;
 use replygate::config::{OrganizationConfig, SignatureElement};
@@ -107,6 +109,24 @@ fn shapes() -> Vec<(&'static str, Vec<u8>)> {
         )
         .into_bytes(),
     ));
+    // The feedback judge's worst: every sentence names the service and
+    // judges it, every other one opens with a pronoun (an appraisal of the
+    // sentence before), and every word is one it looks up.
+    let appraisals = "Jūsu darbinieki strādā lēni. Tā bija slikta konsultācija. ".repeat(20_000);
+    let words = "sūdzība atsauksme apkalpošana neapmierināts complaint ".repeat(40_000);
+    for (name, body) in [
+        ("1 MiB of appraisal sentences", appraisals),
+        ("2 MiB of feedback words", words),
+    ] {
+        out.push((
+            name,
+            format!(
+                "{}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}",
+                head("")
+            )
+            .into_bytes(),
+        ));
+    }
     // A delivery report listing 50 000 failed recipients.
     let mut ds = String::from("Reporting-MTA: dns; mx\r\n");
     for i in 0..50_000 {
@@ -147,6 +167,7 @@ fn main() {
         SignatureElement::Contact,
     ];
     let interim = InterimMatcher::new(None).expect("built-in pattern");
+    let recogniser = Recogniser::new(None, &[]);
     let reference = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
     let mut worst = 0.0f64;
     println!("{:<44} {:>10} {:>12}", "shape", "bytes", "seconds");
@@ -179,6 +200,7 @@ fn main() {
         };
         let _ = signature::check(&text, &from, &[], &org, &require);
         let _ = interim.find_after(&text, reference);
+        let _ = recogniser.judge(&meta.subject, &text);
         let _ = bounce::parse_bounce(&raw);
         let secs = start.elapsed().as_secs_f64();
         worst = worst.max(secs);
