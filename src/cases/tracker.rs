@@ -1217,7 +1217,7 @@ mod tests {
                 })
                 .unwrap();
             let tracker = Tracker::new(&cfg, &cal);
-            let pending = store.read().pending_messages(sent, 10).unwrap();
+            let pending = store.read().pending_messages(sent, None, 10).unwrap();
             let outcomes: Vec<Outcome> = store
                 .transaction(|tx| -> Result<_, TrackError> {
                     pending

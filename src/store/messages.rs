@@ -144,14 +144,26 @@ impl Reader<'_> {
 
     /// The oldest `limit` unprocessed messages received at or before
     /// `until`, oldest first (the tracker takes them page by page, so a
-    /// backlog of thousands is never all in memory).
-    pub fn pending_messages(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<StoredMessage>> {
+    /// backlog of thousands is never all in memory); with `after`, only
+    /// those after that message in this order (the next page: a message of
+    /// the page before that waits for a retry is not taken again).
+    pub fn pending_messages(
+        &self,
+        until: DateTime<Utc>,
+        after: Option<&StoredMessage>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
         let sql = format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE processed = 0 AND internaldate <= ?1 \
+             AND (?3 IS NULL OR internaldate > ?3 OR (internaldate = ?3 AND id > ?4)) \
              ORDER BY internaldate, id LIMIT ?2"
         );
         let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st.query_map(params![ts(until), limit as i64], |r| {
+        let (at, id) = match after {
+            Some(m) => (Some(ts(m.internaldate)), m.id),
+            None => (None, 0),
+        };
+        let rows = st.query_map(params![ts(until), limit as i64, at, id], |r| {
             Ok(StoredMessage::from_row(r))
         })?;
         rows.map(|r| r?).collect()

@@ -56,6 +56,19 @@ pub fn apply_actions(
     composer: &Composer,
     now: DateTime<Utc>,
 ) -> Result<Applied, OutboxError> {
+    // All at once in one savepoint (a savepoint per action copies every
+    // database page it changes into the sub-journal, and a backlog decides
+    // thousands of actions); an action that fails rolls that back, and the
+    // actions run again one by one, each in its own savepoint.
+    let mut done = Applied::default();
+    let at_once = tx.isolated(|tx| {
+        actions
+            .iter()
+            .try_for_each(|a| apply_action(tx, a, composer, now, &mut done))
+    });
+    if at_once.is_ok() {
+        return Ok(done);
+    }
     let mut done = Applied::default();
     for a in actions {
         if let Err(e) = tx.isolated(|tx| apply_action(tx, a, composer, now, &mut done)) {
@@ -542,5 +555,49 @@ mod tests {
             "{body}"
         );
         assert!(!body.contains("cilda@inbox.lv"), "{body}");
+    }
+
+    /// An action that fails (here an address the mail library refuses) is
+    /// given up alone: the others are queued once each, its case is marked
+    /// so that it does not come back every cycle, and its audit says why.
+    #[test]
+    fn a_failing_action_is_given_up_alone() {
+        let f = Fixture::new();
+        let n = std::cell::Cell::new(0u128);
+        let ids = || {
+            n.set(n.get() + 1);
+            n.get()
+        };
+        let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
+        let now = t("2026-11-25T16:30:00+02:00");
+        let mut store = Store::open_in_memory().unwrap();
+        let [a, b, c] = three_cases(&mut store, now);
+        let bad = Case {
+            reply_to: "bruno at inbox".into(),
+            ..b.clone()
+        };
+        store.transaction(|tx| tx.save_case(&bad, now)).unwrap();
+        let ack = |id: &str| Action::Ack { case_id: id.into() };
+        let done = store
+            .transaction(|tx| apply_actions(tx, &[ack("A"), ack("B"), ack("C")], &composer, now))
+            .unwrap();
+        assert_eq!(done.acks, 2);
+        let r = store.read();
+        let queued = r.outbox_all().unwrap();
+        let mut cases: Vec<_> = queued.iter().map(|o| o.case_id.clone().unwrap()).collect();
+        cases.sort();
+        assert_eq!(cases, ["A", "C"]);
+        for x in [&a, &c] {
+            assert_eq!(r.case(&x.id).unwrap().unwrap().acked_cycle, x.cycle, "{}", x.id);
+        }
+        let got = r.case("B").unwrap().unwrap();
+        assert_eq!(got.acked_cycle, got.cycle, "B is not tried again");
+        let last = r.audit_for("B").unwrap().pop().unwrap();
+        assert_eq!(last.action, "failed");
+        assert!(
+            last.detail.starts_with("acknowledgement not sent: "),
+            "{}",
+            last.detail
+        );
     }
 }
