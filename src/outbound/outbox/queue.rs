@@ -401,9 +401,16 @@ mod tests {
         }
     }
 
-    /// Three open cases past their deadline, A in its first cycle, B in its
-    /// second, C in its first; stored with their facts.
-    fn three_cases(store: &mut Store, now: DateTime<Utc>) -> [Case; 3] {
+    /// The instant the tests apply their actions at: Wednesday 16:30 Riga.
+    fn now() -> DateTime<Utc> {
+        t("2026-11-25T16:30:00+02:00")
+    }
+
+    /// A store with three open cases past their deadline, A in its first
+    /// cycle, B in its second, C in its first, with their facts.
+    fn three_cases() -> (Store, [Case; 3]) {
+        let now = now();
+        let mut store = Store::open_in_memory().unwrap();
         let case = |id: &str, client: &str, cycle: i64| Case {
             cycle,
             acked_cycle: cycle - 1,
@@ -430,7 +437,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        cases
+        (store, cases)
     }
 
     /// An acknowledgement not sent closes the cycle's acknowledgement
@@ -442,9 +449,8 @@ mod tests {
         let f = Fixture::new();
         let ids = || 1u128;
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
-        let now = t("2026-11-25T16:30:00+02:00");
-        let mut store = Store::open_in_memory().unwrap();
-        let [a, b, c] = three_cases(&mut store, now);
+        let now = now();
+        let (mut store, [a, b, c]) = three_cases();
         let suppress = |id: &str| Action::AckSuppressed {
             case_id: id.into(),
             reason: SuppressReason::Stale,
@@ -510,9 +516,8 @@ mod tests {
         let f = Fixture::new();
         let ids = || 2u128;
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
-        let now = t("2026-11-25T16:30:00+02:00");
-        let mut store = Store::open_in_memory().unwrap();
-        let [a, b, c] = three_cases(&mut store, now);
+        let now = now();
+        let (mut store, [a, b, c]) = three_cases();
         let list = Action::EscalationList {
             case_ids: vec!["A".into(), "gone".into(), "B".into()],
         };
@@ -569,9 +574,8 @@ mod tests {
             n.get()
         };
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
-        let now = t("2026-11-25T16:30:00+02:00");
-        let mut store = Store::open_in_memory().unwrap();
-        let [a, b, c] = three_cases(&mut store, now);
+        let now = now();
+        let (mut store, [a, b, c]) = three_cases();
         let bad = Case {
             reply_to: "bruno at inbox".into(),
             ..b.clone()
