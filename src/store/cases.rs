@@ -143,7 +143,11 @@ impl Tx<'_> {
             "INSERT INTO case_seq (year, last) VALUES (?1, 1) ON CONFLICT(year) DO UPDATE SET last = last + 1",
             [year],
         )?;
-        Ok(self.query_row("SELECT last FROM case_seq WHERE year = ?1", [year], |r| r.get(0))?)
+        // Cached: a backlog opens thousands of cases in one cycle, and
+        // preparing the statement each time was most of this function.
+        Ok(self
+            .prepare_cached("SELECT last FROM case_seq WHERE year = ?1")?
+            .query_row([year], |r| r.get(0))?)
     }
 
     /// Write a case: insert a new one, or write back every mutable field of
@@ -193,19 +197,23 @@ impl Tx<'_> {
     }
 
     /// Close the acknowledgement question of a case's current cycle
-    /// (`acked_cycle = cycle`) without reading the case: for an
+    /// (`acked_cycle = cycle`) without reading the whole case: for an
     /// acknowledgement not sent, thousands at once after a backlog.
     /// Returns the case's cycle and acknowledgement address, `None` when
-    /// there is no such case.
+    /// there is no such case. An `UPDATE` and a narrow read, not `UPDATE …
+    /// RETURNING`: SQLite opens a statement journal for that, and closing
+    /// it inside the actions' savepoint was 2.5 % of a backlog's profile
+    /// (7 400 acknowledgements not sent).
     pub fn close_ack_cycle(&self, id: &str, now: DateTime<Utc>) -> Result<Option<(i64, String)>> {
-        let mut st = self.prepare_cached(
-            "UPDATE cases SET acked_cycle = cycle, updated_at = ?2 WHERE id = ?1 RETURNING cycle, reply_to",
+        let changed = self.execute(
+            "UPDATE cases SET acked_cycle = cycle, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
         )?;
-        let mut rows = st.query(params![id, ts(now)])?;
-        Ok(match rows.next()? {
-            Some(r) => Some((r.get(0)?, r.get(1)?)),
-            None => None,
-        })
+        if changed == 0 {
+            return Ok(None);
+        }
+        let mut st = self.prepare_cached("SELECT cycle, reply_to FROM cases WHERE id = ?1")?;
+        Ok(Some(st.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?))
     }
 
     /// Mark a case escalated for its present deadline and return it as it
