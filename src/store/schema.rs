@@ -172,6 +172,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_cases_case ON outbox_cases (case_id);
     "#,
+    // 7: fewer index entries written per message (a first start records
+    // tens of thousands): `messages_norm` was read by no query (subject
+    // matching reads `cases`), the fingerprint is looked up only for mail
+    // without a Message-ID, and the tracker's queue holds only the messages
+    // not yet processed (history is recorded processed, so a first start
+    // writes none). The daily retention delete of old processed rows
+    // scans the table instead.
+    r#"
+    DROP INDEX IF EXISTS messages_norm;
+    DROP INDEX IF EXISTS messages_fp;
+    CREATE INDEX messages_fp ON messages (fingerprint) WHERE message_id IS NULL;
+    DROP INDEX IF EXISTS messages_pending;
+    CREATE INDEX messages_pending ON messages (internaldate, id) WHERE processed = 0;
+    "#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
