@@ -180,13 +180,11 @@ impl Reader<'_> {
     /// The case a Message-ID belongs to: `Some(Some(id))` a case,
     /// `Some(None)` a known history thread, `None` unknown.
     pub fn thread_case(&self, message_id: &str) -> Result<Option<Option<String>>> {
+        // Cached: asked for every referenced Message-ID of every message.
         Ok(self
             .conn
-            .query_row(
-                "SELECT case_id FROM thread_ids WHERE message_id = ?1",
-                [message_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT case_id FROM thread_ids WHERE message_id = ?1")?
+            .query_row([message_id], |r| r.get(0))
             .optional()?)
     }
 
