@@ -36,6 +36,13 @@ pub const ROLE_RETRY: &str = "retry";
 const MESSAGE_COLS: &str = "id, folder, uid, message_id, internaldate, from_addr, subject, norm_subject, \
     recipients, class, reason, pending, role";
 
+/// [`Reader::known_message`]'s two look-ups, the sync's duplicate check
+/// for every message.
+pub(super) const KNOWN_BY_ID: &str =
+    "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1";
+pub(super) const KNOWN_BY_FINGERPRINT: &str = "SELECT id FROM messages WHERE message_id IS NULL \
+    AND fingerprint = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1";
+
 impl StoredMessage {
     /// By position, as [`crate::store::cases`] reads a case: a name costs
     /// a scan of the row's names per value.
@@ -106,30 +113,15 @@ impl Reader<'_> {
     /// The id of an already recorded message with this Message-ID, or (for
     /// mail without one) this fingerprint.
     pub fn known_message(&self, message_id: Option<&str>, fingerprint: &str) -> Result<Option<i64>> {
-        let q = match message_id {
-            Some(id) => self
-                .conn
-                .prepare_cached(
-                    "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-                )?
-                .query_row(
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?,
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT id FROM messages WHERE message_id IS NULL AND fingerprint = ?1 \
-                     AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-                )?
-                .query_row(
-                    [fingerprint],
-                    |r| r.get(0),
-                )
-                .optional()?,
+        let (sql, key) = match message_id {
+            Some(id) => (KNOWN_BY_ID, id),
+            None => (KNOWN_BY_FINGERPRINT, fingerprint),
         };
-        Ok(q)
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
     }
 
     /// Whether this location was recorded already (a re-run after a crash).

@@ -341,22 +341,22 @@ fn keep_plans(conn: &Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::{OptionalExtension, StatementStatus};
+    use rusqlite::StatementStatus;
 
     /// A cached statement keeps its plan when new values are bound: the
-    /// duplicate check's shape (`= ?1 … ORDER BY id LIMIT 1`) was compiled
+    /// sync's duplicate check (`= ?1 … ORDER BY id LIMIT 1`) was compiled
     /// again at every message without the planner stability guarantee.
     #[test]
     fn a_bound_value_never_recompiles_a_statement() {
         let store = Store::open_in_memory().unwrap();
-        let sql =
-            "SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1";
-        for id in ["<a@x>", "<b@x>", "<c@x>"] {
-            let mut st = store.conn().prepare_cached(sql).unwrap();
-            let none = st.query_row([id], |r| r.get::<_, i64>(0)).optional().unwrap();
-            assert_eq!(none, None);
+        let r = store.read();
+        for key in ["<a@x>", "<b@x>", "<c@x>"] {
+            assert_eq!(r.known_message(Some(key), "fp").unwrap(), None);
+            assert_eq!(r.known_message(None, key).unwrap(), None);
         }
-        let st = store.conn().prepare_cached(sql).unwrap();
-        assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
+        for sql in [messages::KNOWN_BY_ID, messages::KNOWN_BY_FINGERPRINT] {
+            let st = store.conn().prepare_cached(sql).unwrap();
+            assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "{sql}");
+        }
     }
 }
