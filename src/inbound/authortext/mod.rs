@@ -189,24 +189,29 @@ pub fn fold(s: &str) -> String {
 /// [`fold`], appended to `out`.
 pub fn fold_into(s: &str, out: &mut String) {
     let table = latin_folds();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            out.push(char::from(b.to_ascii_lowercase()));
-            i += 1;
+    let mut rest = s;
+    while !rest.is_empty() {
+        // A run of ASCII copied and lower-cased at once: most of a text,
+        // even a Latvian one, is ASCII between its accented letters (one
+        // push per byte was 7 % of a backlog's CPU).
+        let run = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        if run > 0 {
+            let start = out.len();
+            out.push_str(&rest[..run]);
+            out[start..].make_ascii_lowercase();
+            rest = &rest[run..];
             continue;
         }
-        // `i` is at a character boundary: ASCII bytes are whole characters.
-        let Some(c) = s[i..].chars().next() else { break };
+        // `rest` starts at a character boundary: ASCII bytes are whole
+        // characters.
+        let Some(c) = rest.chars().next() else { break };
         let code = c as u32;
         if code < LATIN_END {
             out.push_str(&table[(code - 0x80) as usize]);
         } else {
-            fold_slow(&s[i..i + c.len_utf8()], out);
+            fold_slow(&rest[..c.len_utf8()], out);
         }
-        i += c.len_utf8();
+        rest = &rest[c.len_utf8()..];
     }
 }
 
