@@ -139,6 +139,74 @@ pub async fn flush(
     Ok(f)
 }
 
+/// Record what the SMTP server said to each finished transaction: `sent`,
+/// `failed` for good, or a retry at the returned times (in `done`'s order
+/// of temporary failures).
+fn record_outcomes(
+    tx: &Tx,
+    done: &[(OutboxEntry, Result<(), SendError>)],
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, OutboxError> {
+    let mut retry_at = Vec::new();
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for (e, res) in done {
+        match res {
+            Ok(()) => {
+                mark_sent(tx, e, now)?;
+                *counts.entry(format!("sent_{}", e.kind)).or_default() += 1;
+            }
+            Err(SendError::Permanent(msg)) => {
+                tx.outbox_mark(e.id, OutboxState::Failed, now, Some(msg))?;
+                tx.audit(
+                    now,
+                    e.case_id.as_deref(),
+                    "send-failed",
+                    &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")),
+                    "replygate",
+                )?;
+                *counts.entry("outbox_failed".into()).or_default() += 1;
+            }
+            Err(SendError::Temporary(msg)) => {
+                let next = wall + backoff(e.attempts);
+                tx.outbox_retry(e.id, next, msg)?;
+                retry_at.push(next);
+            }
+        }
+    }
+    for (name, n) in counts {
+        tx.bump_counter(&name, n)?;
+    }
+    Ok(retry_at)
+}
+
+/// Log and count the outcomes [`record_outcomes`] committed.
+fn log_outcomes(
+    done: Vec<(OutboxEntry, Result<(), SendError>)>,
+    retry_at: Vec<DateTime<Utc>>,
+    wall: DateTime<Utc>,
+    f: &mut Flushed,
+) {
+    let mut retries = retry_at.into_iter();
+    for (e, res) in done {
+        match res {
+            Ok(()) => {
+                tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
+                f.sent += 1;
+            }
+            Err(SendError::Permanent(msg)) => {
+                tracing::error!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, "SMTP server refused the message for good; see `replygate status`");
+                f.failed += 1;
+            }
+            Err(SendError::Temporary(msg)) => {
+                let next = retries.next().unwrap_or(wall);
+                tracing::warn!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, retry_at = %next, "sending failed, will retry");
+                f.retry += 1;
+            }
+        }
+    }
+}
+
 /// Outbox entries read per page (see [`flush`]).
 const FLUSH_PAGE: usize = 500;
 
@@ -214,90 +282,55 @@ async fn flush_page(
     let mut queue = sendable.into_iter();
     let mut inflight = FuturesUnordered::new();
     let mut stop = false;
+    // Transactions that finished and whose outcome is not yet committed.
+    let mut done: Vec<(OutboxEntry, Result<(), SendError>)> = Vec::new();
     loop {
+        // The server is unreachable: the rest would fail the same way.
+        if done
+            .iter()
+            .any(|(_, r)| matches!(r, Err(SendError::Temporary(_))))
+        {
+            stop = true;
+        }
         let room = if *ramped { width } else { 1 }.saturating_sub(inflight.len());
-        if !stop && room > 0 {
-            let start: Vec<OutboxEntry> = queue.by_ref().take(room).collect();
-            if !start.is_empty() {
-                store.transaction(|tx| -> Result<(), OutboxError> {
-                    for e in &start {
-                        tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
-                    }
-                    Ok(())
-                })?;
-                test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
-                for e in start {
-                    inflight.push(async move {
-                        let res = mailer.send(&outgoing(&e)).await;
-                        (e, res)
-                    });
+        let start: Vec<OutboxEntry> = match stop {
+            false => queue.by_ref().take(room).collect(),
+            true => Vec::new(),
+        };
+        // One commit: the outcomes of the transactions that just finished
+        // and the `sending` marks of those about to start in their place
+        // (each still committed before its own transaction starts, and
+        // nothing waits for a transaction still running).
+        if !done.is_empty() || !start.is_empty() {
+            let retry_at = store.transaction(|tx| -> Result<Vec<DateTime<Utc>>, OutboxError> {
+                let retry_at = record_outcomes(tx, &done, now, wall)?;
+                for e in &start {
+                    tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
                 }
+                Ok(retry_at)
+            })?;
+            log_outcomes(std::mem::take(&mut done), retry_at, wall, f);
+        }
+        if !start.is_empty() {
+            test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
+            for e in start {
+                inflight.push(async move {
+                    let res = mailer.send(&outgoing(&e)).await;
+                    (e, res)
+                });
             }
         }
         let Some(first) = inflight.next().await else {
             break;
         };
-        // Whatever else finished meanwhile is recorded in the same commit;
-        // nothing waits for a transaction still running.
-        let mut done = vec![first];
+        // Whatever else finished meanwhile is recorded in the same commit.
+        done.push(first);
         while let Some(Some(x)) = inflight.next().now_or_never() {
             done.push(x);
         }
         if done.iter().any(|(_, r)| r.is_ok()) {
             test_crash_point("REPLYGATE_TEST_CRASH_AFTER_SENDING");
             *ramped = true;
-        }
-        let mut retry_at = Vec::new();
-        store.transaction(|tx| -> Result<(), OutboxError> {
-            let mut counts: HashMap<String, i64> = HashMap::new();
-            for (e, res) in &done {
-                match res {
-                    Ok(()) => {
-                        mark_sent(tx, e, now)?;
-                        *counts.entry(format!("sent_{}", e.kind)).or_default() += 1;
-                    }
-                    Err(SendError::Permanent(msg)) => {
-                        tx.outbox_mark(e.id, OutboxState::Failed, now, Some(msg))?;
-                        tx.audit(
-                            now,
-                            e.case_id.as_deref(),
-                            "send-failed",
-                            &format!("{} to {}: {msg}", e.kind, e.rcpts.join(",")),
-                            "replygate",
-                        )?;
-                        *counts.entry("outbox_failed".into()).or_default() += 1;
-                    }
-                    Err(SendError::Temporary(msg)) => {
-                        let next = wall + backoff(e.attempts);
-                        tx.outbox_retry(e.id, next, msg)?;
-                        retry_at.push(next);
-                    }
-                }
-            }
-            for (name, n) in counts {
-                tx.bump_counter(&name, n)?;
-            }
-            Ok(())
-        })?;
-        let mut retries = retry_at.into_iter();
-        for (e, res) in done {
-            match res {
-                Ok(()) => {
-                    tracing::info!(kind = %e.kind, case = e.case_id.as_deref().unwrap_or("-"), to = %e.rcpts.join(","), message_id = %e.message_id, "sent");
-                    f.sent += 1;
-                }
-                Err(SendError::Permanent(msg)) => {
-                    tracing::error!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, "SMTP server refused the message for good; see `replygate status`");
-                    f.failed += 1;
-                }
-                Err(SendError::Temporary(msg)) => {
-                    let next = retries.next().unwrap_or(wall);
-                    tracing::warn!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, retry_at = %next, "sending failed, will retry");
-                    f.retry += 1;
-                    // The server is unreachable: the rest would fail the same way.
-                    stop = true;
-                }
-            }
         }
     }
     Ok(stop)

@@ -9,10 +9,10 @@
 //!   cases are in `outbox_cases`, marked escalated in the same transaction.
 //! - Each entry is committed `sending` before its SMTP transaction starts
 //!   and `sent` right after the server's 250 to the final `.`. Up to
-//!   `smtp.connections` transactions run at once (one per connection); the
-//!   `sending` marks of the entries about to start are committed together,
-//!   and the `sent` marks of transactions that finished together are
-//!   committed together, never held back to wait for another one (so the
+//!   `smtp.connections` transactions run at once (one per connection). The
+//!   outcomes of the transactions that finished together and the `sending`
+//!   marks of the entries that start in their place are one commit; an
+//!   outcome is never held back to wait for another transaction (so the
 //!   crash window below is not widened).
 //! - Temporary failures are retried with capped exponential backoff (1 min
 //!   doubling to 1 h) by the daemon; `run --once` retries everything due.
