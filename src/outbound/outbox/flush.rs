@@ -140,15 +140,13 @@ pub async fn flush(
 }
 
 /// Record what the SMTP server said to each finished transaction: `sent`,
-/// `failed` for good, or a retry at the returned times (in `done`'s order
-/// of temporary failures).
+/// `failed` for good, or a retry at [`retry_time`].
 fn record_outcomes(
     tx: &Tx,
     done: &[(OutboxEntry, Result<(), SendError>)],
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
-) -> Result<Vec<DateTime<Utc>>, OutboxError> {
-    let mut retry_at = Vec::new();
+) -> Result<(), OutboxError> {
     let mut counts: HashMap<String, i64> = HashMap::new();
     for (e, res) in done {
         match res {
@@ -168,26 +166,24 @@ fn record_outcomes(
                 *counts.entry("outbox_failed".into()).or_default() += 1;
             }
             Err(SendError::Temporary(msg)) => {
-                let next = wall + backoff(e.attempts);
-                tx.outbox_retry(e.id, next, msg)?;
-                retry_at.push(next);
+                tx.outbox_retry(e.id, retry_time(e, wall), msg)?;
             }
         }
     }
     for (name, n) in counts {
         tx.bump_counter(&name, n)?;
     }
-    Ok(retry_at)
+    Ok(())
+}
+
+/// When an entry that failed for now is tried again: its backoff after
+/// `wall`.
+fn retry_time(e: &OutboxEntry, wall: DateTime<Utc>) -> DateTime<Utc> {
+    wall + backoff(e.attempts)
 }
 
 /// Log and count the outcomes [`record_outcomes`] committed.
-fn log_outcomes(
-    done: Vec<(OutboxEntry, Result<(), SendError>)>,
-    retry_at: Vec<DateTime<Utc>>,
-    wall: DateTime<Utc>,
-    f: &mut Flushed,
-) {
-    let mut retries = retry_at.into_iter();
+fn log_outcomes(done: Vec<(OutboxEntry, Result<(), SendError>)>, wall: DateTime<Utc>, f: &mut Flushed) {
     for (e, res) in done {
         match res {
             Ok(()) => {
@@ -199,7 +195,7 @@ fn log_outcomes(
                 f.failed += 1;
             }
             Err(SendError::Temporary(msg)) => {
-                let next = retries.next().unwrap_or(wall);
+                let next = retry_time(&e, wall);
                 tracing::warn!(kind = %e.kind, to = %e.rcpts.join(","), error = %msg, retry_at = %next, "sending failed, will retry");
                 f.retry += 1;
             }
@@ -293,23 +289,24 @@ async fn flush_page(
             stop = true;
         }
         let room = if *ramped { width } else { 1 }.saturating_sub(inflight.len());
-        let start: Vec<OutboxEntry> = match stop {
-            false => queue.by_ref().take(room).collect(),
-            true => Vec::new(),
+        let start: Vec<OutboxEntry> = if stop {
+            Vec::new()
+        } else {
+            queue.by_ref().take(room).collect()
         };
         // One commit: the outcomes of the transactions that just finished
         // and the `sending` marks of those about to start in their place
         // (each still committed before its own transaction starts, and
         // nothing waits for a transaction still running).
         if !done.is_empty() || !start.is_empty() {
-            let retry_at = store.transaction(|tx| -> Result<Vec<DateTime<Utc>>, OutboxError> {
-                let retry_at = record_outcomes(tx, &done, now, wall)?;
+            store.transaction(|tx| -> Result<(), OutboxError> {
+                record_outcomes(tx, &done, now, wall)?;
                 for e in &start {
                     tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
                 }
-                Ok(retry_at)
+                Ok(())
             })?;
-            log_outcomes(std::mem::take(&mut done), retry_at, wall, f);
+            log_outcomes(std::mem::take(&mut done), wall, f);
         }
         if !start.is_empty() {
             test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
