@@ -205,15 +205,21 @@ impl Tx<'_> {
     /// it inside the actions' savepoint was 2.5 % of a backlog's profile
     /// (7 400 acknowledgements not sent).
     pub fn close_ack_cycle(&self, id: &str, now: DateTime<Utc>) -> Result<Option<(i64, String)>> {
-        let changed = self.execute(
-            "UPDATE cases SET acked_cycle = cycle, updated_at = ?2 WHERE id = ?1",
-            params![id, ts(now)],
-        )?;
-        if changed == 0 {
+        if !self.mark_ack_cycle(id, now)? {
             return Ok(None);
         }
         let mut st = self.prepare_cached("SELECT cycle, reply_to FROM cases WHERE id = ?1")?;
         Ok(Some(st.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?))
+    }
+
+    /// Mark a case's present cycle acknowledged (queued or suppressed);
+    /// `false` if there is no such case.
+    pub fn mark_ack_cycle(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let changed = self.execute(
+            "UPDATE cases SET acked_cycle = cycle, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )?;
+        Ok(changed > 0)
     }
 
     /// Mark a case escalated for its present deadline and return it as it

@@ -88,6 +88,10 @@ pub enum OutboxError {
         name: &'static str,
         source: templates::TemplateError,
     },
+    /// The thread composing acknowledgements ahead of their queueing
+    /// stopped (a bug): the actions are carried out one by one instead.
+    #[error("composing acknowledgements: {0}")]
+    Composer(String),
     #[error("composing {what}: {source}")]
     Compose {
         what: String,

@@ -9,7 +9,7 @@ use crate::cases::tracker::Notice;
 use crate::outbound::compose::Outgoing;
 use crate::outbound::templates::DigestCase;
 use crate::rules::engine::Action;
-use crate::store::{NewOutbox, OutboxKind, StoreError, Tx};
+use crate::store::{Case, NewOutbox, OutboxKind, StoreError, Tx};
 
 /// What `apply` did.
 #[derive(Debug, Default, Clone)]
@@ -61,12 +61,7 @@ pub fn apply_actions(
     // thousands of actions); an action that fails rolls that back, and the
     // actions run again one by one, each in its own savepoint.
     let mut done = Applied::default();
-    let at_once = tx.isolated(|tx| {
-        actions
-            .iter()
-            .try_for_each(|a| apply_action(tx, a, composer, now, &mut done))
-    });
-    if at_once.is_ok() {
+    if all_at_once(tx, actions, composer, now, &mut done).is_ok() {
         return Ok(done);
     }
     let mut done = Applied::default();
@@ -79,6 +74,105 @@ pub fn apply_actions(
         }
     }
     Ok(done)
+}
+
+/// Acknowledgements composed on a thread of their own, ahead of their
+/// queueing, from this many on (fewer are not worth a thread).
+const COMPOSE_AHEAD_FROM: usize = 16;
+
+/// How many composed acknowledgements may wait for their queueing.
+const COMPOSED_WAITING: usize = 64;
+
+/// [`apply_actions`]' first try: every action in one savepoint. The
+/// acknowledgements (a backlog's thousands, each a template rendered and a
+/// message composed) are composed on a second thread while this one
+/// queues them: their cases are read and their Message-IDs drawn here
+/// first, in the actions' order, and the messages come back in that order.
+fn all_at_once(
+    tx: &Tx,
+    actions: &[Action],
+    composer: &Composer,
+    now: DateTime<Utc>,
+    done: &mut Applied,
+) -> Result<(), OutboxError> {
+    let acks = actions.iter().filter(|a| matches!(a, Action::Ack { .. })).count();
+    if acks < COMPOSE_AHEAD_FROM {
+        return tx.isolated(|tx| {
+            actions
+                .iter()
+                .try_for_each(|a| apply_action(tx, a, composer, now, done))
+        });
+    }
+    // Each acknowledgement's case as it is before any action is carried
+    // out: no other action changes what an acknowledgement says (its
+    // case's number, dates, subject, addresses, cycle), and the case is
+    // marked with a narrow UPDATE (`close_ack_cycle`), not written back
+    // whole, so what the actions before it changed stays.
+    let mut jobs: Vec<Option<(Case, String)>> = Vec::with_capacity(acks);
+    let r = tx.reader();
+    for a in actions {
+        if let Action::Ack { case_id } = a {
+            jobs.push(r.case(case_id)?.map(|c| (c, composer.ack_message_id())));
+        }
+    }
+    let (cfg, cal, templates) = (composer.cfg, composer.cal, composer.templates);
+    std::thread::scope(|s| {
+        let (sender, composed) = std::sync::mpsc::sync_channel(COMPOSED_WAITING);
+        let jobs = &jobs;
+        let worker = s.spawn(move || {
+            let composer = Composer::new(cfg, cal, templates, &|| 0);
+            for (c, mid) in jobs.iter().flatten() {
+                if sender.send(composer.ack_as(c, now, mid)).is_err() {
+                    break; // the queueing stopped
+                }
+            }
+        });
+        let mut next_job = jobs.iter();
+        let res = tx.isolated(|tx| {
+            actions.iter().try_for_each(|a| match a {
+                Action::Ack { .. } => {
+                    let Some(Some((c, _))) = next_job.next() else {
+                        return Ok(()); // no such case
+                    };
+                    let out = composed
+                        .recv()
+                        .map_err(|_| OutboxError::Composer("the composing thread stopped".into()))??;
+                    queue_ack(tx, c, &out, now, done)
+                }
+                _ => apply_action(tx, a, composer, now, done),
+            })
+        });
+        // A failure stopped the queueing: the thread stops at its next send.
+        drop(composed);
+        match worker.join() {
+            Ok(()) => res,
+            Err(_) => Err(OutboxError::Composer("the composing thread panicked".into())),
+        }
+    })
+}
+
+/// Queue the acknowledgement `out` of `c` and mark its cycle acknowledged.
+fn queue_ack(
+    tx: &Tx,
+    c: &Case,
+    out: &Outgoing,
+    now: DateTime<Utc>,
+    done: &mut Applied,
+) -> Result<(), OutboxError> {
+    let key = format!("ack:{}:{}", c.id, c.cycle);
+    if enqueue(tx, OutboxKind::Ack, Some(&c.id), &key, out, now, now)? {
+        tx.link_thread(&out.message_id, Some(&c.id))?;
+        done.acks += 1;
+    }
+    tx.mark_ack_cycle(&c.id, now)?;
+    tx.audit(
+        now,
+        Some(&c.id),
+        "ack-queued",
+        &format!("acknowledgement to {} queued", c.reply_to),
+        "replygate",
+    )?;
+    Ok(())
 }
 
 /// Mark a failed action as done so it is not retried every cycle.
@@ -129,24 +223,11 @@ fn apply_action(
     {
         match a {
             Action::Ack { case_id } => {
-                let Some(mut c) = r.case(case_id)? else {
+                let Some(c) = r.case(case_id)? else {
                     return Ok(());
                 };
                 let out = composer.ack(&c, now)?;
-                let key = format!("ack:{}:{}", c.id, c.cycle);
-                if enqueue(tx, OutboxKind::Ack, Some(&c.id), &key, &out, now, now)? {
-                    tx.link_thread(&out.message_id, Some(&c.id))?;
-                    done.acks += 1;
-                }
-                c.acked_cycle = c.cycle;
-                tx.save_case(&c, now)?;
-                tx.audit(
-                    now,
-                    Some(&c.id),
-                    "ack-queued",
-                    &format!("acknowledgement to {} queued", c.reply_to),
-                    "replygate",
-                )?;
+                queue_ack(tx, &c, &out, now, done)?;
             }
             Action::AckSuppressed { case_id, reason } => {
                 let Some((cycle, reply_to)) = tx.close_ack_cycle(case_id, now)? else {
@@ -603,5 +684,144 @@ mod tests {
             "{}",
             last.detail
         );
+    }
+
+    /// A store with `n` open cases past their deadline (K00, K01, …), each
+    /// in its first cycle and not acknowledged.
+    fn many_cases(n: usize) -> (Store, Vec<Case>) {
+        let now = now();
+        let mut store = Store::open_in_memory().unwrap();
+        let cases: Vec<Case> = (0..n)
+            .map(|i| {
+                Case::open(
+                    format!("K{i:02}"),
+                    &format!("klients{i}@inbox.lv"),
+                    "Jautājums",
+                    CaseKind::Email,
+                    t("2026-11-20T10:00:00+02:00"),
+                    t("2026-11-24T17:00:00+02:00"),
+                )
+            })
+            .collect();
+        store
+            .transaction(|tx| -> Result<(), StoreError> {
+                for x in &cases {
+                    tx.save_case(x, now)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        (store, cases)
+    }
+
+    /// Enough acknowledgements to be composed on the second thread, among
+    /// other actions: each is queued once, to its case's client, with the
+    /// Message-ID drawn for it in the actions' order; a case that is gone
+    /// is skipped; and a reminder carried out before an acknowledgement of
+    /// the same case stays marked (the case read ahead for composing is
+    /// not written back over it).
+    #[test]
+    fn acknowledgements_composed_ahead_are_queued_in_order_once_each() {
+        let f = Fixture::new();
+        let n = std::cell::Cell::new(0u128);
+        let ids = || {
+            n.set(n.get() + 1);
+            n.get()
+        };
+        let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
+        let now = now();
+        let count = COMPOSE_AHEAD_FROM + 4;
+        let (mut store, cases) = many_cases(count);
+        let mut actions = vec![Action::Reminder {
+            case_id: cases[0].id.clone(),
+        }];
+        for (i, c) in cases.iter().enumerate() {
+            actions.push(Action::Ack {
+                case_id: c.id.clone(),
+            });
+            if i == 3 {
+                actions.push(Action::Ack {
+                    case_id: "gone".into(),
+                });
+            }
+        }
+        let done = store
+            .transaction(|tx| apply_actions(tx, &actions, &composer, now))
+            .unwrap();
+        assert_eq!((done.acks, done.reminders), (count as u32, 1));
+        let r = store.read();
+        let acks: Vec<_> = r
+            .outbox_all()
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.kind == OutboxKind::Ack)
+            .collect();
+        assert_eq!(acks.len(), count);
+        for (i, (o, c)) in acks.iter().zip(&cases).enumerate() {
+            assert_eq!(o.case_id.as_deref(), Some(c.id.as_str()));
+            assert_eq!(o.rcpts, std::slice::from_ref(&c.reply_to));
+            assert_eq!(o.dedup_key, format!("ack:{}:1", c.id));
+            // Drawn first, in order: the reminder's comes after them.
+            let mid = crate::outbound::compose::message_id(i as u128 + 1, &composer.domain);
+            assert_eq!(o.message_id, mid);
+            let m = mail_parser::MessageParser::default().parse(&o.raw).unwrap();
+            assert_eq!(m.message_id(), Some(mid.as_str()));
+            let body = m.body_text(0).unwrap();
+            assert!(
+                body.contains(&c.id),
+                "the acknowledgement of {} names it: {body}",
+                c.id
+            );
+            let got = r.case(&c.id).unwrap().unwrap();
+            assert_eq!(got.acked_cycle, got.cycle, "{}", c.id);
+            assert_eq!(r.audit_for(&c.id).unwrap().last().unwrap().action, "ack-queued");
+        }
+        let first = r.case(&cases[0].id).unwrap().unwrap();
+        assert_eq!(
+            first.reminded_for,
+            Some(first.deadline),
+            "the reminder's mark stays"
+        );
+        assert!(r.case("gone").unwrap().is_none());
+    }
+
+    /// An acknowledgement composed ahead that fails (an address the mail
+    /// library refuses) rolls the batch back, and the actions run again one
+    /// by one: the others are queued once each, the bad one is given up.
+    #[test]
+    fn a_failure_among_acknowledgements_composed_ahead_is_given_up_alone() {
+        let f = Fixture::new();
+        let n = std::cell::Cell::new(0u128);
+        let ids = || {
+            n.set(n.get() + 1);
+            n.get()
+        };
+        let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
+        let now = now();
+        let count = COMPOSE_AHEAD_FROM * 2;
+        let (mut store, mut cases) = many_cases(count);
+        cases[5].reply_to = "bruno at inbox".into();
+        store.transaction(|tx| tx.save_case(&cases[5], now)).unwrap();
+        let actions: Vec<_> = cases
+            .iter()
+            .map(|c| Action::Ack {
+                case_id: c.id.clone(),
+            })
+            .collect();
+        let done = store
+            .transaction(|tx| apply_actions(tx, &actions, &composer, now))
+            .unwrap();
+        assert_eq!(done.acks, count as u32 - 1);
+        let r = store.read();
+        let queued = r.outbox_all().unwrap();
+        assert_eq!(queued.len(), count - 1);
+        let mut mids: Vec<_> = queued.iter().map(|o| o.message_id.clone()).collect();
+        mids.sort();
+        mids.dedup();
+        assert_eq!(mids.len(), count - 1, "each queued once");
+        assert!(queued.iter().all(|o| o.case_id.as_deref() != Some("K05")));
+        let bad = r.case("K05").unwrap().unwrap();
+        assert_eq!(bad.acked_cycle, bad.cycle, "not tried again");
+        assert_eq!(r.audit_for("K05").unwrap().pop().unwrap().action, "failed");
     }
 }

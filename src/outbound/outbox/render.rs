@@ -87,6 +87,19 @@ impl<'a> Composer<'a> {
     }
 
     pub fn ack(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
+        self.ack_as(c, now, &self.message_id())
+    }
+
+    /// The Message-ID [`Composer::ack`] would draw for an acknowledgement
+    /// composed elsewhere ([`Composer::ack_as`]).
+    pub(super) fn ack_message_id(&self) -> String {
+        self.message_id()
+    }
+
+    /// The acknowledgement of `c` with the Message-ID `mid`: the
+    /// composing alone, which draws no randomness, so it can run on
+    /// another thread than the one that drew `mid`.
+    pub(super) fn ack_as(&self, c: &Case, now: DateTime<Utc>, mid: &str) -> Result<Outgoing, OutboxError> {
         let ctx = AckContext::new(
             &c.id,
             &self.cal.to_local(c.received),
@@ -97,7 +110,6 @@ impl<'a> Composer<'a> {
             &self.cfg.calendar.hours,
         );
         let r = self.render("ack", &ctx)?;
-        let mid = self.message_id();
         compose::auto_reply(&AutoReply {
             from: &self.cfg.smtp.from,
             to: &c.reply_to,
@@ -105,7 +117,7 @@ impl<'a> Composer<'a> {
             text: &r.text,
             in_reply_to: c.last_client_msgid.as_deref(),
             references: &c.last_client_refs,
-            message_id: &mid,
+            message_id: mid,
             date: now,
         })
         .map_err(|source| OutboxError::Compose {
