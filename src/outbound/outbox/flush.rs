@@ -3,7 +3,7 @@
 //! before its transaction starts and `sent` as soon as the server accepted
 //! it (see the crash table in [`super`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -206,6 +206,11 @@ fn log_outcomes(done: Vec<(OutboxEntry, Result<(), SendError>)>, wall: DateTime<
 /// Outbox entries read per page (see [`flush`]).
 const FLUSH_PAGE: usize = 500;
 
+/// Entries marked `sending` ahead of their transaction, per connection:
+/// fewer commits carry marks, and a crash leaves at most
+/// `smtp.connections` × (this + 1) entries to look up in the sent folders.
+const MARKED_AHEAD: usize = 4;
+
 /// Send one page of due entries; `true` when a temporary failure stopped
 /// it (the rest would fail the same way). `ramped`: a transaction has
 /// succeeded in this flush, so several may run at once.
@@ -276,6 +281,10 @@ async fn flush_page(
 
     let width = mailer.connections().max(1);
     let mut queue = sendable.into_iter();
+    // Entries committed `sending` whose transaction has not started yet:
+    // marked a few at a time, so a transaction that finishes is replaced
+    // at once, before its outcome's commit, not after it.
+    let mut marked: VecDeque<OutboxEntry> = VecDeque::new();
     let mut inflight = FuturesUnordered::new();
     let mut stop = false;
     // Transactions that finished and whose outcome is not yet committed.
@@ -288,33 +297,56 @@ async fn flush_page(
         {
             stop = true;
         }
-        let room = if *ramped { width } else { 1 }.saturating_sub(inflight.len());
-        let start: Vec<OutboxEntry> = if stop {
-            Vec::new()
-        } else {
-            queue.by_ref().take(room).collect()
-        };
-        // One commit: the outcomes of the transactions that just finished
-        // and the `sending` marks of those about to start in their place
-        // (each still committed before its own transaction starts, and
-        // nothing waits for a transaction still running).
-        if !done.is_empty() || !start.is_empty() {
-            store.transaction(|tx| -> Result<(), OutboxError> {
-                record_outcomes(tx, &done, now, wall)?;
-                for e in &start {
-                    tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
-                }
-                Ok(())
-            })?;
-            log_outcomes(std::mem::take(&mut done), wall, f);
-        }
-        if !start.is_empty() {
+        let room = if *ramped { width } else { 1 };
+        if !stop && inflight.len() < room && !marked.is_empty() {
             test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
-            for e in start {
+            while inflight.len() < room {
+                let Some(e) = marked.pop_front() else { break };
                 inflight.push(async move {
                     let res = mailer.send(&outgoing(&e)).await;
                     (e, res)
                 });
+            }
+            // Their first turn: their first commands go out and the server
+            // answers them while the commit below runs.
+            while let Some(Some(x)) = inflight.next().now_or_never() {
+                done.push(x);
+            }
+        }
+        // One commit: the outcomes of the transactions that finished (none
+        // waits for a transaction still running), the next entries marked
+        // `sending` (until a transaction has succeeded, one at a time), and
+        // once stopped, those marked and not started back to `pending`.
+        let mark: Vec<OutboxEntry> = if stop {
+            Vec::new()
+        } else if *ramped && marked.len() < width {
+            queue.by_ref().take(width * MARKED_AHEAD - marked.len()).collect()
+        } else if marked.is_empty() && inflight.is_empty() {
+            queue.by_ref().take(1).collect()
+        } else {
+            Vec::new()
+        };
+        let unmark: Vec<OutboxEntry> = if stop {
+            marked.drain(..).collect()
+        } else {
+            Vec::new()
+        };
+        if !done.is_empty() || !mark.is_empty() || !unmark.is_empty() {
+            store.transaction(|tx| -> Result<(), OutboxError> {
+                record_outcomes(tx, &done, now, wall)?;
+                for e in &mark {
+                    tx.outbox_mark(e.id, OutboxState::Sending, now, None)?;
+                }
+                for e in &unmark {
+                    tx.outbox_mark(e.id, OutboxState::Pending, now, None)?;
+                }
+                Ok(())
+            })?;
+            log_outcomes(std::mem::take(&mut done), wall, f);
+            let more = !mark.is_empty();
+            marked.extend(mark);
+            if more && inflight.len() < room {
+                continue; // start them
             }
         }
         let Some(first) = inflight.next().await else {
@@ -331,4 +363,100 @@ async fn flush_page(
         }
     }
     Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::config::{Security, SmtpConfig};
+    use crate::store::NewOutbox;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// A server that fails for now after one message, in a flush of many
+    /// over four connections: the flush stops; the one accepted is `sent`;
+    /// those refused wait for their retry; those marked `sending` ahead
+    /// and never started are `pending` again, not tried (no attempt
+    /// counted); nothing is left `sending` (which the next start would
+    /// take for a crash) and nothing is lost.
+    #[tokio::test]
+    async fn a_server_failing_mid_flush_leaves_nothing_sending() {
+        let failing = |accept| {
+            crate::outbound::smtp::scripted::start(crate::outbound::smtp::scripted::Script {
+                pipelining: true,
+                accept,
+                refuse_rcpt: "",
+            })
+        };
+        let server = failing(1).await;
+        let (port, accepted) = (server.port, server.accepted);
+        let cfg = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::Plain,
+            username: None,
+            auth: Default::default(),
+            password_file: None,
+            password_env: None,
+            ca_file: None,
+            from: "pasts@sif.gov.lv".into(),
+            save_copy_to: None,
+            connections: 4,
+        };
+        let mailer = Mailer::new(&cfg, None).unwrap();
+        let now = t("2026-11-25T10:00:00+02:00");
+        let mut store = Store::open_in_memory().unwrap();
+        let n = 40;
+        store
+            .transaction(|tx| -> Result<(), crate::store::StoreError> {
+                for i in 0..n {
+                    let mid = format!("m{i}@sif.gov.lv");
+                    let raw = format!(
+                        "From: pasts@sif.gov.lv\r\nTo: k{i}@example.lv\r\nMessage-ID: <{mid}>\r\nSubject: {i}\r\n\r\nlabdien\r\n"
+                    );
+                    tx.enqueue(&NewOutbox {
+                        kind: OutboxKind::Reminder,
+                        case_id: None,
+                        dedup_key: &format!("k{i}"),
+                        message_id: &mid,
+                        mail_from: "pasts@sif.gov.lv",
+                        rcpts: &[format!("k{i}@example.lv")],
+                        raw: raw.as_bytes(),
+                        not_before: now,
+                        created_at: now,
+                    })?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let f = flush(&mut store, &mailer, now, now, false).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(f.sent, 1);
+        assert!((1..=4).contains(&f.retry), "{f:?}");
+        let all = store.read().outbox_all().unwrap();
+        assert_eq!(all.len(), n);
+        let state = |s: OutboxState| all.iter().filter(|e| e.state == s).count();
+        assert_eq!(state(OutboxState::Sent), 1);
+        assert_eq!(state(OutboxState::Sending), 0, "nothing left for crash recovery");
+        assert_eq!(state(OutboxState::Pending), n - 1);
+        let tried = all.iter().filter(|e| e.attempts > 0).count();
+        assert_eq!(tried, f.retry as usize, "only those refused count an attempt");
+        // The next flush (the server back) sends the rest, once each.
+        let back = failing(usize::MAX).await;
+        let (port2, accepted2) = (back.port, back.accepted);
+        let mailer2 = Mailer::new(&SmtpConfig { port: port2, ..cfg }, None).unwrap();
+        let f2 = flush(&mut store, &mailer2, now, now, true).await.unwrap();
+        assert_eq!(f2.sent as usize, n - 1);
+        assert_eq!(accepted2.load(Ordering::SeqCst), n - 1);
+        assert!(store
+            .read()
+            .outbox_all()
+            .unwrap()
+            .iter()
+            .all(|e| e.state == OutboxState::Sent));
+    }
 }
