@@ -36,6 +36,7 @@ pub use crate::cases::case::{Case, CaseState};
 
 mod bounces;
 mod cases;
+mod checkpoint;
 pub mod evidence;
 pub mod facts;
 mod feedback;
@@ -68,6 +69,8 @@ pub enum StoreError {
         "database has schema version {found}, newer than this replygate knows ({known}); upgrade replygate"
     )]
     TooNew { found: i64, known: i64 },
+    #[error("cannot start the database's checkpoint thread: {0}")]
+    Checkpointer(String),
     #[error("bad value in database column {column}: {value}")]
     BadValue { column: &'static str, value: String },
 }
@@ -91,8 +94,13 @@ pub(crate) fn opt_ts(column: &'static str, s: Option<String>) -> Result<Option<D
     s.map(|s| parse_ts(column, &s)).transpose()
 }
 
-/// The store: one SQLite connection.
+/// The store: one SQLite connection (and, for a file, the checkpoint
+/// thread's).
 pub struct Store {
+    /// Checkpoints the write-ahead log on a thread of its own (a file
+    /// opened for writing; `None` in memory and read-only). Before `conn`:
+    /// dropped first, so that `conn` is the last connection to close.
+    _checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
 }
 
@@ -140,7 +148,9 @@ impl Store {
                 }
             })?;
         }
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        store._checkpointer = Some(checkpoint::Checkpointer::start(&mut store.conn, path)?);
+        Ok(store)
     }
 
     /// A read-only connection to an existing database (the dashboard's:
@@ -164,7 +174,10 @@ impl Store {
                 known,
             });
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            _checkpointer: None,
+        })
     }
 
     /// An in-memory store, for tests.
@@ -189,7 +202,10 @@ impl Store {
         // path runs the same few statements per message).
         conn.set_prepared_statement_cache_capacity(64);
         keep_plans(&conn)?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            _checkpointer: None,
+        };
         store.migrate()?;
         Ok(store)
     }
