@@ -9,11 +9,15 @@
 //!   cases are in `outbox_cases`, marked escalated in the same transaction.
 //! - Each entry is committed `sending` before its SMTP transaction starts
 //!   and `sent` right after the server's 250 to the final `.`. Up to
-//!   `smtp.connections` transactions run at once (one per connection). The
-//!   outcomes of the transactions that finished together and the `sending`
-//!   marks of the entries that start in their place are one commit; an
-//!   outcome is never held back to wait for another transaction (so the
-//!   crash window below is not widened).
+//!   `smtp.connections` transactions run at once (one per connection).
+//!   Entries are marked `sending` a few per connection ahead (once a
+//!   transaction has succeeded in the flush), so a transaction that
+//!   finishes is replaced at once and its outcome committed while the next
+//!   one runs; the outcomes of the transactions that finished together and
+//!   the next marks are one commit. An outcome is never held back to wait
+//!   for another transaction (so the crash window below is not widened).
+//!   A flush stopped by a temporary failure puts the entries it marked and
+//!   did not start back to `pending`.
 //! - Temporary failures are retried with capped exponential backoff (1 min
 //!   doubling to 1 h) by the daemon; `run --once` retries everything due.
 //!   An unreachable server stops the flush (the rest would fail the same
@@ -32,7 +36,8 @@
 //! 1. before the queueing transaction commits: nothing queued, the case not
 //!    marked; the next cycle decides again and queues it;
 //! 2. queued (`pending`), not yet `sending`: sent by the next flush;
-//!    (committed `sending` but its SMTP transaction not yet started: as 3);
+//!    (committed `sending` but its SMTP transaction not yet started: as 3;
+//!    at most `smtp.connections` × 5 entries are `sending` at a time);
 //! 3. `sending` committed, SMTP transaction not finished (the server has not
 //!    answered the final `.`): the server discards an unfinished
 //!    transaction, so nothing was delivered;
