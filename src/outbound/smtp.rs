@@ -684,6 +684,23 @@ pub(crate) mod scripted {
         pub commands: Arc<Mutex<Vec<(String, bool)>>>,
     }
 
+    /// The settings of a [`super::Mailer`] for a server on 127.0.0.1 at `port`.
+    pub fn config(port: u16) -> crate::config::SmtpConfig {
+        crate::config::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: crate::config::Security::Plain,
+            username: None,
+            auth: Default::default(),
+            password_file: None,
+            password_env: None,
+            ca_file: None,
+            from: "Sabiedrības integrācijas fonds <pasts@sif.gov.lv>".into(),
+            save_copy_to: None,
+            connections: 4,
+        }
+    }
+
     pub async fn start(script: Script) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -842,9 +859,7 @@ mod tests {
                 refuse_rcpt: "",
             })
             .await;
-            let mut c = cfg("127.0.0.1", Security::Plain);
-            c.port = server.port;
-            let m = Mailer::new(&c, None).unwrap();
+            let m = Mailer::new(&scripted::config(server.port), None).unwrap();
             for n in 0..2 {
                 m.send(&outgoing(&["anna@example.lv", "juris@example.lv"], n))
                     .await
@@ -882,8 +897,7 @@ mod tests {
             refuse_rcpt: "nav",
         })
         .await;
-        let mut c = cfg("127.0.0.1", Security::Plain);
-        c.port = server.port;
+        let mut c = scripted::config(server.port);
         c.connections = 1;
         let m = Mailer::new(&c, None).unwrap();
         match m.send(&outgoing(&["anna@example.lv", "nav@example.lv"], 0)).await {

@@ -26,8 +26,6 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::Result;
-
 /// Log size (pages) at which the thread is woken: SQLite's own default.
 const WAL_PAGES: i32 = 1000;
 
@@ -55,11 +53,14 @@ enum Wake {
 impl Checkpointer {
     /// Start the thread for the database at `path` and hook `writer`'s
     /// commits to it.
-    pub(super) fn start(writer: &mut Connection, path: &Path) -> Result<Checkpointer> {
+    /// `Err`: why not (the writer then checkpoints in its commits, as
+    /// SQLite does by default).
+    pub(super) fn start(writer: &mut Connection, path: &Path) -> Result<Checkpointer, String> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         let (wake, woken) = sync_channel::<Wake>(1);
         let backfilled = Arc::new(AtomicI32::new(0));
         let copied = backfilled.clone();
@@ -70,23 +71,26 @@ impl Checkpointer {
                     pass(&conn, &copied);
                 }
             })
-            .map_err(|e| super::StoreError::Checkpointer(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let stop = wake.clone();
         let mut progress = Progress {
             wake,
             backfilled,
             last_pages: 0,
         };
-        writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
+        let hooked = writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
             progress.committed(wal, pages);
             // Never an error: the commit has happened, and an error here
             // would be reported as the committing statement's.
             Ok(())
-        }))?;
-        Ok(Checkpointer {
+        }));
+        let checkpointer = Checkpointer {
             stop,
             thread: Some(thread),
-        })
+        };
+        // (On an error the drop stops the thread.)
+        hooked.map_err(|e| e.to_string())?;
+        Ok(checkpointer)
     }
 }
 

@@ -69,8 +69,6 @@ pub enum StoreError {
         "database has schema version {found}, newer than this replygate knows ({known}); upgrade replygate"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("cannot start the database's checkpoint thread: {0}")]
-    Checkpointer(String),
     #[error("bad value in database column {column}: {value}")]
     BadValue { column: &'static str, value: String },
 }
@@ -149,7 +147,13 @@ impl Store {
             })?;
         }
         let mut store = Self::init(conn)?;
-        store._checkpointer = Some(checkpoint::Checkpointer::start(&mut store.conn, path)?);
+        store._checkpointer = match checkpoint::Checkpointer::start(&mut store.conn, path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(database = %p, error = %e, "cannot start the checkpoint thread; checkpointing in the commits instead");
+                None
+            }
+        };
         Ok(store)
     }
 

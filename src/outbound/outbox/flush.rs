@@ -370,7 +370,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::config::{Security, SmtpConfig};
+    use crate::config::SmtpConfig;
     use crate::store::NewOutbox;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -394,19 +394,7 @@ mod tests {
         };
         let server = failing(1).await;
         let (port, accepted) = (server.port, server.accepted);
-        let cfg = SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            security: Security::Plain,
-            username: None,
-            auth: Default::default(),
-            password_file: None,
-            password_env: None,
-            ca_file: None,
-            from: "pasts@sif.gov.lv".into(),
-            save_copy_to: None,
-            connections: 4,
-        };
+        let cfg = crate::outbound::smtp::scripted::config(port);
         let mailer = Mailer::new(&cfg, None).unwrap();
         let now = t("2026-11-25T10:00:00+02:00");
         let mut store = Store::open_in_memory().unwrap();

@@ -482,6 +482,15 @@ mod tests {
         }
     }
 
+    /// Message-ID randomness that counts 1, 2, 3, …
+    fn counting_ids() -> impl Fn() -> u128 {
+        let n = std::cell::Cell::new(0u128);
+        move || {
+            n.set(n.get() + 1);
+            n.get()
+        }
+    }
+
     /// The instant the tests apply their actions at: Wednesday 16:30 Riga.
     fn now() -> DateTime<Utc> {
         t("2026-11-25T16:30:00+02:00")
@@ -649,11 +658,7 @@ mod tests {
     #[test]
     fn a_failing_action_is_given_up_alone() {
         let f = Fixture::new();
-        let n = std::cell::Cell::new(0u128);
-        let ids = || {
-            n.set(n.get() + 1);
-            n.get()
-        };
+        let ids = counting_ids();
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
         let now = now();
         let (mut store, [a, b, c]) = three_cases();
@@ -723,11 +728,7 @@ mod tests {
     #[test]
     fn acknowledgements_composed_ahead_are_queued_in_order_once_each() {
         let f = Fixture::new();
-        let n = std::cell::Cell::new(0u128);
-        let ids = || {
-            n.set(n.get() + 1);
-            n.get()
-        };
+        let ids = counting_ids();
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
         let now = now();
         let count = COMPOSE_AHEAD_FROM + 4;
@@ -791,11 +792,7 @@ mod tests {
     #[test]
     fn a_failure_among_acknowledgements_composed_ahead_is_given_up_alone() {
         let f = Fixture::new();
-        let n = std::cell::Cell::new(0u128);
-        let ids = || {
-            n.set(n.get() + 1);
-            n.get()
-        };
+        let ids = counting_ids();
         let composer = Composer::new(&f.cfg, &f.cal, &f.templates, &ids);
         let now = now();
         let count = COMPOSE_AHEAD_FROM * 2;
