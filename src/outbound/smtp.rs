@@ -780,16 +780,9 @@ mod tests {
     fn cfg(host: &str, security: Security) -> SmtpConfig {
         SmtpConfig {
             host: host.into(),
-            port: 2525,
             security,
-            username: None,
             auth: AuthMethod::Password,
-            password_file: None,
-            password_env: None,
-            ca_file: None,
-            from: "Sabiedrības integrācijas fonds <pasts@sif.gov.lv>".into(),
-            save_copy_to: None,
-            connections: 4,
+            ..scripted::config(2525)
         }
     }
 
