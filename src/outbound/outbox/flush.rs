@@ -203,6 +203,12 @@ fn log_outcomes(done: Vec<(OutboxEntry, Result<(), SendError>)>, wall: DateTime<
     }
 }
 
+/// Whether a transaction among `done` failed for now.
+fn any_temporary(done: &[(OutboxEntry, Result<(), SendError>)]) -> bool {
+    done.iter()
+        .any(|(_, r)| matches!(r, Err(SendError::Temporary(_))))
+}
+
 /// Outbox entries read per page (see [`flush`]).
 const FLUSH_PAGE: usize = 500;
 
@@ -291,12 +297,7 @@ async fn flush_page(
     let mut done: Vec<(OutboxEntry, Result<(), SendError>)> = Vec::new();
     loop {
         // The server is unreachable: the rest would fail the same way.
-        if done
-            .iter()
-            .any(|(_, r)| matches!(r, Err(SendError::Temporary(_))))
-        {
-            stop = true;
-        }
+        stop = stop || any_temporary(&done);
         let room = if *ramped { width } else { 1 };
         if !stop && inflight.len() < room && !marked.is_empty() {
             test_crash_point("REPLYGATE_TEST_CRASH_BEFORE_SEND");
@@ -312,6 +313,8 @@ async fn flush_page(
             while let Some(Some(x)) = inflight.next().now_or_never() {
                 done.push(x);
             }
+            // (What finished in that turn is committed below: look now.)
+            stop = stop || any_temporary(&done);
         }
         // One commit: the outcomes of the transactions that finished (none
         // waits for a transaction still running), the next entries marked
