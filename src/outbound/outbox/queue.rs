@@ -106,13 +106,13 @@ fn all_at_once(
     // Each acknowledgement's case as it is before any action is carried
     // out: no other action changes what an acknowledgement says (its
     // case's number, dates, subject, addresses, cycle), and the case is
-    // marked with a narrow UPDATE (`close_ack_cycle`), not written back
+    // marked with a narrow UPDATE (`mark_ack_cycle`), not written back
     // whole, so what the actions before it changed stays.
     let mut jobs: Vec<Option<(Case, String)>> = Vec::with_capacity(acks);
     let r = tx.reader();
     for a in actions {
         if let Action::Ack { case_id } = a {
-            jobs.push(r.case(case_id)?.map(|c| (c, composer.ack_message_id())));
+            jobs.push(r.case(case_id)?.map(|c| (c, composer.message_id())));
         }
     }
     let (cfg, cal, templates) = (composer.cfg, composer.cal, composer.templates);

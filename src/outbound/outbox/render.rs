@@ -50,7 +50,9 @@ impl<'a> Composer<'a> {
         }
     }
 
-    fn message_id(&self) -> String {
+    /// A new Message-ID from the injected randomness ([`Composer::ack_as`]
+    /// takes one drawn on another thread).
+    pub(super) fn message_id(&self) -> String {
         compose::message_id((self.random)(), &self.domain)
     }
 
@@ -88,12 +90,6 @@ impl<'a> Composer<'a> {
 
     pub fn ack(&self, c: &Case, now: DateTime<Utc>) -> Result<Outgoing, OutboxError> {
         self.ack_as(c, now, &self.message_id())
-    }
-
-    /// The Message-ID [`Composer::ack`] would draw for an acknowledgement
-    /// composed elsewhere ([`Composer::ack_as`]).
-    pub(super) fn ack_message_id(&self) -> String {
-        self.message_id()
     }
 
     /// The acknowledgement of `c` with the Message-ID `mid`: the
