@@ -149,3 +149,81 @@ fn a_message_that_kills_the_process_is_set_aside_after_three_deaths() {
         "status counts the message set aside: {st:#}"
     );
 }
+
+/// The same in a folder of several batches, where a batch is read while
+/// the feedback judge of the one before still runs (that one not yet
+/// recorded): a message that kills the process in the later batch brings
+/// the next run back to the batch before, which is read one message at a
+/// time and recorded before the later one is read; then the later batch
+/// is read carefully and the message set aside. The deaths stay bounded,
+/// and every other mail opens its case once.
+#[test]
+fn a_message_that_kills_the_process_in_a_later_batch_is_set_aside_too() {
+    let w = World::new("[reply]\nstart_from = \"2026-11-01\"\nack = \"immediate\"\n");
+    let (n, poison) = (450, 250);
+    let msgs: Vec<(Vec<u8>, _)> = (0..n)
+        .map(|i| {
+            let subject = if i == poison {
+                "Jautājums KILLS-REPLYGATE".to_string()
+            } else {
+                format!("Jautājums {i}")
+            };
+            (
+                mail(&format!("c{i}@example.lv"), &subject, &format!("k{i}@example.lv")),
+                t("2026-11-23T10:00:00+02:00"),
+            )
+        })
+        .collect();
+    w.dovecot.append_many("INBOX", &msgs);
+    let run = || {
+        std::process::Command::new(support::world::bin())
+            .arg("-c")
+            .arg(&w.config)
+            .args(["run", "--once", "--now", "2026-11-23T10:30:00+02:00"])
+            .env("REPLYGATE_TEST_ABORT_ON", "KILLS-REPLYGATE")
+            .output()
+            .unwrap()
+    };
+    let mut deaths = 0;
+    let last = loop {
+        let out = run();
+        if out.status.success() {
+            break out;
+        }
+        deaths += 1;
+        assert!(
+            deaths <= 5,
+            "still dying after {deaths} runs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // One death while the first batch waited (read again carefully), one
+    // reading the second batch, then three while reading that message.
+    assert_eq!(deaths, 5);
+    let log = String::from_utf8_lossy(&last.stderr);
+    assert!(log.contains("set aside"), "{log}");
+    let st = w.status("2026-11-23T11:00:00+02:00");
+    let mut clients: Vec<String> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap().to_string())
+        .collect();
+    clients.sort();
+    let mut want: Vec<String> = (0..n)
+        .filter(|&i| i != poison)
+        .map(|i| format!("c{i}@example.lv"))
+        .collect();
+    want.sort();
+    assert_eq!(clients, want, "one case for every mail but the one set aside");
+    let mut rcpts: Vec<String> = w.sent().iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    let sent = rcpts.len();
+    rcpts.sort();
+    rcpts.dedup();
+    assert_eq!(rcpts.len(), sent, "no acknowledgement twice");
+    assert!(sent > 0);
+    // Later runs neither die nor repeat anything.
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.sent().len(), sent);
+}

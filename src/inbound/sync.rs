@@ -41,7 +41,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::cases::feedback::Recogniser;
+use crate::cases::feedback::{Finding, Recogniser};
 use crate::cases::staff_reply::{StaffRead, StaffReader};
 use crate::cases::tracker::Pending;
 use crate::config::Config;
@@ -358,6 +358,11 @@ impl Ingest<'_> {
             // Dropped with this future, so a read-ahead waiting to hand
             // over a batch ends when processing stops early.
             let mut ahead_rx = ahead_rx;
+            // A batch read, its feedback judge running on the blocking
+            // pool while the next batch is read (the two stages took turns
+            // before: the pool idle while a batch's headers were read, the
+            // reading waiting for the judge), recorded once that one is.
+            let mut waiting: Option<Readied<'_>> = None;
             for chunk in uids.chunks(BATCH) {
                 let fetched = match ahead_rx.recv().await {
                     Some(res) => res,
@@ -368,9 +373,37 @@ impl Ingest<'_> {
                     }),
                 };
                 let fetched = Fetched::of(chunk, fetched, folder);
-                last_uid = self
-                    .batch(session, store, &pass, fetched, last_uid, &mut stats)
-                    .await?;
+                let readied = match self
+                    .ready(session, store, &pass, fetched, waiting.is_some(), &mut stats)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // What was read before is not lost with this batch.
+                        if let Some(w) = waiting.take() {
+                            last_uid = self.finish(store, &pass, w, None, last_uid, &mut stats).await?;
+                        }
+                        return Err(e);
+                    }
+                };
+                if let Some(w) = waiting.take() {
+                    last_uid = self
+                        .finish(store, &pass, w, Some(&readied.batch), last_uid, &mut stats)
+                        .await?;
+                }
+                if readied.careful {
+                    // Its messages are recorded; its end is too before the
+                    // next batch is read, or a message there that kills
+                    // the process would bring every run back to this one.
+                    last_uid = self
+                        .finish(store, &pass, readied, None, last_uid, &mut stats)
+                        .await?;
+                } else {
+                    waiting = Some(readied);
+                }
+            }
+            if let Some(w) = waiting.take() {
+                last_uid = self.finish(store, &pass, w, None, last_uid, &mut stats).await?;
             }
             Ok::<(), SyncError>(())
         };
@@ -379,8 +412,10 @@ impl Ingest<'_> {
         Ok(stats)
     }
 
-    /// Read and record one batch in one transaction with the folder's new
-    /// last UID (returned).
+    /// Read one batch up to its record: its rows, and its client texts'
+    /// feedback judge started on the blocking pool ([`Ingest::finish`]
+    /// waits for it and records the batch in one transaction with the
+    /// folder's new last UID).
     ///
     /// One message the server or the IMAP library cannot handle can fail
     /// the whole batch fetch or end the connection mid-response (Dovecot
@@ -388,15 +423,20 @@ impl Ingest<'_> {
     /// not return is fetched again one UID at a time on a fresh connection,
     /// and what still cannot be fetched is recorded as bad, so the rest of
     /// the mailbox is never blocked.
-    async fn batch(
+    ///
+    /// `behind`: the batch before is read and not yet recorded. Its
+    /// breadcrumb stays then (a process that dies now starts again from
+    /// that batch, carefully), and this batch's is set when that one is
+    /// recorded ([`Breadcrumb::enter`]).
+    async fn ready<'c>(
         &self,
         session: &mut ImapSession,
         store: &mut Store,
         pass: &Pass<'_>,
-        mut fetched: Fetched<'_>,
-        last_uid: u32,
+        mut fetched: Fetched<'c>,
+        behind: bool,
         stats: &mut SyncStats,
-    ) -> Result<u32, SyncError> {
+    ) -> Result<Readied<'c>, SyncError> {
         let chunk = fetched.chunk;
         let texts = fetched.texts.take();
         let mut broken = !fetched.missing.is_empty();
@@ -408,7 +448,8 @@ impl Ingest<'_> {
         // one it keeps dying on (SPEC §11.1): a restart loop never holds
         // the mailbox.
         let batch = Breadcrumb::batch(pass.folder, pass.uidvalidity, chunk);
-        let (mut rows, early) = if batch.arrive(store)? > 1 {
+        let careful = !behind && batch.arrive(store)? > 1;
+        let (rows, early) = if careful {
             tracing::warn!(
                 folder = pass.folder,
                 first = chunk[0],
@@ -426,8 +467,40 @@ impl Ingest<'_> {
             (rows, Early::default())
         };
         self.mend(session, pass, &mut broken).await?;
-        self.judge_feedback(session, &pass.recogniser, &mut rows, texts)
-            .await;
+        let judging = self.start_judge(session, &pass.recogniser, &rows, texts).await;
+        Ok(Readied {
+            chunk,
+            batch,
+            careful,
+            rows,
+            early,
+            truncated: stats.truncated - truncated_before,
+            judging,
+        })
+    }
+
+    /// Wait for a batch's feedback judge and record the batch in one
+    /// transaction with the folder's new last UID (returned), its
+    /// breadcrumb left and `next`'s (a batch read meanwhile) entered.
+    async fn finish(
+        &self,
+        store: &mut Store,
+        pass: &Pass<'_>,
+        readied: Readied<'_>,
+        next: Option<&Breadcrumb>,
+        last_uid: u32,
+        stats: &mut SyncStats,
+    ) -> Result<u32, SyncError> {
+        let Readied {
+            chunk,
+            batch,
+            careful: _,
+            mut rows,
+            early,
+            truncated,
+            judging,
+        } = readied;
+        apply_judgements(&mut rows, judging.join().await);
         let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
         let st = FolderState {
             uidvalidity: pass.uidvalidity,
@@ -436,11 +509,14 @@ impl Ingest<'_> {
         let dup = early.dup
             + store.transaction(|tx| -> Result<u64, StoreError> {
                 let dup = record(tx, pass.folder, pass.uidvalidity, &rows)?;
-                if stats.truncated > truncated_before {
-                    tx.bump_counter("headers_truncated", (stats.truncated - truncated_before) as i64)?;
+                if truncated > 0 {
+                    tx.bump_counter("headers_truncated", truncated as i64)?;
                 }
                 tx.set_folder_state(pass.folder, pass.kind.as_str(), &st, pass.now)?;
                 batch.leave(tx)?;
+                if let Some(next) = next {
+                    next.enter(tx)?;
+                }
                 Ok(dup)
             })?;
         stats.history += rows.iter().filter(|r| r.history).count() as u64 + early.history;
@@ -620,13 +696,7 @@ impl Ingest<'_> {
     }
 
     /// Client mail that opens or joins cases: is it feedback about the
-    /// service (SPEC §14)? Judged on the subject and the client's own text,
-    /// read from the first [`FEEDBACK_READ`] bytes of every such message of
-    /// the batch (of its first text part when it has attachments): those in
-    /// `ahead` (read ahead on the second connection), the others fetched
-    /// together ([`ImapSession::fetch_client_texts`]). When the text cannot
-    /// be fetched the subject alone is judged (logged; the mail is never
-    /// held back for this).
+    /// service (SPEC §14)? [`Ingest::start_judge`], waited for.
     async fn judge_feedback(
         &self,
         session: &mut ImapSession,
@@ -634,11 +704,31 @@ impl Ingest<'_> {
         rows: &mut [Row],
         ahead: Option<HashMap<u32, Vec<u8>>>,
     ) {
+        let judging = self.start_judge(session, recogniser, rows, ahead).await;
+        apply_judgements(rows, judging.join().await);
+    }
+
+    /// Start judging whether the client mail among `rows` that opens or
+    /// joins cases is feedback about the service (SPEC §14), on the
+    /// blocking pool: on the subject and the client's own text, read from
+    /// the first [`FEEDBACK_READ`] bytes of every such message of the
+    /// batch (of its first text part when it has attachments): those in
+    /// `ahead` (read ahead on the second connection), the others fetched
+    /// here together ([`ImapSession::fetch_client_texts`]). When the text
+    /// cannot be fetched the subject alone is judged (logged; the mail is
+    /// never held back for this). [`apply_judgements`] takes the results.
+    async fn start_judge(
+        &self,
+        session: &mut ImapSession,
+        recogniser: &Arc<Recogniser>,
+        rows: &[Row],
+        ahead: Option<HashMap<u32, Vec<u8>>>,
+    ) -> Judging {
         // Client mail that opens or joins a case (history changes nothing).
         let judged = |r: &Row| r.class == "client" && !r.history && r.pending.is_some();
         let mut texts = ahead.unwrap_or_default();
         if !rows.iter().any(judged) {
-            return;
+            return Spawned::default();
         }
         let unread: Vec<(u32, Option<Vec<u32>>)> = rows
             .iter()
@@ -664,31 +754,10 @@ impl Ingest<'_> {
             .collect();
         drop(texts);
         let recogniser = recogniser.clone();
-        let judged = off_worker_each(jobs, JUDGE_SHARES, move |(i, subject, raw)| {
+        spawn_each(jobs, JUDGE_SHARES, move |(i, subject, raw)| {
             let own = raw.map(|raw| authortext::author_text(&raw)).unwrap_or_default();
             (i, recogniser.judge(&subject, &own))
         })
-        .await;
-        for j in judged {
-            let (i, finding) = match j {
-                Ok((i, Some(f))) => (i, f),
-                Ok((_, None)) => continue,
-                Err(panic) => {
-                    tracing::error!(error = %panic, "judging a client text failed; judged not feedback");
-                    continue;
-                }
-            };
-            let r = &mut rows[i];
-            let Some(mut p) = r
-                .pending
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<Pending>(j).ok())
-            else {
-                continue;
-            };
-            p.feedback = Some(finding.matched);
-            r.pending = serde_json::to_string(&p).ok();
-        }
     }
 
     /// Replace a session that may be dead with a fresh one on the
@@ -1170,6 +1239,14 @@ impl Breadcrumb {
         tx.set_meta(MESSAGE_MARK, "")
     }
 
+    /// This batch was read while the one before was not yet recorded
+    /// (whose mark covered it: a run that died then started again from
+    /// that one); in the transaction that records that one, this one's
+    /// mark, as the first run to arrive at it.
+    fn enter(&self, tx: &crate::store::Tx) -> Result<(), StoreError> {
+        tx.set_meta(BATCH_MARK, &format!("{}\u{1}1", self.key))
+    }
+
     /// The message a previous run died reading, and how many runs did.
     fn in_flight(store: &Store) -> Result<Option<(u32, u32)>, StoreError> {
         Ok(store.read().meta(MESSAGE_MARK)?.and_then(|v| {
@@ -1278,6 +1355,48 @@ async fn fetch_bodies(
 }
 
 /// Insert a batch's rows; returns how many were duplicates.
+/// A batch's feedback judge running on the blocking pool: for each
+/// client text, its row's index and what was found.
+type Judging = Spawned<(usize, Option<Finding>)>;
+
+/// A batch read and not yet recorded (see [`Ingest::ready`]).
+struct Readied<'c> {
+    chunk: &'c [u32],
+    batch: Breadcrumb,
+    /// Read one message at a time, each recorded at once (careful mode).
+    careful: bool,
+    rows: Vec<Row>,
+    early: Early,
+    /// Header blocks cut while it was read.
+    truncated: u64,
+    judging: Judging,
+}
+
+/// Mark the rows the feedback judge found feedback in (their pending
+/// records), from [`Ingest::start_judge`]'s results.
+fn apply_judgements(rows: &mut [Row], judged: Vec<Result<(usize, Option<Finding>), String>>) {
+    for j in judged {
+        let (i, finding) = match j {
+            Ok((i, Some(f))) => (i, f),
+            Ok((_, None)) => continue,
+            Err(panic) => {
+                tracing::error!(error = %panic, "judging a client text failed; judged not feedback");
+                continue;
+            }
+        };
+        let Some(r) = rows.get_mut(i) else { continue };
+        let Some(mut p) = r
+            .pending
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<Pending>(j).ok())
+        else {
+            continue;
+        };
+        p.feedback = Some(finding.matched);
+        r.pending = serde_json::to_string(&p).ok();
+    }
+}
+
 fn record(tx: &crate::store::Tx, folder: &str, uidvalidity: u32, rows: &[Row]) -> Result<u64, StoreError> {
     let mut dup = 0;
     for r in rows {
@@ -1361,13 +1480,53 @@ where
     T: Send + 'static,
     F: Fn(I) -> T + Send + Sync + 'static,
 {
+    spawn_each(items, shares, f).join().await
+}
+
+/// Blocking tasks started by [`spawn_each`], each with its number of
+/// items.
+struct Spawned<T> {
+    shares: Vec<(usize, Share<T>)>,
+}
+
+/// A blocking task's results, one per item (`Err`: the item's panic).
+type Share<T> = tokio::task::JoinHandle<Vec<Result<T, String>>>;
+
+impl<T> Default for Spawned<T> {
+    fn default() -> Self {
+        Spawned { shares: Vec::new() }
+    }
+}
+
+impl<T: Send + 'static> Spawned<T> {
+    /// The results in the items' order (a task that ended without its
+    /// results gives an `Err` for each of its items).
+    async fn join(self) -> Vec<Result<T, String>> {
+        let mut out = Vec::with_capacity(self.shares.iter().map(|(n, _)| n).sum());
+        for (len, task) in self.shares {
+            match task.await {
+                Ok(r) => out.extend(r),
+                Err(e) => out.extend((0..len).map(|_| Err(format!("the worker thread ended: {e}")))),
+            }
+        }
+        out
+    }
+}
+
+/// [`off_worker_each`]'s tasks started now, to be waited for later.
+fn spawn_each<I, T, F>(items: Vec<I>, shares: usize, f: F) -> Spawned<T>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: Fn(I) -> T + Send + Sync + 'static,
+{
     let n = items.len();
     if n == 0 {
-        return Vec::new();
+        return Spawned::default();
     }
     let per = n.div_ceil(shares.clamp(1, n));
     let f = std::sync::Arc::new(f);
-    let mut shares = Vec::new();
+    let mut spawned = Spawned::default();
     let mut items = items.into_iter();
     loop {
         let share: Vec<I> = items.by_ref().take(per).collect();
@@ -1385,16 +1544,9 @@ where
                 })
                 .collect::<Vec<_>>()
         });
-        shares.push((len, task));
+        spawned.shares.push((len, task));
     }
-    let mut out = Vec::with_capacity(n);
-    for (len, task) in shares {
-        match task.await {
-            Ok(r) => out.extend(r),
-            Err(e) => out.extend((0..len).map(|_| Err(format!("the worker thread ended: {e}")))),
-        }
-    }
-    out
+    spawned
 }
 
 /// The message of a caught panic.
