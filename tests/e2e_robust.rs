@@ -84,6 +84,49 @@ fn a_dry_run_sends_nothing_and_loses_nothing() {
     );
 }
 
+/// `run --once` with the test hook that aborts the process when it reads
+/// a header holding `KILLS-REPLYGATE`.
+fn run_with_the_killer(w: &World) -> std::process::Output {
+    std::process::Command::new(support::world::bin())
+        .arg("-c")
+        .arg(&w.config)
+        .args(["run", "--once", "--now", "2026-11-23T10:30:00+02:00"])
+        .env("REPLYGATE_TEST_ABORT_ON", "KILLS-REPLYGATE")
+        .output()
+        .unwrap()
+}
+
+/// [`run_with_the_killer`] again until a run lives, at most `limit` deaths:
+/// the deaths and the run that lived.
+fn run_until_one_lives(w: &World, limit: usize) -> (usize, std::process::Output) {
+    let mut deaths = 0;
+    loop {
+        let out = run_with_the_killer(w);
+        if out.status.success() {
+            return (deaths, out);
+        }
+        deaths += 1;
+        assert!(
+            deaths <= limit,
+            "still dying after {deaths} runs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The status and its cases' clients, sorted.
+fn cases_and_clients(w: &World) -> (serde_json::Value, Vec<String>) {
+    let st = w.status("2026-11-23T11:00:00+02:00");
+    let mut clients: Vec<String> = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap().to_string())
+        .collect();
+    clients.sort();
+    (st, clients)
+}
+
 /// A message that kills the process while it is read (an abort the panic
 /// guard cannot catch: a stack overflow, an out-of-memory kill) must not
 /// hold the mailbox in a restart loop (SPEC §11.1): the next run reads the
@@ -102,45 +145,17 @@ fn a_message_that_kills_the_process_is_set_aside_after_three_deaths() {
             t("2026-11-23T10:00:00+02:00"),
         );
     }
-    let run = || {
-        std::process::Command::new(support::world::bin())
-            .arg("-c")
-            .arg(&w.config)
-            .args(["run", "--once", "--now", "2026-11-23T10:30:00+02:00"])
-            .env("REPLYGATE_TEST_ABORT_ON", "KILLS-REPLYGATE")
-            .output()
-            .unwrap()
-    };
-    let mut deaths = 0;
-    let last = loop {
-        let out = run();
-        if out.status.success() {
-            break out;
-        }
-        deaths += 1;
-        assert!(
-            deaths <= 4,
-            "still dying after {deaths} runs: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let (deaths, last) = run_until_one_lives(&w, 4);
     // One death in the batch, then three while reading that one message.
     assert_eq!(deaths, 4);
     let log = String::from_utf8_lossy(&last.stderr);
     assert!(log.contains("set aside"), "{log}");
-    let st = w.status("2026-11-23T11:00:00+02:00");
-    let mut clients: Vec<String> = st["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["client"].as_str().unwrap().to_string())
-        .collect();
-    clients.sort();
+    let (st, clients) = cases_and_clients(&w);
     assert_eq!(clients, ["c0@example.lv", "c2@example.lv"], "{st:#}");
     let rcpts: Vec<String> = w.sent().iter().flat_map(|m| m.rcpt_to.clone()).collect();
     assert_eq!(rcpts.len(), 2, "one acknowledgement each: {rcpts:?}");
     // Later runs neither die nor repeat anything.
-    let out = run();
+    let out = run_with_the_killer(&w);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(w.sent().len(), 2);
     let shown = serde_json::to_string(&st).unwrap();
@@ -175,41 +190,13 @@ fn a_message_that_kills_the_process_in_a_later_batch_is_set_aside_too() {
         })
         .collect();
     w.dovecot.append_many("INBOX", &msgs);
-    let run = || {
-        std::process::Command::new(support::world::bin())
-            .arg("-c")
-            .arg(&w.config)
-            .args(["run", "--once", "--now", "2026-11-23T10:30:00+02:00"])
-            .env("REPLYGATE_TEST_ABORT_ON", "KILLS-REPLYGATE")
-            .output()
-            .unwrap()
-    };
-    let mut deaths = 0;
-    let last = loop {
-        let out = run();
-        if out.status.success() {
-            break out;
-        }
-        deaths += 1;
-        assert!(
-            deaths <= 5,
-            "still dying after {deaths} runs: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let (deaths, last) = run_until_one_lives(&w, 5);
     // One death while the first batch waited (read again carefully), one
     // reading the second batch, then three while reading that message.
     assert_eq!(deaths, 5);
     let log = String::from_utf8_lossy(&last.stderr);
     assert!(log.contains("set aside"), "{log}");
-    let st = w.status("2026-11-23T11:00:00+02:00");
-    let mut clients: Vec<String> = st["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["client"].as_str().unwrap().to_string())
-        .collect();
-    clients.sort();
+    let (_, clients) = cases_and_clients(&w);
     let mut want: Vec<String> = (0..n)
         .filter(|&i| i != poison)
         .map(|i| format!("c{i}@example.lv"))
@@ -223,7 +210,7 @@ fn a_message_that_kills_the_process_in_a_later_batch_is_set_aside_too() {
     assert_eq!(rcpts.len(), sent, "no acknowledgement twice");
     assert!(sent > 0);
     // Later runs neither die nor repeat anything.
-    let out = run();
+    let out = run_with_the_killer(&w);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(w.sent().len(), sent);
 }
