@@ -449,7 +449,7 @@ impl Ingest<'_> {
         // the mailbox.
         let batch = Breadcrumb::batch(pass.folder, pass.uidvalidity, chunk);
         let careful = !behind && batch.arrive(store)? > 1;
-        let (rows, early) = if careful {
+        let (rows, early, wholes) = if careful {
             tracing::warn!(
                 folder = pass.folder,
                 first = chunk[0],
@@ -459,12 +459,12 @@ impl Ingest<'_> {
             let early = self
                 .one_at_a_time(session, store, pass, fetched, stats, &mut broken)
                 .await?;
-            (Vec::new(), early)
+            (Vec::new(), early, WholeReads::default())
         } else {
-            let rows = self
+            let (rows, wholes) = self
                 .all_at_once(session, store, pass, fetched, stats, &mut broken)
                 .await?;
-            (rows, Early::default())
+            (rows, Early::default(), wholes)
         };
         self.mend(session, pass, &mut broken).await?;
         let judging = self.start_judge(session, &pass.recogniser, &rows, texts).await;
@@ -476,6 +476,7 @@ impl Ingest<'_> {
             early,
             truncated: stats.truncated - truncated_before,
             judging,
+            wholes,
         })
     }
 
@@ -499,7 +500,9 @@ impl Ingest<'_> {
             early,
             truncated,
             judging,
+            wholes,
         } = readied;
+        wholes.complete(&mut rows, pass.folder, stats).await;
         apply_judgements(&mut rows, judging.join().await);
         let max_uid = chunk.iter().copied().max().unwrap_or(last_uid).max(last_uid);
         let st = FolderState {
@@ -537,7 +540,7 @@ impl Ingest<'_> {
         mut fetched: Fetched<'_>,
         stats: &mut SyncStats,
         broken: &mut bool,
-    ) -> Result<Vec<Row>, SyncError> {
+    ) -> Result<(Vec<Row>, WholeReads), SyncError> {
         let mut todo = Vec::with_capacity(fetched.headers.len());
         for h in std::mem::take(&mut fetched.headers) {
             if !store.read().has_location(pass.folder, pass.uidvalidity, h.uid)? {
@@ -547,8 +550,8 @@ impl Ingest<'_> {
         if !todo.is_empty() {
             self.mend(session, pass, broken).await?;
         }
-        let mut rows = self
-            .rows(session, &todo, pass, &mut fetched.wholes, stats, broken)
+        let (mut rows, reads) = self
+            .rows_reading(session, &todo, pass, &mut fetched.wholes, stats, broken)
             .await?;
         drop(todo);
         for uid in fetched.missing {
@@ -559,7 +562,7 @@ impl Ingest<'_> {
                 rows.push(row);
             }
         }
-        Ok(rows)
+        Ok((rows, reads))
     }
 
     /// Careful mode, for a batch a previous run died reading: each message
@@ -908,6 +911,23 @@ impl Ingest<'_> {
         stats: &mut SyncStats,
         broken: &mut bool,
     ) -> Result<Vec<Row>, SyncError> {
+        let (mut rows, reads) = self.rows_reading(session, hs, pass, ahead, stats, broken).await?;
+        reads.complete(&mut rows, pass.folder, stats).await;
+        Ok(rows)
+    }
+
+    /// [`Ingest::rows`], the messages read whole still being read on the
+    /// blocking pool: their rows are placeholders (nothing pending) until
+    /// [`WholeReads::complete`] puts in what was read.
+    async fn rows_reading(
+        &self,
+        session: &mut ImapSession,
+        hs: &[FetchedHeader],
+        pass: &Pass<'_>,
+        ahead: &mut HashMap<u32, Vec<u8>>,
+        stats: &mut SyncStats,
+        broken: &mut bool,
+    ) -> Result<(Vec<Row>, WholeReads), SyncError> {
         let folder = pass.folder;
         let bad = |h: &FetchedHeader, reason: String| Row {
             uid: h.uid,
@@ -1065,39 +1085,35 @@ impl Ingest<'_> {
                 _ => {}
             }
         }
-        let order: Vec<usize> = reads.iter().map(|(i, _, _)| *i).collect();
+        let reading: Vec<usize> = reads.iter().map(|(i, _, _)| *i).collect();
         let staff = pass.staff.clone();
-        let read = off_worker_each(reads, WHOLE_SHARES, move |(_, job, raw)| job.read(&raw, &staff)).await;
-        let mut read_by: HashMap<usize, Result<WholeRead, String>> = order.into_iter().zip(read).collect();
+        let mut wholes = WholeReads {
+            rows: Vec::with_capacity(reads.len()),
+            reading: spawn_each(reads, WHOLE_SHARES, move |(_, job, raw)| job.read(&raw, &staff)),
+        };
+        let mut reading = reading.into_iter().peekable();
         let mut out = Vec::with_capacity(slots.len());
         for (i, slot) in slots.into_iter().enumerate() {
-            let (mut row, mut pending) = match slot {
+            let (mut row, pending) = match slot {
                 Slot::Done(row) => {
                     out.push(row);
                     continue;
                 }
                 Slot::Open { row, pending, .. } => (row, pending.map(|p| *p)),
             };
-            if let (Some(p), Some(r)) = (pending.as_mut(), read_by.remove(&i)) {
-                match r {
-                    Ok(WholeRead::Staff(read)) => p.staff_read = Some(read),
-                    Ok(WholeRead::Bounce(Some(b))) => {
-                        p.bounce_recipients = b.failed_recipients;
-                        p.bounce_message_ids = b.original_message_ids;
-                    }
-                    Ok(WholeRead::Bounce(None)) => {}
-                    Err(panic) => {
-                        stats.bad += 1;
-                        tracing::error!(folder, uid = hs[i].uid, error = %panic, "reading the whole message failed; recorded as bad and set aside");
-                        out.push(bad(&hs[i], format!("processing failed: {panic}")));
-                        continue;
-                    }
-                }
+            if reading.next_if_eq(&i).is_some() {
+                // Read whole (staff mail, a delivery report: never judged
+                // for feedback); its row is complete once it is read.
+                // Until then its place holds it as `bad`, which it becomes
+                // if the reading fails.
+                out.push(bad(&hs[i], String::new()));
+                wholes.rows.push(WholeRow { at: i, row, pending });
+                continue;
             }
             row.pending = pending.and_then(|p| serde_json::to_string(&p).ok());
             out.push(row);
         }
-        Ok(out)
+        Ok((out, wholes))
     }
 
     /// Fetch the messages `want` (index into `hs`, and whether only its
@@ -1370,6 +1386,60 @@ struct Readied<'c> {
     /// Header blocks cut while it was read.
     truncated: u64,
     judging: Judging,
+    /// Its staff mail and delivery reports, still being read.
+    wholes: WholeReads,
+}
+
+/// The messages of a batch read whole (staff mail, delivery reports),
+/// being read on the blocking pool (see [`Ingest::rows_reading`]).
+#[derive(Default)]
+struct WholeReads {
+    rows: Vec<WholeRow>,
+    /// One result per `rows`, in their order.
+    reading: Spawned<WholeRead>,
+}
+
+/// A message being read whole: its place among the batch's rows (which
+/// holds it as `bad` meanwhile, its reason still to be given), its row and
+/// pending record as they are before the reading.
+struct WholeRow {
+    at: usize,
+    row: Row,
+    pending: Option<Pending>,
+}
+
+impl WholeReads {
+    /// Wait for the readings and put what was read into the rows (those
+    /// whose reading panicked become `bad`).
+    async fn complete(self, rows: &mut [Row], folder: &str, stats: &mut SyncStats) {
+        let read = self.reading.join().await;
+        for (w, r) in self.rows.into_iter().zip(read) {
+            let WholeRow {
+                at,
+                mut row,
+                mut pending,
+            } = w;
+            let Some(slot) = rows.get_mut(at) else { continue };
+            if let Some(p) = pending.as_mut() {
+                match r {
+                    Ok(WholeRead::Staff(read)) => p.staff_read = Some(read),
+                    Ok(WholeRead::Bounce(Some(b))) => {
+                        p.bounce_recipients = b.failed_recipients;
+                        p.bounce_message_ids = b.original_message_ids;
+                    }
+                    Ok(WholeRead::Bounce(None)) => {}
+                    Err(panic) => {
+                        stats.bad += 1;
+                        tracing::error!(folder, uid = slot.uid, error = %panic, "reading the whole message failed; recorded as bad and set aside");
+                        slot.reason = Some(format!("processing failed: {panic}"));
+                        continue;
+                    }
+                }
+            }
+            row.pending = pending.and_then(|p| serde_json::to_string(&p).ok());
+            *slot = row;
+        }
+    }
 }
 
 /// Mark the rows the feedback judge found feedback in (their pending
@@ -1723,5 +1793,73 @@ impl PrepareJob {
             no_from,
             body_check,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(uid: u32, class: &str) -> Row {
+        Row {
+            uid,
+            message_id: None,
+            fingerprint: format!("f{uid}"),
+            internaldate: DateTime::<Utc>::MIN_UTC,
+            from_addr: None,
+            subject: String::new(),
+            norm_subject: String::new(),
+            recipients: vec![],
+            class: class.into(),
+            reason: None,
+            pending: None,
+            history: false,
+            text_part: None,
+        }
+    }
+
+    /// Rows read whole get what was read, in their places; one whose
+    /// reading panicked stays `bad`, the panic its reason, and is counted;
+    /// the other rows are not touched.
+    #[tokio::test]
+    async fn whole_reads_complete_their_rows_and_a_panic_leaves_bad() {
+        // Rows 2 and 3 are being read: their places hold them as `bad`.
+        let mut rows = vec![row(1, "client"), row(2, "bad"), row(3, "bad")];
+        let reads = WholeReads {
+            rows: vec![
+                WholeRow {
+                    at: 1,
+                    row: row(2, "automatic"),
+                    pending: Some(Pending::default()),
+                },
+                WholeRow {
+                    at: 2,
+                    row: row(3, "automatic"),
+                    pending: Some(Pending::default()),
+                },
+            ],
+            reading: spawn_each(vec![false, true], WHOLE_SHARES, |boom: bool| {
+                assert!(!boom, "boom");
+                WholeRead::Bounce(Some(bounce::Bounce {
+                    failed_recipients: vec!["x@example.lv".into()],
+                    original_message_ids: vec![],
+                }))
+            }),
+        };
+        let mut stats = SyncStats::default();
+        reads.complete(&mut rows, "INBOX", &mut stats).await;
+        assert_eq!((rows[0].uid, rows[0].class.as_str()), (1, "client"));
+        assert!(rows[0].pending.is_none());
+        assert_eq!((rows[1].uid, rows[1].class.as_str()), (2, "automatic"));
+        let p: Pending = serde_json::from_str(rows[1].pending.as_deref().unwrap()).unwrap();
+        assert_eq!(p.bounce_recipients, ["x@example.lv"]);
+        assert_eq!((rows[2].uid, rows[2].class.as_str()), (3, "bad"));
+        assert!(
+            rows[2].reason.as_deref().unwrap().contains("boom"),
+            "{:?}",
+            rows[2].reason
+        );
+        assert!(rows[2].pending.is_none());
+        assert_eq!(stats.bad, 1);
     }
 }
