@@ -1085,13 +1085,13 @@ impl Ingest<'_> {
                 _ => {}
             }
         }
-        let reading: Vec<usize> = reads.iter().map(|(i, _, _)| *i).collect();
+        let read_at: Vec<usize> = reads.iter().map(|(i, _, _)| *i).collect();
         let staff = pass.staff.clone();
         let mut wholes = WholeReads {
             rows: Vec::with_capacity(reads.len()),
             reading: spawn_each(reads, WHOLE_SHARES, move |(_, job, raw)| job.read(&raw, &staff)),
         };
-        let mut reading = reading.into_iter().peekable();
+        let mut read_at = read_at.into_iter().peekable();
         let mut out = Vec::with_capacity(slots.len());
         for (i, slot) in slots.into_iter().enumerate() {
             let (mut row, pending) = match slot {
@@ -1101,7 +1101,7 @@ impl Ingest<'_> {
                 }
                 Slot::Open { row, pending, .. } => (row, pending.map(|p| *p)),
             };
-            if reading.next_if_eq(&i).is_some() {
+            if read_at.next_if_eq(&i).is_some() {
                 // Read whole (staff mail, a delivery report: never judged
                 // for feedback); its row is complete once it is read.
                 // Until then its place holds it as `bad`, which it becomes
@@ -1370,7 +1370,6 @@ async fn fetch_bodies(
     }
 }
 
-/// Insert a batch's rows; returns how many were duplicates.
 /// A batch's feedback judge running on the blocking pool: for each
 /// client text, its row's index and what was found.
 type Judging = Spawned<(usize, Option<Finding>)>;
@@ -1467,6 +1466,7 @@ fn apply_judgements(rows: &mut [Row], judged: Vec<Result<(usize, Option<Finding>
     }
 }
 
+/// Insert a batch's rows; returns how many were duplicates.
 fn record(tx: &crate::store::Tx, folder: &str, uidvalidity: u32, rows: &[Row]) -> Result<u64, StoreError> {
     let mut dup = 0;
     for r in rows {
