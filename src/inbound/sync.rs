@@ -21,11 +21,13 @@
 //! A message that cannot be parsed is recorded as `bad`, logged and counted;
 //! it never stops the sync. Nor does one that kills the process while it
 //! is read (an abort the panic guard cannot catch, an out-of-memory kill):
-//! marks in `meta` say which batch was being read; a run that finds the
-//! last one died in the same batch reads it one message at a time, each
-//! recorded at once, and a message that was being read at
-//! [`SET_ASIDE_AFTER`] deaths is recorded as `bad` unread, so a restart loop
-//! never holds the mailbox. Nor does one the server cannot deliver: when a
+//! marks in `meta` say which batch was being read (the oldest not yet
+//! recorded: a batch is read while the one before is still being judged,
+//! see `Ingest::ready`); a run that finds the last one died in the same
+//! batch reads it one message at a time, each recorded at once (and
+//! records its end before the next batch is read), and a message that was
+//! being read at [`SET_ASIDE_AFTER`] deaths is recorded as `bad` unread, so
+//! a restart loop never holds the mailbox. Nor does one the server cannot deliver: when a
 //! batch FETCH fails or comes back short (Dovecot ends the connection with
 //! BYE when it cannot read a message file, and a response the IMAP library
 //! cannot parse breaks the connection), the session is replaced by a fresh
@@ -358,10 +360,11 @@ impl Ingest<'_> {
             // Dropped with this future, so a read-ahead waiting to hand
             // over a batch ends when processing stops early.
             let mut ahead_rx = ahead_rx;
-            // A batch read, its feedback judge running on the blocking
-            // pool while the next batch is read (the two stages took turns
-            // before: the pool idle while a batch's headers were read, the
-            // reading waiting for the judge), recorded once that one is.
+            // A batch read, its feedback judge and its staff mail's
+            // reading running on the blocking pool while the next batch is
+            // read (the stages took turns before: the pool idle while a
+            // batch's headers were read, the reading waiting for the
+            // pool), recorded once that one is.
             let mut waiting: Option<Readied<'_>> = None;
             for chunk in uids.chunks(BATCH) {
                 let fetched = match ahead_rx.recv().await {
@@ -412,10 +415,11 @@ impl Ingest<'_> {
         Ok(stats)
     }
 
-    /// Read one batch up to its record: its rows, and its client texts'
-    /// feedback judge started on the blocking pool ([`Ingest::finish`]
-    /// waits for it and records the batch in one transaction with the
-    /// folder's new last UID).
+    /// Read one batch up to its record: its rows, with the reading of its
+    /// staff mail and delivery reports and its client texts' feedback
+    /// judge started on the blocking pool ([`Ingest::finish`] waits for
+    /// both and records the batch in one transaction with the folder's new
+    /// last UID).
     ///
     /// One message the server or the IMAP library cannot handle can fail
     /// the whole batch fetch or end the connection mid-response (Dovecot
@@ -480,7 +484,7 @@ impl Ingest<'_> {
         })
     }
 
-    /// Wait for a batch's feedback judge and record the batch in one
+    /// Wait for a batch's whole reads and feedback judge and record it in one
     /// transaction with the folder's new last UID (returned), its
     /// breadcrumb left and `next`'s (a batch read meanwhile) entered.
     async fn finish(
